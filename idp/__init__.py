@@ -1,0 +1,1 @@
+"""A self-hosted OAuth 2.1 / OpenID Connect identity provider."""

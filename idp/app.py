@@ -1,0 +1,61 @@
+"""`create_app`: the only place that wires the application together."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from idp import web
+from idp.core import ratelimit
+from idp.core.store import make_store
+from idp.db import db
+from idp.identity.sessions import SessionService
+from idp.services import Services
+from idp.settings import ROOT, Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(
+        "idp",
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(settings.instance_dir.resolve()),
+    )
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_NAME="__Host-idp_form" if settings.is_https else "idp_form",
+        SESSION_COOKIE_SECURE=settings.is_https,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the form cookie
+        WTF_CSRF_SSL_STRICT=settings.is_https,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        PREFERRED_URL_SCHEME="https" if settings.is_https else "http",
+    )
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.proxy_hops,
+            x_proto=settings.proxy_hops,
+            x_host=settings.proxy_hops,
+        )
+    db.init_app(app)
+    store = make_store(settings.redis_url, settings.redis_prefix)
+    app.extensions["idp"] = Services(
+        settings=settings,
+        store=store,
+        sessions=SessionService(
+            store, ttl=settings.session_ttl, remember_ttl=settings.remember_ttl
+        ),
+    )
+    limiter = ratelimit.init_app(app, settings)
+    web.init_app(app, limiter)
+    return app

@@ -1,0 +1,169 @@
+"""The `idp` command: serve, db upgrade, users create and users list.
+
+Every failure prints one line and exits non-zero; settings come from the environment.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import Flask
+
+from idp import db
+from idp.core.audit import Event
+from idp.errors import IdpError
+from idp.settings import DEVELOPMENT, Settings, SettingsError
+
+
+def _settings(**overrides: str) -> Settings:
+    try:
+        settings = Settings.from_env()
+        return settings.replace(**overrides) if overrides else settings
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@contextmanager
+def _app_context(settings: Settings) -> Iterator[Flask]:
+    from idp.app import create_app
+
+    try:
+        db.check_connection(settings.database_url)
+    except db.DatabaseUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    app = create_app(settings)
+    with app.app_context():
+        yield app
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """A self-hosted OAuth 2.1 / OpenID Connect identity provider.
+
+    Settings come from IDP_* environment variables, DATABASE_URL and REDIS_URL.
+    """
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Run the development server on embedded defaults (SQLite, no Redis needed).
+
+    The database is created and migrated on start. For production run gunicorn with
+    `idp.wsgi:app` (see the README).
+    """
+    from werkzeug.serving import run_simple
+
+    shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+    overrides = {} if _env_has("IDP_ISSUER") else {"issuer": f"http://{shown_host}:{port}"}
+    settings = _settings(**overrides)
+    if settings.env == DEVELOPMENT:
+        click.secho(
+            "*** DEVELOPMENT MODE: generated secret, relaxed checks. Do not expose this server. "
+            "Set IDP_ENV=production and run gunicorn for real use. ***",
+            fg="yellow",
+            bold=True,
+            err=True,
+        )
+    if settings.env == DEVELOPMENT or settings.uses_embedded_database:
+        try:
+            db.upgrade(settings.database_url)
+        except db.DatabaseUnavailable as error:
+            raise click.ClickException(str(error)) from None
+    with _app_context(settings) as app:
+        click.echo(
+            f"Issuer {settings.issuer} -- database {_safe_url(settings.database_url)}", err=True
+        )
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Manage the database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to DATABASE_URL."""
+    settings = _settings()
+    try:
+        db.upgrade(settings.database_url)
+    except db.DatabaseUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Database is up to date ({_safe_url(settings.database_url)}).")
+
+
+@cli.group()
+def users() -> None:
+    """Manage user accounts."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The password (asked for when not given).",
+)
+@click.option("--name", default=None, help="Display name (default: the part before the @).")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+def users_create(email: str, password: str, name: str | None, admin: bool) -> None:
+    """Create an account with EMAIL."""
+    from idp.identity import users as accounts
+
+    with _app_context(_settings()):
+        try:
+            user = accounts.create_user(
+                email,
+                name or email.split("@", 1)[0],
+                password,
+                is_admin=admin,
+                event=Event.USER_CREATED,
+            )
+        except IdpError as error:
+            raise click.ClickException(f"{error.field or 'user'}: {error.message}") from None
+        click.echo(f"Created user {user.id} <{user.email}>{' (admin)' if user.is_admin else ''}.")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List every account."""
+    from idp.identity import users as accounts
+
+    with _app_context(_settings()):
+        rows = accounts.list_users()
+        if not rows:
+            click.echo("No users yet.")
+            return
+        click.echo(f"{'ID':>5}  {'EMAIL':<40} {'NAME':<30} ADMIN  CREATED")
+        for user in rows:
+            click.echo(
+                f"{user.id:>5}  {user.email:<40} {user.name[:30]:<30} "
+                f"{'yes' if user.is_admin else 'no ':<5}  {user.created_at:%Y-%m-%d %H:%M}"
+            )
+
+
+def _env_has(name: str) -> bool:
+    import os
+
+    return bool(os.environ.get(name, "").strip())
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)

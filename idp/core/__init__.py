@@ -1,0 +1,1 @@
+"""Cross-cutting pieces that know nothing of identity or protocols: store, security, audit."""

@@ -1,0 +1,64 @@
+"""The audit log: one row per security event, written by `record`.
+
+Who (the user, and the email typed for failed sign-ins), what (an event name from `Event`),
+when, and where (IP and user agent). The row is added to the caller's transaction, so an event
+is stored exactly when the change it describes is.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from flask import has_request_context, request
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.db import Model, UTCDateTime, db, utcnow
+
+
+class Event(enum.StrEnum):
+    SIGN_UP = "sign_up"
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    SIGN_OUT = "sign_out"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 (an event name)
+    PROFILE_CHANGED = "profile_changed"
+    SESSION_REVOKED = "session_revoked"
+    USER_CREATED = "user_created"
+
+
+class AuditEvent(Model):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    event: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    subject: Mapped[str | None] = mapped_column(String(320))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def record(
+    event: Event, *, user_id: int | None = None, subject: str | None = None, **detail: Any
+) -> AuditEvent:
+    """Add an audit row to the current transaction; the caller commits."""
+    ip = user_agent = None
+    if has_request_context():
+        ip = request.remote_addr
+        user_agent = (request.user_agent.string or "")[:512] or None
+    row = AuditEvent(
+        event=event.value,
+        user_id=user_id,
+        subject=subject,
+        ip=ip,
+        user_agent=user_agent,
+        detail=detail,
+    )
+    db.session.add(row)
+    return row

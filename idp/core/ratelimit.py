@@ -1,0 +1,50 @@
+"""Rate limits (Flask-Limiter): counters in Redis when configured, else in this process.
+
+One `Limiter` per app, so tests and processes never share one by accident. If Redis stops
+answering, counting falls back to process memory rather than failing the request.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from idp.settings import Settings
+
+
+def init_app(app: Flask, settings: Settings) -> Limiter:
+    # Short timeouts: a slow Redis must not hold requests; counting falls back to memory.
+    options: dict[str, Any] = (
+        {"socket_timeout": 0.5, "socket_connect_timeout": 0.5} if settings.redis_url else {}
+    )
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri=settings.redis_url or "memory://",
+        storage_options=options,
+        key_prefix=settings.redis_prefix + "limit",
+        strategy="moving-window",
+        headers_enabled=True,
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
+        retry_after="delta-seconds",
+    )
+    app.extensions["idp.limiter"] = limiter
+    return limiter
+
+
+def limiter() -> Limiter:
+    value: Limiter = current_app.extensions["idp.limiter"]
+    return value
+
+
+def retry_at() -> datetime | None:
+    """When the limit that refused this request lets the next one through."""
+    current = limiter().current_limit
+    if current is None:
+        return None
+    return datetime.fromtimestamp(current.reset_at, UTC)

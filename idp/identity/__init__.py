@@ -1,0 +1,1 @@
+"""Who the person is: users, passwords and sign-in sessions. Knows nothing about OAuth."""

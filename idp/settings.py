@@ -1,0 +1,302 @@
+"""The one settings object, read from the environment and validated at start.
+
+Every setting is an `IDP_*` variable, plus `DATABASE_URL` and `REDIS_URL`. A wrong value raises
+`SettingsError` naming the variable; the command line and the WSGI entry point print it as one
+line and stop. Development mode fills in what a laptop lacks (an issuer on 127.0.0.1, a secret
+kept in the instance folder, SQLite); production mode refuses to guess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from limits import parse as parse_limit
+
+# The checkout: templates/ and static/ live beside the package.
+ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+MIN_SECRET_LENGTH = 32
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+class SettingsError(ValueError):
+    """A setting is missing or has a wrong value; the message names the variable."""
+
+
+def _integer(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _seconds(name: str, raw: str) -> int:
+    return _integer(name, raw, minimum=1)
+
+
+def _boolean(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _rate_limit(name: str, raw: str) -> str:
+    try:
+        parse_limit(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a rate such as '10 per minute', got {raw!r}") from None
+    return raw
+
+
+def _database_url(name: str, raw: str) -> str:
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    # psycopg 3 is the driver we ship; plain postgres URLs mean it.
+    if scheme in {"postgres", "postgresql"}:
+        return "postgresql+psycopg://" + raw.split("://", 1)[1]
+    if scheme in {"postgresql+psycopg", "sqlite"}:
+        return raw
+    raise SettingsError(f"{name} must be a postgresql:// or sqlite:// URL, got {raw!r}")
+
+
+def _redis_url(name: str, raw: str) -> str:
+    if urlsplit(raw).scheme not in {"redis", "rediss", "unix"}:
+        raise SettingsError(f"{name} must be a redis:// or rediss:// URL, got {raw!r}")
+    return raw
+
+
+def _smtp_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"smtp", "smtps", "smtp+starttls"} or not parts.hostname:
+        raise SettingsError(
+            f"{name} must look like smtp://host:25, smtp+starttls://host:587 or "
+            f"smtps://host:465, got {raw!r}"
+        )
+    return raw
+
+
+def _issuer(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise SettingsError(f"{name} must be an absolute http(s) URL, got {raw!r}")
+    if parts.query or parts.fragment:
+        # OpenID Connect Discovery 1.0 §3: the issuer has no query or fragment.
+        raise SettingsError(f"{name} must not have a query or fragment, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _choice(*allowed: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        if raw not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+        return raw
+
+    return parse
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _setting(env: str, parse: Callable[[str, str], Any], doc: str, **kwargs: Any) -> Any:
+    return field(metadata={"env": env, "parse": parse, "doc": doc}, **kwargs)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings. Build with `Settings.from_env()`; tests build with overrides."""
+
+    env: str = _setting(
+        "IDP_ENV",
+        _choice(DEVELOPMENT, PRODUCTION),
+        "`development` or `production`.",
+        default=DEVELOPMENT,
+    )
+    issuer: str = _setting(
+        "IDP_ISSUER",
+        _issuer,
+        "Public base URL. Must be https in production. Default: http://127.0.0.1:5000.",
+        default="",
+    )
+    secret_key: str = _setting(
+        "IDP_SECRET_KEY",
+        _text,
+        f"At least {MIN_SECRET_LENGTH} characters; signs cookies and derives encryption keys. "
+        "Development generates one in the instance folder.",
+        default="",
+        repr=False,
+    )
+    site_name: str = _setting(
+        "IDP_SITE_NAME",
+        _text,
+        "The name people see on every page.",
+        default="Identity",
+    )
+    instance_dir: Path = _setting(
+        "IDP_INSTANCE_DIR",
+        lambda _n, raw: Path(raw),
+        "Folder for the SQLite database and generated development files.",
+        default=Path("instance"),
+    )
+    database_url: str = _setting(
+        "DATABASE_URL",
+        _database_url,
+        "SQLAlchemy URL. Default: SQLite in the instance folder.",
+        default="",
+    )
+    redis_url: str = _setting(
+        "REDIS_URL",
+        _redis_url,
+        "Redis for rate-limit counters and the session cache. Default: none (in-process).",
+        default="",
+    )
+    redis_prefix: str = _setting(
+        "IDP_REDIS_PREFIX",
+        _text,
+        "Prefix for every Redis key this app writes.",
+        default="idp:",
+    )
+    smtp_url: str = _setting(
+        "IDP_SMTP_URL",
+        _smtp_url,
+        "Outgoing mail server. Default: none.",
+        default="",
+    )
+    session_ttl: int = _setting(
+        "IDP_SESSION_TTL",
+        _seconds,
+        "Idle lifetime of a sign-in session, in seconds (sliding).",
+        default=12 * 3600,
+    )
+    remember_ttl: int = _setting(
+        "IDP_REMEMBER_TTL",
+        _seconds,
+        "Idle lifetime of a 'remember me' session, in seconds (sliding).",
+        default=30 * 86400,
+    )
+    session_fresh_age: int = _setting(
+        "IDP_SESSION_FRESH_AGE",
+        _seconds,
+        "Seconds after signing in during which sensitive actions need no password again.",
+        default=600,
+    )
+    sign_in_ip_limit: str = _setting(
+        "IDP_SIGN_IN_IP_LIMIT",
+        _rate_limit,
+        "Sign-in attempts per client IP.",
+        default="30 per minute;300 per hour",
+    )
+    sign_in_account_limit: str = _setting(
+        "IDP_SIGN_IN_ACCOUNT_LIMIT",
+        _rate_limit,
+        "Failed sign-ins per account (email).",
+        default="10 per 15 minutes",
+    )
+    sign_up_ip_limit: str = _setting(
+        "IDP_SIGN_UP_IP_LIMIT",
+        _rate_limit,
+        "Sign-ups per client IP.",
+        default="10 per hour",
+    )
+    proxy_hops: int = _setting(
+        "IDP_PROXY_HOPS",
+        _integer,
+        "Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.",
+        default=0,
+    )
+    log_level: str = _setting(
+        "IDP_LOG_LEVEL",
+        _choice("DEBUG", "INFO", "WARNING", "ERROR"),
+        "Log level.",
+        default="INFO",
+    )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, default_env: str = DEVELOPMENT
+    ) -> Settings:
+        """Read, parse and validate every setting; raise `SettingsError` on the first bad one."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {"env": default_env}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is not None and raw.strip() != "":
+                values[f.name] = f.metadata["parse"](f.metadata["env"], raw.strip())
+        return cls(**values).completed()
+
+    def completed(self) -> Settings:
+        """Validate the combination and fill development defaults."""
+        if self.env == PRODUCTION:
+            if not self.issuer:
+                raise SettingsError("IDP_ISSUER is required in production")
+            if not self.issuer.startswith("https://"):
+                raise SettingsError(f"IDP_ISSUER must be https in production, got {self.issuer!r}")
+            if len(self.secret_key) < MIN_SECRET_LENGTH:
+                raise SettingsError(
+                    f"IDP_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production"
+                )
+        changes: dict[str, Any] = {}
+        if not self.issuer:
+            changes["issuer"] = "http://127.0.0.1:5000"
+        issuer = urlsplit(changes.get("issuer", self.issuer))
+        if issuer.scheme == "http" and issuer.hostname not in LOOPBACK_HOSTS:
+            raise SettingsError(
+                "IDP_ISSUER must be https unless it is on 127.0.0.1 or localhost, "
+                f"got {self.issuer!r}"
+            )
+        if self.secret_key and len(self.secret_key) < MIN_SECRET_LENGTH:
+            raise SettingsError(f"IDP_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+        if not self.secret_key:
+            changes["secret_key"] = _development_secret(self.instance_dir)
+        if not self.database_url:
+            changes["database_url"] = f"sqlite:///{(self.instance_dir / 'idp.db').resolve()}"
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes).completed()
+
+    @property
+    def is_https(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == DEVELOPMENT
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _development_secret(instance_dir: Path) -> str:
+    """A secret generated once and kept in the instance folder, so restarts keep sessions."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(secret)
+    return secret
+
+
+def documented() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every setting, for the README and `--help`."""
+    rows = []
+    for f in dataclasses.fields(Settings):
+        default = "" if f.name == "secret_key" else str(f.default)
+        rows.append((f.metadata["env"], default, f.metadata["doc"]))
+    return rows

@@ -1,0 +1,34 @@
+"""HTTP adapters: parse the request, call one service, render or redirect.
+
+`init_app` lists every web feature in one place.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, redirect
+from flask_limiter import Limiter
+from flask_wtf.csrf import CSRFProtect
+from werkzeug import Response
+
+from idp.web import account, auth, current, errors, headers, health
+from idp.web.current import current_user
+
+
+def init_app(app: Flask, limiter: Limiter) -> None:
+    CSRFProtect(app)
+    headers.init_app(app)
+    errors.init_app(app)
+    current.init_app(app)
+    limiter.exempt(health.bp)
+    health.init_app(app)
+    auth.init_app(app, limiter)
+    account.init_app(app)
+    app.add_url_rule("/", "home", _home)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.globals["current_user"] = current_user
+    app.jinja_env.globals["site_name"] = app.extensions["idp"].settings.site_name
+
+
+def _home() -> Response:
+    return redirect("/account" if current_user() else "/sign-in")

@@ -1,0 +1,131 @@
+"""The account page: profile, password and sessions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from idp.errors import IdpError
+from idp.identity import users
+from idp.identity.models import User
+from idp.services import services
+from idp.web.current import (
+    clear_session_cookie,
+    current_login,
+    current_user,
+    fresh_login_required,
+    login_required,
+)
+from idp.web.devices import describe_device
+from idp.web.forms import PasswordForm, ProfileForm
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.get("")
+@login_required
+def index() -> str:
+    return _render()
+
+
+@bp.post("/profile")
+@login_required
+def profile() -> str | Response | tuple[str, int]:
+    form = ProfileForm()
+    try:
+        users.update_profile(_user(), form.name.data or "")
+    except IdpError as error:
+        form.fail(error)
+        return _render(profile_form=form), 400
+    flash("Your profile was saved.")
+    return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/password")
+@login_required
+def password() -> str | Response | tuple[str, int]:
+    form = PasswordForm()
+    try:
+        users.change_password(
+            _user(), form.current_password.data or "", form.new_password.data or ""
+        )
+    except IdpError as error:
+        form.fail(error)
+        return _render(password_form=form), 400
+    login = current_login()
+    ended = services().sessions.revoke_all(
+        _user(), keep=login.id if login else None, reason="password_changed"
+    )
+    flash(
+        "Your password was changed."
+        + (f" {ended} other session(s) were signed out." if ended else "")
+    )
+    return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/sessions/<int:session_id>/revoke")
+@fresh_login_required
+def revoke_session(session_id: int) -> Response:
+    login = current_login()
+    if login is not None and login.id == session_id:
+        services().sessions.revoke(_user(), session_id)
+        clear_session_cookie()
+        return redirect(url_for("auth.sign_in"), 303)
+    if services().sessions.revoke(_user(), session_id):
+        flash("The session was signed out.")
+    else:
+        flash("That session had already ended.")
+    return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/sessions/revoke-others")
+@fresh_login_required
+def revoke_other_sessions() -> Response:
+    login = current_login()
+    ended = services().sessions.revoke_all(_user(), keep=login.id if login else None)
+    flash(f"Signed out {ended} other session(s)." if ended else "There were no other sessions.")
+    return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/sessions/revoke-all")
+@fresh_login_required
+def revoke_all_sessions() -> Response:
+    services().sessions.revoke_all(_user())
+    clear_session_cookie()
+    return redirect(url_for("auth.sign_in"), 303)
+
+
+def _user() -> User:
+    user = current_user()
+    assert user is not None  # guarded by login_required
+    return user
+
+
+def _render(
+    profile_form: ProfileForm | None = None, password_form: PasswordForm | None = None
+) -> str:
+    user = _user()
+    if profile_form is None:
+        profile_form = ProfileForm(formdata=None, name=user.name)
+    login = current_login()
+    sessions = [
+        {
+            "row": row,
+            "device": describe_device(row.user_agent),
+            "current": login is not None and row.id == login.id,
+        }
+        for row in services().sessions.list_for(user.id)
+    ]
+    return render_template(
+        "account/index.html",
+        user=user,
+        profile_form=profile_form,
+        password_form=password_form or PasswordForm(formdata=None),
+        sessions=sessions,
+        fresh=login is not None and login.is_fresh(services().settings.session_fresh_age),
+        request_path=request.path,
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,20 @@
+"""Production entry point: `gunicorn 'idp.wsgi:app'`.
+
+Production mode unless IDP_ENV says otherwise: a missing or short secret, a non-HTTPS issuer
+or an unreachable database stops the start with one line on stderr.
+"""
+
+import sys
+
+from idp import db
+from idp.app import create_app
+from idp.settings import PRODUCTION, Settings, SettingsError
+
+try:
+    settings = Settings.from_env(default_env=PRODUCTION)
+    db.check_connection(settings.database_url)
+except (SettingsError, db.DatabaseUnavailable) as error:
+    print(f"idp: {error}", file=sys.stderr)
+    sys.exit(1)
+
+app = create_app(settings)

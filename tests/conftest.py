@@ -1,0 +1,198 @@
+"""Test harness: a real database, a real HTTP server, and a client that fills real forms.
+
+The suite runs on a temporary SQLite file by default. With DATABASE_URL and REDIS_URL set it
+runs on PostgreSQL and Redis instead: the schema of that database is dropped and rebuilt
+through the migrations, and every Redis key the tests write carries a per-run prefix that is
+deleted at the end.
+
+Settings per test: `@pytest.mark.settings(IDP_SIGN_IN_IP_LIMIT="2 per minute")`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+from flask import Flask
+from sqlalchemy import create_engine, text
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from idp import db as database
+from idp.app import create_app
+from idp.db import Model
+from idp.identity import users
+from idp.settings import Settings
+
+PASSWORD = "plum-orchard-47-lantern"
+SECRET = "test-secret-" + "s" * 40
+RUN_PREFIX = f"idp-test-{uuid.uuid4().hex[:8]}:"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    raw = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db')}/idp.db"
+    url = Settings.from_env({"DATABASE_URL": raw, "IDP_SECRET_KEY": SECRET}).database_url
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        Model.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    database.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("REDIS_URL", "")
+    yield url
+    if url:
+        client = redis.Redis.from_url(url)
+        for key in client.scan_iter(match=f"*{RUN_PREFIX}*", count=1000):
+            client.delete(key)
+
+
+@pytest.fixture
+def env(
+    request: pytest.FixtureRequest, database_url: str, redis_url: str, tmp_path: Path
+) -> dict[str, str]:
+    """The environment the app under test reads its settings from."""
+    values = {
+        "IDP_ENV": "development",
+        "IDP_SECRET_KEY": SECRET,
+        "IDP_INSTANCE_DIR": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        # A fresh prefix per test: rate-limit counters never leak between tests.
+        "IDP_REDIS_PREFIX": f"{RUN_PREFIX}{uuid.uuid4().hex[:8]}:",
+    }
+    for marker in reversed(list(request.node.iter_markers("settings"))):
+        values.update({key: str(value) for key, value in marker.kwargs.items()})
+    return values
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(database_url: str) -> Iterator[None]:
+    yield
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        for table in reversed(Model.metadata.sorted_tables):
+            connection.execute(table.delete())
+    engine.dispose()
+
+
+class LiveServer:
+    """The app under a real threaded WSGI server on 127.0.0.1, on a free port."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, _unset_app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.port}"
+        env.setdefault("IDP_ISSUER", self.url)
+        self.settings = Settings.from_env(env)
+        self.app: Flask = create_app(self.settings)
+        self._server.app = self.app
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def _unset_app(environ: Any, start_response: Any) -> list[bytes]:
+    raise RuntimeError("the live server's app is set right after binding")
+
+
+@pytest.fixture
+def server(env: dict[str, str]) -> Iterator[LiveServer]:
+    live = LiveServer(env)
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def app(server: LiveServer) -> Flask:
+    return server.app
+
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@dataclass
+class Browser:
+    """A cookie-keeping HTTP client that submits forms the way a browser would."""
+
+    base: str
+    http: requests.Session = field(default_factory=requests.Session)
+    last: requests.Response | None = None
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        self.last = self.http.get(self.base + path, allow_redirects=False, **kwargs)
+        return self.last
+
+    def csrf(self, page: str) -> str:
+        match = CSRF.search(self.get(page).text)
+        assert match, f"no CSRF token on {page}"
+        return match.group(1)
+
+    def submit(
+        self, page: str, action: str | None = None, csrf: bool = True, **fields: str
+    ) -> requests.Response:
+        """Open `page`, take its CSRF token, and POST `fields` to `action` (default: the page)."""
+        data = dict(fields)
+        if csrf:
+            data["csrf_token"] = self.csrf(page)
+        self.last = self.http.post(self.base + (action or page), data=data, allow_redirects=False)
+        return self.last
+
+    def sign_up(self, email: str, password: str = PASSWORD, name: str = "Ada") -> requests.Response:
+        return self.submit("/sign-up", name=name, email=email, password=password)
+
+    def sign_in(self, email: str, password: str = PASSWORD, **extra: str) -> requests.Response:
+        return self.submit("/sign-in", email=email, password=password, **extra)
+
+    def cookie(self, name: str = "idp_session") -> str | None:
+        return self.http.cookies.get(name)
+
+
+@pytest.fixture
+def browser(server: LiveServer) -> Browser:
+    return Browser(server.url)
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Any:
+    """Factory: `make_user(email="a@example.com", password=PASSWORD, name="A")`."""
+
+    def make(email: str = "ada@example.com", password: str = PASSWORD, name: str = "Ada") -> int:
+        with app.app_context():
+            return users.create_user(email, name, password).id
+
+    return make
+
+
+@pytest.fixture
+def snapshot(app: Flask) -> Any:
+    """Every row of every table, to show that a refused request stored nothing."""
+
+    def take(*, ignore: tuple[str, ...] = ("audit_event",)) -> dict[str, list[tuple[Any, ...]]]:
+        with app.app_context():
+            return {
+                table.name: sorted(
+                    (tuple(row) for row in database.db.session.execute(table.select())), key=repr
+                )
+                for table in Model.metadata.sorted_tables
+                if table.name not in ignore
+            }
+
+    return take
