@@ -10,11 +10,15 @@ from idp import db
 from idp.app import create_app
 from idp.settings import PRODUCTION, Settings, SettingsError
 
+# gunicorn stops, rather than restarting the worker forever, when a worker exits with 4
+# ("App failed to load").
+APP_LOAD_ERROR = 4
+
 try:
     settings = Settings.from_env(default_env=PRODUCTION)
     db.check_connection(settings.database_url)
 except (SettingsError, db.DatabaseUnavailable) as error:
     print(f"idp: {error}", file=sys.stderr)
-    sys.exit(1)
+    sys.exit(APP_LOAD_ERROR)
 
 app = create_app(settings)

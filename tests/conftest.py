@@ -107,6 +107,8 @@ class LiveServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+        with self.app.app_context():
+            database.db.engine.dispose()
 
 
 def _unset_app(environ: Any, start_response: Any) -> list[bytes]:

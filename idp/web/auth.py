@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
 from flask_limiter import Limiter
 from werkzeug.wrappers import Response
@@ -28,8 +30,6 @@ bp = Blueprint("auth", __name__)
 def sign_in() -> str | Response | tuple[str, int]:
     form = SignInForm()
     if request.method == "GET":
-        if current_user() is not None:
-            return redirect(safe_next(request.args.get("next")))
         form.next.data = request.args.get("next", "")
         return render_template("auth/sign_in.html", form=form)
     try:
@@ -116,13 +116,17 @@ def _setting(name: str) -> str:
 def init_app(app: Flask, limiter: Limiter) -> None:
     app.register_blueprint(bp)
     post_only = ["POST"]
-    for password_check in (sign_in, confirm):
-        limiter.limit(lambda: _setting("sign_in_ip_limit"), methods=post_only)(password_check)
-        # Per account, only failures count, so the owner is not slowed by their own successes.
-        limiter.limit(
-            lambda: _setting("sign_in_account_limit"),
-            key_func=_account_key,
-            methods=post_only,
-            deduct_when=lambda _response: bool(g.get("credential_failed")),
-        )(password_check)
-    limiter.limit(lambda: _setting("sign_up_ip_limit"), methods=post_only)(sign_up)
+    per_ip = limiter.limit(lambda: _setting("sign_in_ip_limit"), methods=post_only)
+    # Per account, only failures count, so the owner is not slowed by their own successes.
+    per_account = limiter.limit(
+        lambda: _setting("sign_in_account_limit"),
+        key_func=_account_key,
+        methods=post_only,
+        deduct_when=lambda _response: bool(g.get("credential_failed")),
+    )
+    sign_ups = limiter.limit(lambda: _setting("sign_up_ip_limit"), methods=post_only)
+    # Flask-Limiter checks decorated limits when the view runs, so wrap the registered views.
+    views: dict[str, Any] = app.view_functions
+    for endpoint in ("auth.sign_in", "auth.confirm"):
+        views[endpoint] = per_account(per_ip(views[endpoint]))
+    views["auth.sign_up"] = sign_ups(views["auth.sign_up"])

@@ -7,10 +7,11 @@ revoked clears the cookie.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, g, redirect, request, url_for
 from werkzeug.wrappers import Response
@@ -96,10 +97,20 @@ def current_login() -> ActiveSession | None:
 
 
 def safe_next(target: str | None, default: str = "/account") -> str:
-    """A same-site path to return to after signing in; anything else becomes `default`."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """A same-site path to return to after signing in; anything else becomes `default`.
+
+    Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so "/", tab,
+    "/evil.example" would lead off-site: control characters, spaces and backslashes are refused.
+    """
+    if not target or _UNSAFE.search(target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 def login_required(view: View) -> View:

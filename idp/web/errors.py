@@ -9,7 +9,7 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -46,8 +46,13 @@ def render_error(
     ), status
 
 
-def _http_error(error: HTTPException) -> tuple[str | Response, int]:
-    return render_error(error.code or 500)
+def _http_error(error: HTTPException) -> Response:
+    response = make_response(render_error(error.code or 500))
+    # Keep what the exception says about itself, such as `Allow` on a 405 (RFC 9110 §15.5.6).
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _csrf_error(_error: CSRFError) -> tuple[str | Response, int]:
@@ -69,7 +74,7 @@ def _rate_limited(_error: HTTPException) -> tuple[str | Response, int]:
     )
 
 
-def _unexpected(error: Exception) -> tuple[str | Response, int]:
+def _unexpected(error: Exception) -> tuple[str | Response, int] | Response:
     if isinstance(error, HTTPException) and not isinstance(error, InternalServerError):
         return _http_error(error)
     request_id = uuid.uuid4().hex[:12]

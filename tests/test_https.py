@@ -1,0 +1,220 @@
+"""Behaviour when the issuer is https: HSTS and `__Host-` cookies.
+
+The app runs under a real werkzeug server with a throw-away self-signed certificate
+(`ssl_context="adhoc"` when the cryptography package is installed, else one made with the
+openssl command), and IDP_ISSUER is that server's https address. Checks:
+
+- Strict-Transport-Security is sent over https (RFC 6797 §7.1).
+- The session and form cookies use the `__Host-` prefix, so they are Secure, Path=/ and
+  host-only, with no Domain attribute (RFC 6265bis §4.1.3.2); the session cookie is also
+  HttpOnly and SameSite=Lax (RFC 6265bis §4.1.2.7), and clearing it keeps the attributes the
+  prefix requires, or browsers would ignore the deletion.
+- A form posted the way a browser posts it works. The app sends `Referrer-Policy: no-referrer`,
+  so browsers send no Referer header with its forms (W3C Referrer Policy §3.1), and a POST
+  without one must still be accepted.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from idp.app import create_app
+from idp.identity import users
+from idp.settings import Settings
+from tests.conftest import CSRF, PASSWORD
+from tests.support import set_cookies
+
+pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+
+SESSION = "__Host-idp_session"
+FORM = "__Host-idp_form"
+
+
+@dataclass
+class HttpsServer:
+    url: str
+    app: Flask
+
+
+def _unset_app(environ: Any, start_response: Any) -> list[bytes]:
+    raise RuntimeError("the app is set right after binding")
+
+
+@pytest.fixture(scope="module")
+def ssl_context(tmp_path_factory: pytest.TempPathFactory) -> str | tuple[str, str]:
+    """werkzeug's ad-hoc certificate needs the cryptography package, which the test extra does
+    not install; without it, make the same kind of throw-away certificate with openssl."""
+    if importlib.util.find_spec("cryptography") is not None:
+        return "adhoc"
+    folder: Path = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+@pytest.fixture
+def https_server(env: dict[str, str], ssl_context: str | tuple[str, str]) -> Iterator[HttpsServer]:
+    """Like conftest's LiveServer, over TLS: bind first to learn the port, then build the app
+    with IDP_ISSUER=https://127.0.0.1:<port>."""
+    server: BaseWSGIServer = make_server(
+        "127.0.0.1", 0, _unset_app, threaded=True, ssl_context=ssl_context
+    )
+    url = f"https://127.0.0.1:{server.port}"
+    settings = Settings.from_env({**env, "IDP_ISSUER": url})
+    assert settings.is_https
+    server.app = create_app(settings)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield HttpsServer(url, server.app)
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def client() -> Iterator[requests.Session]:
+    session = requests.Session()
+    session.verify = False  # the certificate is self-signed
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE, if set, overrides verify=False
+    yield session
+    session.close()
+
+
+def _csrf(client: requests.Session, url: str) -> str:
+    match = CSRF.search(client.get(url, allow_redirects=False).text)
+    assert match
+    return match.group(1)
+
+
+def _post(
+    client: requests.Session, server: HttpsServer, page: str, action: str, **fields: str
+) -> requests.Response:
+    """Post a form with the page's CSRF token, sending a same-origin Referer.
+
+    Flask-WTF (WTF_CSRF_SSL_STRICT) refuses https POSTs without one; this helper sends it so the
+    cookie checks below do not depend on that (see the last test for the browser's view).
+    """
+    data = {"csrf_token": _csrf(client, server.url + page), **fields}
+    return client.post(
+        server.url + action,
+        data=data,
+        headers={"Referer": server.url + page},
+        allow_redirects=False,
+    )
+
+
+@pytest.fixture
+def ada(https_server: HttpsServer) -> str:
+    with https_server.app.app_context():
+        return users.create_user("ada@example.com", "Ada", PASSWORD).email
+
+
+@pytest.mark.parametrize("path", ["/sign-in", "/healthz", "/no-such-page"])
+def test_strict_transport_security_is_sent(https_server, client, path):
+    response = client.get(https_server.url + path, allow_redirects=False)
+
+    hsts = response.headers["Strict-Transport-Security"]
+    directives = {part.strip().split("=")[0].lower(): part for part in hsts.split(";")}
+    assert "max-age" in directives
+    assert int(directives["max-age"].split("=")[1]) >= 31536000  # a year at least
+
+
+def test_form_cookie_has_the_host_prefix(https_server, client):
+    response = client.get(https_server.url + "/sign-in", allow_redirects=False)
+
+    cookies = set_cookies(response)
+    assert "idp_form" not in cookies
+    cookie = cookies[FORM]
+    assert cookie.has("Secure")
+    assert cookie.has("HttpOnly")
+    assert cookie.get("Path") == "/"
+    assert not cookie.has("Domain")
+    assert cookie.get("SameSite") == "Lax"
+
+
+def test_session_cookie_has_the_host_prefix(https_server, client, ada):
+    response = _post(client, https_server, "/sign-in", "/sign-in", email=ada, password=PASSWORD)
+
+    assert response.status_code == 303
+    cookies = set_cookies(response)
+    assert "idp_session" not in cookies
+    cookie = cookies[SESSION]
+    assert cookie.value
+    assert cookie.has("Secure")
+    assert cookie.has("HttpOnly")
+    assert cookie.get("SameSite") == "Lax"
+    assert cookie.get("Path") == "/"
+    assert not cookie.has("Domain")
+    assert client.get(https_server.url + "/account", allow_redirects=False).status_code == 200
+
+
+def test_clearing_the_session_cookie_keeps_the_prefix_attributes(https_server, client, ada):
+    _post(client, https_server, "/sign-in", "/sign-in", email=ada, password=PASSWORD)
+
+    response = _post(client, https_server, "/account", "/sign-out")
+
+    assert response.status_code == 303
+    cookie = set_cookies(response)[SESSION]
+    assert cookie.clears
+    assert cookie.has("Secure")
+    assert cookie.get("Path") == "/"
+    assert not cookie.has("Domain")
+    assert client.get(https_server.url + "/account", allow_redirects=False).status_code in (
+        302,
+        303,
+    )
+
+
+def test_sign_in_form_posted_as_a_browser_would_is_accepted(https_server, client, ada):
+    # `Referrer-Policy: same-origin` lets the browser send our own page as Referer on the
+    # form post, which Flask-WTF requires over HTTPS; other sites get no Referer from us.
+    page = client.get(https_server.url + "/sign-in", allow_redirects=False)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    match = CSRF.search(page.text)
+    assert match
+
+    response = client.post(
+        https_server.url + "/sign-in",
+        data={"csrf_token": match.group(1), "email": ada, "password": PASSWORD},
+        headers={"Origin": https_server.url, "Referer": https_server.url + "/sign-in"},
+        allow_redirects=False,
+    )
+
+    assert response.status_code == 303, response.text
+    assert SESSION in set_cookies(response)
+
+
+def test_a_form_posted_from_another_site_is_refused(https_server, client, ada):
+    page = client.get(https_server.url + "/sign-in", allow_redirects=False)
+    match = CSRF.search(page.text)
+    assert match
+
+    response = client.post(
+        https_server.url + "/sign-in",
+        data={"csrf_token": match.group(1), "email": ada, "password": PASSWORD},
+        headers={"Referer": "https://evil.example/sign-in"},
+        allow_redirects=False,
+    )
+
+    assert response.status_code == 400
+    assert "This form expired or did not come from this site." in response.text
+    assert SESSION not in set_cookies(response)
