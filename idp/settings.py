@@ -134,7 +134,7 @@ class Settings:
     secret_key: str = _setting(
         "IDP_SECRET_KEY",
         _text,
-        f"At least {MIN_SECRET_LENGTH} characters; signs cookies and derives encryption keys. "
+        f"At least {MIN_SECRET_LENGTH} characters; signs cookies and CSRF tokens. "
         "Development generates one in the instance folder.",
         default="",
         repr=False,
@@ -172,7 +172,7 @@ class Settings:
     smtp_url: str = _setting(
         "IDP_SMTP_URL",
         _smtp_url,
-        "Outgoing mail server. Default: none.",
+        "Outgoing mail server: smtp://, smtp+starttls:// or smtps:// URL. Default: none.",
         default="",
     )
     session_ttl: int = _setting(
