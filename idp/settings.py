@@ -175,6 +175,30 @@ class Settings:
         "Outgoing mail server: smtp://, smtp+starttls:// or smtps:// URL. Default: none.",
         default="",
     )
+    keys_dir: Path = _setting(
+        "IDP_KEYS_DIR",
+        lambda _n, raw: Path(raw),
+        "Folder of the signing keys (private keys encrypted with IDP_SECRET_KEY).",
+        default=Path("keys"),
+    )
+    signing_alg: str = _setting(
+        "IDP_SIGNING_ALG",
+        _choice("RS256", "ES256", "EdDSA"),
+        "Algorithm of newly created signing keys.",
+        default="RS256",
+    )
+    jwks_max_age: int = _setting(
+        "IDP_JWKS_MAX_AGE",
+        _seconds,
+        "Seconds clients may cache the JWKS and discovery documents.",
+        default=300,
+    )
+    max_token_lifetime: int = _setting(
+        "IDP_MAX_TOKEN_LIFETIME",
+        _seconds,
+        "Upper bound on any access or ID token lifetime; a retired key stays published this long.",
+        default=86400,
+    )
     session_ttl: int = _setting(
         "IDP_SESSION_TTL",
         _seconds,

@@ -76,7 +76,7 @@ def confirm() -> str | Response | tuple[str, int]:
     user, login = current_user(), current_login()
     assert user is not None and login is not None
     if request.method == "GET":
-        form.next.data = request.args.get("next", "")
+        form.next.data = safe_next(request.args.get("next"))
         return render_template("auth/confirm.html", form=form, user=user)
     if not verify_password(user.password_hash, form.password.data or ""):
         g.credential_failed = True
