@@ -12,6 +12,10 @@ from idp.core import ratelimit
 from idp.core.store import make_store
 from idp.db import db
 from idp.identity.sessions import SessionService
+from idp.keys import key_store
+from idp.oauth import discovery
+from idp.oauth.server import Server
+from idp.oauth.tokens import TokenService
 from idp.services import Services
 from idp.settings import ROOT, Settings
 
@@ -49,12 +53,20 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
     db.init_app(app)
     store = make_store(settings.redis_url, settings.redis_prefix)
+    keys = key_store(settings)
+    keys.ensure_key()
+    oauth = Server(settings.issuer)
+    oauth.init_app(app)
     app.extensions["idp"] = Services(
         settings=settings,
         store=store,
         sessions=SessionService(
             store, ttl=settings.session_ttl, remember_ttl=settings.remember_ttl
         ),
+        keys=keys,
+        tokens=TokenService(keys, settings.issuer, settings.secret_key),
+        oauth=oauth,
+        discovery=discovery.serialized(settings.issuer),
     )
     limiter = ratelimit.init_app(app, settings)
     web.init_app(app, limiter)

@@ -5,9 +5,11 @@ Every failure prints one line and exits non-zero; settings come from the environ
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import click
 from flask import Flask
@@ -15,6 +17,7 @@ from flask import Flask
 from idp import db
 from idp.core.audit import Event
 from idp.errors import IdpError
+from idp.keys import cli as keys_cli
 from idp.settings import DEVELOPMENT, Settings, SettingsError
 
 
@@ -149,6 +152,99 @@ def users_list() -> None:
             )
 
 
+@cli.group()
+def clients() -> None:
+    """Manage OAuth clients (apps that sign their users in here)."""
+
+
+@clients.command("create")
+@click.option("--name", required=True, help="Name shown on the consent page.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Registered redirect URI.")
+@click.option("--public", is_flag=True, help="No secret: a native or browser app using PKCE.")
+@click.option(
+    "--grant",
+    "grants",
+    multiple=True,
+    type=click.Choice(["authorization_code", "refresh_token", "client_credentials"]),
+    help="Grant type (default: authorization_code and refresh_token).",
+)
+@click.option("--scope", "scopes", multiple=True, help="Allowed scope (default: all supported).")
+@click.option(
+    "--post-logout-redirect-uri",
+    "logout_uris",
+    multiple=True,
+    help="Where RP-initiated logout may return.",
+)
+@click.option("--first-party", is_flag=True, help="Trusted: its users are not asked to consent.")
+def clients_create(
+    name: str,
+    redirect_uris: tuple[str, ...],
+    public: bool,
+    grants: tuple[str, ...],
+    scopes: tuple[str, ...],
+    logout_uris: tuple[str, ...],
+    first_party: bool,
+) -> None:
+    """Register a client and print it as JSON (the secret is shown only now)."""
+    from idp.oauth.clients import ClientSpec, create_client
+
+    spec = ClientSpec(
+        name=name,
+        redirect_uris=list(redirect_uris),
+        public=public,
+        post_logout_redirect_uris=list(logout_uris),
+        first_party=first_party,
+    )
+    if grants:
+        spec.grant_types = list(grants)
+    if scopes:
+        spec.scopes = list(scopes)
+    with _app_context(_settings()):
+        try:
+            client, secret = create_client(spec)
+        except IdpError as error:
+            raise click.ClickException(f"{error.field or 'client'}: {error.message}") from None
+        body = _client_json(client)
+        if secret:
+            body["client_secret"] = secret
+        click.echo(json.dumps(body, indent=2))
+
+
+@clients.command("list")
+def clients_list() -> None:
+    """List registered clients as JSON lines."""
+    from idp.oauth.clients import list_clients
+
+    with _app_context(_settings()):
+        for client in list_clients():
+            click.echo(json.dumps(_client_json(client)))
+
+
+@clients.command("delete")
+@click.argument("client_id")
+def clients_delete(client_id: str) -> None:
+    """Delete a client with all its codes, tokens and consents."""
+    from idp.oauth.clients import delete_client
+
+    with _app_context(_settings()):
+        if not delete_client(client_id):
+            raise click.ClickException(f"client_id: no client {client_id!r}")
+        click.echo(f"Deleted client {client_id}.")
+
+
+def _client_json(client: Any) -> dict[str, Any]:
+    return {
+        "client_id": client.client_id,
+        "client_name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "grant_types": client.grant_types,
+        "scope": client.scope,
+        "token_endpoint_auth_method": client.auth_method,
+        "first_party": client.first_party,
+    }
+
+
 def _env_has(name: str) -> bool:
     import os
 
@@ -160,6 +256,9 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+cli.add_command(keys_cli.keys)
 
 
 def main() -> None:

@@ -2,5 +2,15 @@
 
 from idp.core.audit import AuditEvent
 from idp.identity.models import LoginSession, User
+from idp.oauth.models import AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
 
-__all__ = ["AuditEvent", "LoginSession", "User"]
+__all__ = [
+    "AuditEvent",
+    "AuthorizationCode",
+    "Client",
+    "Consent",
+    "LoginSession",
+    "RefreshToken",
+    "TokenFamily",
+    "User",
+]

@@ -8,6 +8,9 @@ from flask import current_app
 
 from idp.core.store import Store
 from idp.identity.sessions import SessionService
+from idp.keys import KeyStore
+from idp.oauth.server import Server
+from idp.oauth.tokens import TokenService
 from idp.settings import Settings
 
 
@@ -16,6 +19,10 @@ class Services:
     settings: Settings
     store: Store
     sessions: SessionService
+    keys: KeyStore
+    tokens: TokenService
+    oauth: Server
+    discovery: bytes  # the metadata document, serialised once
 
 
 def services() -> Services:

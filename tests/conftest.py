@@ -61,15 +61,26 @@ def redis_url() -> Iterator[str]:
             client.delete(key)
 
 
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One signing key for the run: generating RSA keys per test would only cost time."""
+    return tmp_path_factory.mktemp("keys")
+
+
 @pytest.fixture
 def env(
-    request: pytest.FixtureRequest, database_url: str, redis_url: str, tmp_path: Path
+    request: pytest.FixtureRequest,
+    database_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    keys_dir: Path,
 ) -> dict[str, str]:
     """The environment the app under test reads its settings from."""
     values = {
         "IDP_ENV": "development",
         "IDP_SECRET_KEY": SECRET,
         "IDP_INSTANCE_DIR": str(tmp_path / "instance"),
+        "IDP_KEYS_DIR": str(keys_dir),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         # A fresh prefix per test: rate-limit counters never leak between tests.

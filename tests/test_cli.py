@@ -37,6 +37,7 @@ def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "IDP_SECRET_KEY": SECRET,
         "IDP_INSTANCE_DIR": str(tmp_path),
+        "IDP_KEYS_DIR": str(tmp_path / "keys"),
     }
 
 
@@ -142,6 +143,7 @@ def test_a_database_that_does_not_connect_is_one_clear_line(tmp_path: Path, comm
         "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
         "IDP_SECRET_KEY": SECRET,
         "IDP_INSTANCE_DIR": str(tmp_path),
+        "IDP_KEYS_DIR": str(tmp_path / "keys"),
     }
 
     result = run(*command, env=env)
@@ -153,7 +155,11 @@ def test_a_database_that_does_not_connect_is_one_clear_line(tmp_path: Path, comm
 
 
 def test_db_upgrade_builds_a_new_sqlite_database(tmp_path: Path):
-    env = {"IDP_SECRET_KEY": SECRET, "IDP_INSTANCE_DIR": str(tmp_path / "inst")}
+    env = {
+        "IDP_SECRET_KEY": SECRET,
+        "IDP_INSTANCE_DIR": str(tmp_path / "inst"),
+        "IDP_KEYS_DIR": str(tmp_path / "keys"),
+    }
 
     result = run("db", "upgrade", env=env)
 
@@ -164,7 +170,7 @@ def test_db_upgrade_builds_a_new_sqlite_database(tmp_path: Path):
 
 def test_serve_runs_on_embedded_defaults_and_says_it_is_development(tmp_path: Path):
     port = free_port()
-    env = {"IDP_INSTANCE_DIR": str(tmp_path / "inst")}
+    env = {"IDP_INSTANCE_DIR": str(tmp_path / "inst"), "IDP_KEYS_DIR": str(tmp_path / "keys")}
     clean = {
         k: v
         for k, v in os.environ.items()

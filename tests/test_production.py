@@ -55,6 +55,7 @@ def test_production_refuses_an_unsafe_configuration(tmp_path: Path):
             "IDP_ISSUER": "http://login.example.com",
             "IDP_SECRET_KEY": SECRET,
             "IDP_INSTANCE_DIR": str(tmp_path),
+            "IDP_KEYS_DIR": str(tmp_path / "keys"),
         },
         free_port(),
     )
@@ -67,7 +68,12 @@ def test_production_refuses_an_unsafe_configuration(tmp_path: Path):
 
 def test_production_refuses_a_missing_secret(tmp_path: Path):
     process = gunicorn(
-        {"IDP_ISSUER": "https://login.example.com", "IDP_INSTANCE_DIR": str(tmp_path)}, free_port()
+        {
+            "IDP_ISSUER": "https://login.example.com",
+            "IDP_INSTANCE_DIR": str(tmp_path),
+            "IDP_KEYS_DIR": str(tmp_path / "keys"),
+        },
+        free_port(),
     )
     stderr = finish(process)
 
@@ -83,6 +89,7 @@ def test_gunicorn_serves_a_complete_production_configuration(
         "IDP_ISSUER": "https://login.example.com",
         "IDP_SECRET_KEY": SECRET,
         "IDP_INSTANCE_DIR": str(tmp_path),
+        "IDP_KEYS_DIR": str(tmp_path / "keys"),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "IDP_REDIS_PREFIX": "idp-test-gunicorn:",

@@ -27,6 +27,10 @@ class Event(enum.StrEnum):
     PROFILE_CHANGED = "profile_changed"
     SESSION_REVOKED = "session_revoked"
     USER_CREATED = "user_created"
+    CLIENT_CREATED = "client_created"
+    CLIENT_DELETED = "client_deleted"
+    CONSENT_GRANTED = "consent_granted"
+    CONSENT_REVOKED = "consent_revoked"
 
 
 class AuditEvent(Model):

@@ -10,7 +10,7 @@ from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from werkzeug import Response
 
-from idp.web import account, auth, current, errors, headers, health
+from idp.web import account, auth, current, errors, headers, health, oauth
 from idp.web.current import current_user
 
 
@@ -23,6 +23,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     health.init_app(app)
     auth.init_app(app, limiter)
     account.init_app(app)
+    oauth.init_app(app)
     app.add_url_rule("/", "home", _home)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

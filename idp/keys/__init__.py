@@ -1,0 +1,38 @@
+"""Signing keys: a folder of encrypted JSON Web Keys, rotated without downtime.
+
+`key_store(settings)` builds the one store the app and `idp keys` share. A rotated key is
+published at once and signs only after `IDP_JWKS_MAX_AGE + 60` seconds, when every cached JWKS
+has it; a superseded key stays published `IDP_MAX_TOKEN_LIFETIME + IDP_JWKS_MAX_AGE` seconds
+more, until every token it signed has expired (OpenID Connect Core §10.1.1).
+"""
+
+from __future__ import annotations
+
+from idp.keys.errors import KeyStoreError
+from idp.keys.jwk import ALGORITHMS
+from idp.keys.store import KeyInfo, KeyStore, SigningKey
+from idp.keys.timeline import KeyState
+from idp.settings import Settings
+
+__all__ = [
+    "ALGORITHMS",
+    "KeyInfo",
+    "KeyState",
+    "KeyStore",
+    "KeyStoreError",
+    "SigningKey",
+    "key_store",
+]
+
+ACTIVATION_MARGIN = 60  # seconds on top of the JWKS cache lifetime, for slow clocks and fetches
+
+
+def key_store(settings: Settings) -> KeyStore:
+    """The key store that `settings` describe."""
+    return KeyStore(
+        settings.keys_dir,
+        settings.secret_key,
+        alg=settings.signing_alg,
+        activation_delay=settings.jwks_max_age + ACTIVATION_MARGIN,
+        retention=settings.max_token_lifetime + settings.jwks_max_age,
+    )

@@ -1,0 +1,101 @@
+"""`idp keys rotate` and `idp keys list`: rotate and inspect the signing keys in IDP_KEYS_DIR.
+
+A bad setting or an unusable key folder prints one line and exits 1; a bad option gets
+click's usage hint above its one `Error:` line and exits 2, like the rest of `idp`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import click
+
+from idp.keys import ALGORITHMS, KeyInfo, KeyState, KeyStore, KeyStoreError, key_store
+from idp.settings import Settings, SettingsError
+
+
+def _store() -> KeyStore:
+    try:
+        return key_store(Settings.from_env())
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _not_negative(seconds: int | None) -> int | None:
+    if seconds is not None and seconds < 0:
+        raise click.BadParameter(f"{seconds} is negative; give 0 or more seconds.")
+    return seconds
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+@click.group()
+def keys() -> None:
+    """Rotate and list the signing keys (IDP_KEYS_DIR)."""
+
+
+@keys.command("rotate")
+@click.option(
+    "--alg",
+    type=click.Choice(ALGORITHMS),
+    default=None,
+    help="Algorithm of the new key. Default: IDP_SIGNING_ALG.",
+)
+@click.option(
+    "--activate-after",
+    type=int,
+    default=None,
+    metavar="SECONDS",
+    callback=lambda _ctx, _param, value: _not_negative(value),
+    help="Seconds from now until the new key signs. Default: IDP_JWKS_MAX_AGE + 60, "
+    "so that every client's cached JWKS has it first.",
+)
+def rotate(alg: str | None, activate_after: int | None) -> None:
+    """Add a signing key: published now, signing later.
+
+    The new key is in the JWKS at once and signs from its activation time; the key it
+    replaces stays published until every token it signed has expired.
+    """
+    try:
+        info = _store().rotate(alg, activate_after)
+    except KeyStoreError as error:
+        raise click.ClickException(str(error)) from None
+    wait = max(0, math.ceil((info.activates_at - datetime.now(UTC)).total_seconds()))
+    click.echo(f"Created signing key {info.kid} ({info.alg}).")
+    soon = f"in {wait} s" if wait else "now"
+    click.echo(f"Published in the JWKS now; signs from {_when(info.activates_at)} ({soon}).")
+
+
+@keys.command("list")
+def list_keys() -> None:
+    """List the signing keys and their states.
+
+    pending: published, not signing yet; active: signs now; retiring: superseded, published
+    until its tokens expire; expired: no longer published.
+    """
+    store = _store()
+    try:
+        rows = store.keys()
+    except KeyStoreError as error:
+        raise click.ClickException(str(error)) from None
+    if not rows:
+        click.echo(f"No signing keys in {store.directory} yet; the app creates one when it starts.")
+        return
+    click.echo(
+        f"{'KID':<43}  {'ALG':<5}  {'STATE':<8}  {'CREATED':<23}  "
+        f"{'ACTIVATES/ACTIVATED':<23}  PUBLISHED"
+    )
+    for info in rows:
+        click.echo(
+            f"{info.kid:<43}  {info.alg:<5}  {info.state:<8}  {_when(info.created_at):<23}  "
+            f"{_when(info.activates_at):<23}  {_published(info)}"
+        )
+
+
+def _published(info: KeyInfo) -> str:
+    if info.state is KeyState.RETIRING and info.published_until is not None:
+        return f"yes, until {_when(info.published_until)}"
+    return "yes" if info.published else "no"

@@ -1,0 +1,144 @@
+"""The interaction policy: after Authlib validates an authorization request, decide whether
+the user must sign in, must consent, or may have a code now (OpenID Connect Core §3.1.2.1).
+
+The authorize endpoint never renders a page itself. When the user must act, the validated
+request is saved as an `Interaction` in the store and the sign-in or consent page resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+
+from idp.core.security import new_token
+from idp.core.store import Store
+from idp.identity.models import User
+from idp.identity.sessions import ActiveSession
+from idp.oauth import consent
+from idp.oauth.models import Client
+from idp.oauth.scopes import subject
+
+INTERACTION_TTL = 1800
+
+
+class Next(Enum):
+    SIGN_IN = "sign_in"
+    CONSENT = "consent"
+    ISSUE = "issue"
+
+
+@dataclass
+class Interaction:
+    """A validated authorization request waiting for the user."""
+
+    uid: str
+    params: list[tuple[str, str]]
+    created_at: float = field(default_factory=time.time)
+    consented: bool = False
+
+    def param(self, name: str) -> str | None:
+        return next((v for k, v in self.params if k == name), None)
+
+    @property
+    def prompts(self) -> set[str]:
+        return set((self.param("prompt") or "").split())
+
+    @property
+    def scopes(self) -> list[str]:
+        return (self.param("scope") or "").split()
+
+    def save(self, store: Store) -> None:
+        data = {"params": self.params, "created_at": self.created_at, "consented": self.consented}
+        store.set("interaction:" + self.uid, json.dumps(data).encode(), INTERACTION_TTL)
+
+    @classmethod
+    def load(cls, store: Store, uid: str) -> Interaction | None:
+        raw = store.get("interaction:" + uid)
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return cls(uid, [tuple(p) for p in data["params"]], data["created_at"], data["consented"])  # type: ignore[misc]
+
+    @classmethod
+    def start(cls, params: list[tuple[str, str]]) -> Interaction:
+        return cls(new_token(16), params)
+
+
+def decide(
+    interaction: Interaction,
+    login: ActiveSession | None,
+    user: User | None,
+    client: Client,
+    hinted_subject: str | None,
+) -> Next:
+    """What happens next; raises the OIDC error when `prompt=none` forbids asking the user."""
+    prompts = interaction.prompts
+    if "none" in prompts and len(prompts) > 1:
+        raise InvalidRequestError("prompt=none cannot be combined with other values.")
+    if _must_sign_in(interaction, login, user, hinted_subject):
+        if "none" in prompts:
+            raise LoginRequiredError()
+        return Next.SIGN_IN
+    assert user is not None
+    wants_consent = ("consent" in prompts and not interaction.consented) or (
+        not interaction.consented and consent.needs_consent(user, client, interaction.scopes)
+    )
+    if wants_consent:
+        if "none" in prompts:
+            raise ConsentRequiredError()
+        return Next.CONSENT
+    return Next.ISSUE
+
+
+def _must_sign_in(
+    interaction: Interaction,
+    login: ActiveSession | None,
+    user: User | None,
+    hinted_subject: str | None,
+) -> bool:
+    if login is None or user is None:
+        return True
+    signed_in_at = login.authenticated_at.timestamp()
+    if interaction.prompts & {"login", "select_account"} and signed_in_at < interaction.created_at:
+        return True
+    max_age = _max_age(interaction.param("max_age"))
+    if max_age is not None and time.time() - signed_in_at > max_age:
+        return True
+    return hinted_subject is not None and hinted_subject != subject(user)
+
+
+def _max_age(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidRequestError("max_age must be a whole number of seconds.") from None
+    if value < 0:
+        raise InvalidRequestError("max_age must not be negative.")
+    return value
+
+
+def requested_claims(raw: str | None) -> dict[str, list[str]]:
+    """The `claims` request parameter (Core §5.5), reduced to claim names per target."""
+    if not raw:
+        return {}
+    try:
+        data: Any = json.loads(raw)
+    except ValueError:
+        raise InvalidRequestError("claims must be a JSON object.") from None
+    if not isinstance(data, dict):
+        raise InvalidRequestError("claims must be a JSON object.")
+    result: dict[str, list[str]] = {}
+    for target in ("userinfo", "id_token"):
+        members = data.get(target) or {}
+        if not isinstance(members, dict):
+            raise InvalidRequestError(f"claims.{target} must be a JSON object.")
+        result[target] = sorted(members)
+    return result

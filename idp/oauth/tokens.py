@@ -1,0 +1,164 @@
+"""Minting tokens: JWT access tokens (RFC 9068), ID tokens (OpenID Connect Core §2), and
+opaque refresh tokens stored as digests.
+
+Every token belongs to a `TokenFamily`. An access token's `jti` is `<family>.<random>`, so
+introspection and userinfo can tell whether its family was revoked without a row per token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from authlib.oidc.core.util import create_half_hash
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from idp.core.security import digest, new_token
+from idp.db import db, utcnow
+from idp.identity.models import User
+from idp.keys import KeyStore
+from idp.oauth.models import Client, RefreshToken, TokenFamily
+from idp.oauth.scopes import subject, user_claims
+
+
+@dataclass
+class Grant:
+    """Who and what a set of tokens is for: the outcome of a validated grant."""
+
+    client: Client
+    scope: str
+    user: User | None = None
+    session_id: int | None = None
+    auth_time: datetime | None = None
+    acr: str | None = None
+    amr: list[str] = field(default_factory=list)
+    nonce: str | None = None
+    id_token_claims: list[str] = field(default_factory=list)
+
+
+class TokenService:
+    def __init__(self, keys: KeyStore, issuer: str, secret_key: str) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self._sid_key = hashlib.sha256(b"idp sid\0" + secret_key.encode()).digest()
+
+    def open_family(self, grant: Grant) -> TokenFamily:
+        lifetime = grant.client.refresh_token_ttl if grant.user else grant.client.access_token_ttl
+        family = TokenFamily(
+            id=new_token(18),
+            client_id=grant.client.id,
+            user_id=grant.user.id if grant.user else None,
+            session_id=grant.session_id,
+            scope=grant.scope,
+            auth_time=grant.auth_time,
+            acr=grant.acr,
+            amr=list(grant.amr),
+            expires_at=utcnow() + timedelta(seconds=lifetime),
+        )
+        db.session.add(family)
+        return family
+
+    def issue(self, grant: Grant, family: TokenFamily, *, refresh: bool) -> dict[str, Any]:
+        """The token response body (RFC 6749 §5.1); the caller commits."""
+        access_token = self.access_token(grant, family)
+        body: dict[str, Any] = {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": grant.client.access_token_ttl,
+            "scope": grant.scope,
+        }
+        if refresh:
+            body["refresh_token"] = self.refresh_token(grant.client, family)
+        if grant.user is not None and "openid" in grant.scope.split():
+            body["id_token"] = self.id_token(grant, access_token)
+        return body
+
+    def refresh_token(self, client: Client, family: TokenFamily) -> str:
+        token = new_token(32)
+        expires = min(family.expires_at, utcnow() + timedelta(seconds=client.refresh_token_ttl))
+        db.session.add(
+            RefreshToken(token_hash=digest(token), family_id=family.id, expires_at=expires)
+        )
+        return token
+
+    def access_token(self, grant: Grant, family: TokenFamily) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": subject(grant.user) if grant.user else grant.client.client_id,
+            "aud": self.issuer,
+            "client_id": grant.client.client_id,
+            "scope": grant.scope,
+            "iat": now,
+            "exp": now + grant.client.access_token_ttl,
+            "jti": f"{family.id}.{new_token(12)}",
+        }
+        if grant.auth_time is not None:
+            claims["auth_time"] = int(grant.auth_time.timestamp())
+        if grant.acr:
+            claims["acr"] = grant.acr
+        if grant.amr:
+            claims["amr"] = grant.amr
+        return self._sign(claims, typ="at+jwt")
+
+    def id_token(self, grant: Grant, access_token: str | None = None) -> str:
+        assert grant.user is not None
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": subject(grant.user),
+            "aud": grant.client.client_id,
+            "iat": now,
+            "exp": now + grant.client.id_token_ttl,
+        }
+        if grant.auth_time is not None:
+            claims["auth_time"] = int(grant.auth_time.timestamp())
+        if grant.nonce:
+            claims["nonce"] = grant.nonce
+        if grant.acr:
+            claims["acr"] = grant.acr
+        if grant.amr:
+            claims["amr"] = grant.amr
+        if grant.session_id is not None:
+            claims["sid"] = self.sid(grant.session_id)
+        if access_token:
+            signing = self.keys.signing_key()
+            claims["at_hash"] = create_half_hash(access_token, signing.alg).decode()
+        if grant.id_token_claims:
+            extra = user_claims(grant.user, [], grant.id_token_claims)
+            claims.update({k: v for k, v in extra.items() if k not in claims})
+        return self._sign(claims, typ="JWT")
+
+    def sid(self, session_id: int) -> str:
+        """An opaque, stable identifier of a sign-in session (OpenID Connect Front/Back-Channel)."""
+        return hmac.new(self._sid_key, str(session_id).encode(), hashlib.sha256).hexdigest()[:32]
+
+    def _sign(self, claims: dict[str, Any], *, typ: str) -> str:
+        signing = self.keys.signing_key()
+        header = {"alg": signing.alg, "kid": signing.kid, "typ": typ}
+        return jwt.encode(header, claims, signing.key, algorithms=[signing.alg])
+
+    def verify(
+        self, token: str, *, typ: str = "at+jwt", allow_expired: bool = False
+    ) -> dict[str, Any] | None:
+        """The claims of a token we signed (and, unless allowed, unexpired), or None."""
+        try:
+            decoded = jwt.decode(
+                token, self.keys.public_keyset(), algorithms=["RS256", "ES256", "EdDSA"]
+            )
+        except (JoseError, ValueError):
+            return None
+        if decoded.header.get("typ") != typ:
+            return None
+        claims = dict(decoded.claims)
+        now = time.time()
+        if claims.get("iss") != self.issuer or not isinstance(claims.get("exp"), int):
+            return None
+        if claims["exp"] <= now and not allow_expired:
+            return None
+        return claims
