@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, Response
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp import web
@@ -66,8 +68,36 @@ def create_app(settings: Settings | None = None) -> Flask:
         keys=keys,
         tokens=TokenService(keys, settings.issuer, settings.secret_key),
         oauth=oauth,
-        discovery=discovery.serialized(settings.issuer),
+        discovery=discovery.serialized(
+            settings.issuer, registration=settings.registration != "off"
+        ),
     )
     limiter = ratelimit.init_app(app, settings)
     web.init_app(app, limiter)
+    mount_under_issuer_path(app, settings)
     return app
+
+
+def mount_under_issuer_path(app: Flask, settings: Settings) -> None:
+    """An issuer with a path (https://example.com/tenant) serves the app under that path, and
+    the RFC 8414 §3.1 path-inserted metadata URLs at the host's root."""
+    path = urlsplit(settings.issuer).path.rstrip("/")
+    if not path:
+        return
+    metadata = app.extensions["idp"].discovery
+    well_known = {
+        f"/.well-known/oauth-authorization-server{path}",
+        f"/.well-known/openid-configuration{path}",
+    }
+    root = Flask("idp-root")
+
+    @root.get("/<path:anything>")
+    def serve(anything: str) -> Response:
+        if "/" + anything not in well_known:
+            return Response(status=404)
+        response = Response(metadata, mimetype="application/json")
+        response.headers["Cache-Control"] = f"public, max-age={settings.jwks_max_age}"
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    app.wsgi_app = DispatcherMiddleware(root.wsgi_app, {path: app.wsgi_app})  # type: ignore[method-assign]

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 MIN_SECRET_LENGTH = 32
+MIN_REGISTRATION_TOKEN_LENGTH = 16
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
@@ -199,6 +200,13 @@ class Settings:
         "Upper bound on any access or ID token lifetime; a retired key stays published this long.",
         default=86400,
     )
+    refresh_reuse_grace: int = _setting(
+        "IDP_REFRESH_REUSE_GRACE",
+        _integer,
+        "Seconds a rotated refresh token may still be used (concurrent refreshes); "
+        "reuse after that revokes its grant.",
+        default=10,
+    )
     session_ttl: int = _setting(
         "IDP_SESSION_TTL",
         _seconds,
@@ -234,6 +242,27 @@ class Settings:
         _rate_limit,
         "Sign-ups per client IP.",
         default="10 per hour",
+    )
+    registration: str = _setting(
+        "IDP_REGISTRATION",
+        _choice("open", "token", "off"),
+        "Dynamic client registration at POST /register (RFC 7591): `open` to anyone (MCP "
+        "clients rely on it), `token` only with IDP_REGISTRATION_TOKEN, or `off`.",
+        default="open",
+    )
+    registration_token: str = _setting(
+        "IDP_REGISTRATION_TOKEN",
+        _text,
+        f"Initial access token that `token` mode requires as a Bearer token (RFC 7591 §3); "
+        f"at least {MIN_REGISTRATION_TOKEN_LENGTH} characters.",
+        default="",
+        repr=False,
+    )
+    registration_limit: str = _setting(
+        "IDP_REGISTRATION_LIMIT",
+        _rate_limit,
+        "Client registrations per client IP.",
+        default="20 per hour",
     )
     proxy_hops: int = _setting(
         "IDP_PROXY_HOPS",
@@ -283,6 +312,14 @@ class Settings:
             )
         if self.secret_key and len(self.secret_key) < MIN_SECRET_LENGTH:
             raise SettingsError(f"IDP_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+        if self.registration == "token" and not self.registration_token:
+            raise SettingsError(
+                "IDP_REGISTRATION_TOKEN is required when IDP_REGISTRATION is token "
+                "(clients send it as a Bearer token to POST /register)"
+            )
+        shortest = MIN_REGISTRATION_TOKEN_LENGTH
+        if self.registration_token and len(self.registration_token) < shortest:
+            raise SettingsError(f"IDP_REGISTRATION_TOKEN must be at least {shortest} characters")
         if not self.secret_key:
             changes["secret_key"] = _development_secret(self.instance_dir)
         if not self.database_url:

@@ -104,10 +104,17 @@ def _clean_database(database_url: str) -> Iterator[None]:
 class LiveServer:
     """The app under a real threaded WSGI server on 127.0.0.1, on a free port."""
 
-    def __init__(self, env: dict[str, str]) -> None:
-        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, _unset_app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.port}"
-        env.setdefault("IDP_ISSUER", self.url)
+    def __init__(self, env: dict[str, str], ssl_context: Any = None, issuer_path: str = "") -> None:
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, _unset_app, threaded=True, ssl_context=ssl_context
+        )
+        # Let `stop` wait for requests in flight, so no thread holds a database connection
+        # (and its locks) after the test.
+        self._server.daemon_threads = False
+        self._server.block_on_close = True  # type: ignore[attr-defined]
+        scheme = "https" if ssl_context else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._server.port}"
+        env.setdefault("IDP_ISSUER", self.url + issuer_path)
         self.settings = Settings.from_env(env)
         self.app: Flask = create_app(self.settings)
         self._server.app = self.app

@@ -16,23 +16,13 @@ openssl command), and IDP_ISSUER is that server's https address. Checks:
 
 from __future__ import annotations
 
-import importlib.util
-import subprocess
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
-from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
 
-from idp.app import create_app
 from idp.identity import users
-from idp.settings import Settings
-from tests.conftest import CSRF, PASSWORD
+from tests.conftest import CSRF, PASSWORD, LiveServer
 from tests.support import set_cookies
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -41,53 +31,14 @@ SESSION = "__Host-idp_session"
 FORM = "__Host-idp_form"
 
 
-@dataclass
-class HttpsServer:
-    url: str
-    app: Flask
-
-
-def _unset_app(environ: Any, start_response: Any) -> list[bytes]:
-    raise RuntimeError("the app is set right after binding")
-
-
-@pytest.fixture(scope="module")
-def ssl_context(tmp_path_factory: pytest.TempPathFactory) -> str | tuple[str, str]:
-    """werkzeug's ad-hoc certificate needs the cryptography package, which the test extra does
-    not install; without it, make the same kind of throw-away certificate with openssl."""
-    if importlib.util.find_spec("cryptography") is not None:
-        return "adhoc"
-    folder: Path = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return str(cert), str(key)
-
-
 @pytest.fixture
-def https_server(env: dict[str, str], ssl_context: str | tuple[str, str]) -> Iterator[HttpsServer]:
-    """Like conftest's LiveServer, over TLS: bind first to learn the port, then build the app
-    with IDP_ISSUER=https://127.0.0.1:<port>."""
-    server: BaseWSGIServer = make_server(
-        "127.0.0.1", 0, _unset_app, threaded=True, ssl_context=ssl_context
-    )
-    url = f"https://127.0.0.1:{server.port}"
-    settings = Settings.from_env({**env, "IDP_ISSUER": url})
-    assert settings.is_https
-    server.app = create_app(settings)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield HttpsServer(url, server.app)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+def https_server(env: dict[str, str]) -> Iterator[LiveServer]:
+    """conftest's LiveServer over TLS (werkzeug's throw-away certificate), with
+    IDP_ISSUER=https://127.0.0.1:<port>."""
+    server = LiveServer(dict(env), ssl_context="adhoc")
+    assert server.settings.is_https
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -106,7 +57,7 @@ def _csrf(client: requests.Session, url: str) -> str:
 
 
 def _post(
-    client: requests.Session, server: HttpsServer, page: str, action: str, **fields: str
+    client: requests.Session, server: LiveServer, page: str, action: str, **fields: str
 ) -> requests.Response:
     """Post a form with the page's CSRF token, sending a same-origin Referer.
 
@@ -123,7 +74,7 @@ def _post(
 
 
 @pytest.fixture
-def ada(https_server: HttpsServer) -> str:
+def ada(https_server: LiveServer) -> str:
     with https_server.app.app_context():
         return users.create_user("ada@example.com", "Ada", PASSWORD).email
 

@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -46,6 +47,28 @@ def test_delete_many(store: Store):
     assert store.get("a") is None and store.get("b") is None
 
 
+def test_add_sets_only_an_absent_key(store: Store):
+    assert store.add("k", b"first", ttl=60) is True
+    assert store.add("k", b"second", ttl=60) is False
+
+    assert store.get("k") == b"first"
+
+
+def test_add_has_one_winner_among_racing_threads(store: Store):
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: store.add("race", b"1", ttl=60), range(32)))
+
+    assert results.count(True) == 1
+
+
+def test_add_sets_a_key_again_once_it_expired(store: Store):
+    assert store.add("k", b"first", ttl=1)
+    time.sleep(1.2)
+
+    assert store.add("k", b"second", ttl=60) is True
+    assert store.get("k") == b"second"
+
+
 def test_ping(store: Store):
     store.ping()
 
@@ -65,6 +88,7 @@ def test_an_unreachable_redis_is_reported_not_raised_raw():
     for call in (
         lambda: dead.get("k"),
         lambda: dead.set("k", b"v", 1),
+        lambda: dead.add("k", b"v", 1),
         lambda: dead.delete("k"),
         dead.ping,
     ):

@@ -28,9 +28,12 @@ class Event(enum.StrEnum):
     SESSION_REVOKED = "session_revoked"
     USER_CREATED = "user_created"
     CLIENT_CREATED = "client_created"
+    CLIENT_UPDATED = "client_updated"
     CLIENT_DELETED = "client_deleted"
     CONSENT_GRANTED = "consent_granted"
     CONSENT_REVOKED = "consent_revoked"
+    REFRESH_TOKEN_REUSED = "refresh_token_reused"  # noqa: S105 (an event name)
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105 (an event name)
 
 
 class AuditEvent(Model):

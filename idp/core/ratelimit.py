@@ -28,10 +28,10 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
         storage_options=options,
         key_prefix=settings.redis_prefix + "limit",
         strategy="moving-window",
-        headers_enabled=True,
+        # Retry-After is set on refusals only (idp.web.errors); no rate headers on every answer.
+        headers_enabled=False,
         swallow_errors=True,
         in_memory_fallback_enabled=True,
-        retry_after="delta-seconds",
     )
     app.extensions["idp.limiter"] = limiter
     return limiter

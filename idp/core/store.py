@@ -21,6 +21,10 @@ class StoreUnavailable(RuntimeError):
 class Store(Protocol):
     def get(self, key: str) -> bytes | None: ...
     def set(self, key: str, value: bytes, ttl: int) -> None: ...
+    def add(self, key: str, value: bytes, ttl: int) -> bool:
+        """Set `key` only if it is absent; True when this call set it (one winner)."""
+        ...
+
     def delete(self, *keys: str) -> None: ...
     def ping(self) -> None: ...
 
@@ -48,6 +52,16 @@ class MemoryStore:
             if len(self._items) >= self._max_items:
                 self._evict()
             self._items[key] = (time.monotonic() + ttl, value)
+
+    def add(self, key: str, value: bytes, ttl: int) -> bool:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None and item[0] > time.monotonic():
+                return False
+            if len(self._items) >= self._max_items:
+                self._evict()
+            self._items[key] = (time.monotonic() + ttl, value)
+            return True
 
     def delete(self, *keys: str) -> None:
         with self._lock:
@@ -82,6 +96,12 @@ class RedisStore:
     def set(self, key: str, value: bytes, ttl: int) -> None:
         try:
             self._redis.set(self._prefix + key, value, ex=ttl)
+        except redis.RedisError as error:
+            raise StoreUnavailable(str(error)) from error
+
+    def add(self, key: str, value: bytes, ttl: int) -> bool:
+        try:
+            return bool(self._redis.set(self._prefix + key, value, ex=ttl, nx=True))
         except redis.RedisError as error:
             raise StoreUnavailable(str(error)) from error
 

@@ -1,11 +1,14 @@
-"""The client store: register, find, list and delete clients.
+"""The client store: register, find, list, update and delete clients.
 
-A confidential client's secret is shown once at creation and stored as its SHA-256.
+A confidential client's secret is shown once at creation and stored as its SHA-256; so is the
+registration access token of a dynamically registered client (RFC 7592).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -19,6 +22,9 @@ from idp.oauth.scopes import SUPPORTED_SCOPES
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+MAX_NAME_LENGTH = 200
+MAX_URI_LENGTH = 2000
 
 
 @dataclass
@@ -35,17 +41,80 @@ class ClientSpec:
     first_party: bool = False
     logo_uri: str | None = None
     client_uri: str | None = None
+    jwks: dict[str, Any] | None = None
 
 
-def create_client(spec: ClientSpec, *, dynamic: bool = False) -> tuple[Client, str | None]:
+def create_client(
+    spec: ClientSpec, *, dynamic: bool = False, registration_token: str | None = None
+) -> tuple[Client, str | None]:
     """Validate and store a client; returns it with its secret (None for public clients)."""
+    name, method = _checked(spec)
+    secret = new_token(32) if method in SECRET_METHODS else None
+    client = Client(
+        client_id=new_token(16),
+        secret_hash=digest(secret) if secret else None,
+        registration_token_hash=digest(registration_token) if registration_token else None,
+        first_party=spec.first_party,
+        dynamic=dynamic,
+    )
+    _apply(client, spec, name, method)
+    db.session.add(client)
+    db.session.flush()
+    record(Event.CLIENT_CREATED, subject=client.client_id, name=name, dynamic=dynamic)
+    db.session.commit()
+    return client, secret
+
+
+def update_client(client: Client, spec: ClientSpec) -> str | None:
+    """Replace a client's metadata (RFC 7592 §2.2); returns a new secret if it now needs one.
+
+    The secret is kept while the client stays confidential and dropped when it becomes public.
+    """
+    name, method = _checked(spec)
+    secret = None
+    if method not in SECRET_METHODS:
+        client.secret_hash = None
+    elif client.secret_hash is None:
+        secret = new_token(32)
+        client.secret_hash = digest(secret)
+    _apply(client, spec, name, method)
+    record(Event.CLIENT_UPDATED, subject=client.client_id, name=name, dynamic=client.dynamic)
+    db.session.commit()
+    return secret
+
+
+def _apply(client: Client, spec: ClientSpec, name: str, method: str) -> None:
+    client.name = name
+    client.redirect_uris = list(spec.redirect_uris)
+    client.post_logout_redirect_uris = list(spec.post_logout_redirect_uris)
+    client.grant_types = list(dict.fromkeys(spec.grant_types))
+    client.scope = " ".join(dict.fromkeys(spec.scopes))
+    client.auth_method = method
+    client.logo_uri = spec.logo_uri
+    client.client_uri = spec.client_uri
+    client.jwks = spec.jwks
+
+
+def _checked(spec: ClientSpec) -> tuple[str, str]:
+    """The client's display name and authentication method, or InvalidInput saying what's wrong."""
     name = " ".join(spec.name.split())
     if not name:
         raise InvalidInput("A client needs a name.", field="client_name")
-    for uri in [*spec.redirect_uris, *spec.post_logout_redirect_uris]:
-        problem = problem_with(uri)
-        if problem:
-            raise InvalidInput(f"Redirect URI {uri!r} {problem}.", field="redirect_uris")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(
+            f"A client name has at most {MAX_NAME_LENGTH} characters.", field="client_name"
+        )
+    for key, label, uris in (
+        ("redirect_uris", "Redirect URI", spec.redirect_uris),
+        ("post_logout_redirect_uris", "Post-logout redirect URI", spec.post_logout_redirect_uris),
+    ):
+        for uri in uris:
+            problem = "is too long" if len(uri) > MAX_URI_LENGTH else problem_with(uri)
+            if problem:
+                raise InvalidInput(f"{label} {uri!r} {problem}.", field=key)
+    for key, page in (("logo_uri", spec.logo_uri), ("client_uri", spec.client_uri)):
+        if page is not None and not _is_web_page(page):
+            raise InvalidInput(f"{key} must be an https URL.", field=key)
     unknown = [g for g in spec.grant_types if g not in GRANT_TYPES]
     if unknown:
         raise InvalidInput(f"Unsupported grant type: {', '.join(unknown)}.", field="grant_types")
@@ -61,26 +130,24 @@ def create_client(spec: ClientSpec, *, dynamic: bool = False) -> tuple[Client, s
         raise InvalidInput(f"Unsupported authentication method: {method}.", field="auth_method")
     if method == "none" and "client_credentials" in spec.grant_types:
         raise InvalidInput("A public client cannot use client_credentials.", field="grant_types")
-    secret = None if method in {"none", "private_key_jwt"} else new_token(32)
-    client = Client(
-        client_id=new_token(16),
-        secret_hash=digest(secret) if secret else None,
-        name=name,
-        redirect_uris=list(spec.redirect_uris),
-        post_logout_redirect_uris=list(spec.post_logout_redirect_uris),
-        grant_types=list(dict.fromkeys(spec.grant_types)),
-        scope=" ".join(dict.fromkeys(spec.scopes)),
-        auth_method=method,
-        first_party=spec.first_party,
-        dynamic=dynamic,
-        logo_uri=spec.logo_uri,
-        client_uri=spec.client_uri,
+    if method == "private_key_jwt" and not spec.jwks:
+        raise InvalidInput("private_key_jwt needs the client's public keys.", field="jwks")
+    return name, method
+
+
+def _is_web_page(uri: str) -> bool:
+    """An https URL we may show as a link or image: no spaces, no userinfo to disguise the host."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return False
+    return (
+        len(uri) <= MAX_URI_LENGTH
+        and parts.scheme == "https"
+        and bool(parts.hostname)
+        and "@" not in parts.netloc
+        and not any(ch.isspace() for ch in uri)
     )
-    db.session.add(client)
-    db.session.flush()
-    record(Event.CLIENT_CREATED, subject=client.client_id, name=name, dynamic=dynamic)
-    db.session.commit()
-    return client, secret
 
 
 def find_client(client_id: str) -> Client | None:

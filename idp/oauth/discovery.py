@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from idp.oauth.client_auth import SIGNING_ALGORITHMS
+from idp.oauth.introspection import CLIENT_AUTH_METHODS
 from idp.oauth.scopes import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 
 
-def metadata(issuer: str) -> dict[str, Any]:
-    return {
+def metadata(issuer: str, *, registration: bool = False) -> dict[str, Any]:
+    """The metadata; `registration` advertises dynamic client registration (RFC 7591 §3)."""
+    document: dict[str, Any] = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/authorize",
         "token_endpoint": f"{issuer}/token",
         "userinfo_endpoint": f"{issuer}/userinfo",
         "jwks_uri": f"{issuer}/jwks.json",
+        "end_session_endpoint": f"{issuer}/logout",
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
@@ -24,8 +28,18 @@ def metadata(issuer: str) -> dict[str, Any]:
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
             "none",
         ],
+        "token_endpoint_auth_signing_alg_values_supported": SIGNING_ALGORITHMS,
+        # RFC 8414 §2: introspection (RFC 7662) for confidential clients; revocation (RFC 7009)
+        # for public clients too.
+        "introspection_endpoint": f"{issuer}/introspect",
+        "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": SIGNING_ALGORITHMS,
+        "revocation_endpoint": f"{issuer}/revoke",
+        "revocation_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": SIGNING_ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": SUPPORTED_CLAIMS,
         "claims_parameter_supported": True,
@@ -36,7 +50,10 @@ def metadata(issuer: str) -> dict[str, Any]:
         "claim_types_supported": ["normal"],
         "ui_locales_supported": ["en"],
     }
+    if registration:
+        document["registration_endpoint"] = f"{issuer}/register"
+    return document
 
 
-def serialized(issuer: str) -> bytes:
-    return json.dumps(metadata(issuer), separators=(",", ":")).encode()
+def serialized(issuer: str, *, registration: bool = False) -> bytes:
+    return json.dumps(metadata(issuer, registration=registration), separators=(",", ":")).encode()

@@ -4,26 +4,38 @@
 - Codes live at most 60 s, are single use, and a replay revokes what the first use issued
   (RFC 6749 §4.1.2). Redeeming marks the row used in one conditional UPDATE, so two processes
   racing on one code cannot both win.
+- Refresh tokens rotate on every use (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2): the presented
+  token is marked rotated in one conditional UPDATE and a new one joins the same family. Reuse
+  of a rotated token within `IDP_REFRESH_REUSE_GRACE` seconds (two requests of one client
+  racing) is allowed; later reuse revokes the family.
 - Tokens are minted by `TokenService` (JWT access tokens, ID tokens, hashed refresh tokens).
+- Clients authenticate at the token endpoint as registered (idp.oauth.client_auth).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import (
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+)
 from authlib.oauth2.rfc7636 import CodeChallenge
 from sqlalchemy import select, update
 
+from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
 from idp.db import db, utcnow
 from idp.identity.models import User
-from idp.oauth.models import AuthorizationCode, TokenFamily
+from idp.oauth.models import AuthorizationCode, Client, RefreshToken, TokenFamily
 from idp.oauth.tokens import Grant, TokenService
 
 CODE_TTL = 60
+CONFIDENTIAL = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
 
 def tokens() -> TokenService:
@@ -49,7 +61,7 @@ class S256Only(CodeChallenge):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL, "none"]
 
     def generate_authorization_code(self) -> str:
         return new_token(32)
@@ -68,7 +80,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 nonce=payload.data.get("nonce"),
                 code_challenge=payload.data["code_challenge"],
                 code_challenge_method=payload.data["code_challenge_method"],
-                claims=context.id_token_claims or None,
+                claims={"id_token": context.id_token_claims} if context.id_token_claims else None,
                 auth_time=context.auth_time,
                 acr=context.acr,
                 amr=list(context.amr),
@@ -133,7 +145,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    """RFC 6749 §4.4: confidential clients only, for scopes they are registered for."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL
+
+    def validate_requested_scope(self) -> None:
+        _within(self.request.payload.scope or "", self.request.client.scope)
 
     def generate_token(
         self,
@@ -150,11 +167,133 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         return body
 
 
+@dataclass
+class PresentedRefreshToken:
+    """A refresh token row in the shape Authlib's RefreshTokenGrant asks for."""
+
+    row: RefreshToken
+
+    def check_client(self, client: Client) -> bool:
+        return self.row.family.client_id == client.id
+
+    def get_scope(self) -> str:
+        # RFC 6749 §6: the new refresh token keeps the scope of the one presented.
+        return self.row.family.scope
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """RFC 6749 §6 with rotation; the checks run in the order listed in `_check`."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL, "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> PresentedRefreshToken:
+        row = db.session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == digest(refresh_token))
+        )
+        if row is None:
+            raise InvalidGrantError("The refresh token is unknown.")
+        _check(row, self.request.client)
+        _within(self.request.payload.scope or "", row.family.scope)
+        return PresentedRefreshToken(row)
+
+    def authenticate_user(self, refresh_token: PresentedRefreshToken) -> User | None:
+        user_id = refresh_token.row.family.user_id
+        return db.session.get(User, user_id) if user_id is not None else None
+
+    def generate_token(
+        self,
+        user: Any = None,
+        scope: Any = None,
+        grant_type: Any = None,
+        expires_in: Any = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        row: RefreshToken = self.request.refresh_token.row
+        _rotate(row)
+        family = row.family
+        grant = Grant(
+            client=self.request.client,
+            scope=" ".join(dict.fromkeys((scope or family.scope).split())),
+            user=user,
+            session_id=family.session_id,
+            # OpenID Connect Core §12.2: same auth_time, acr and amr; no nonce.
+            auth_time=family.auth_time,
+            acr=family.acr,
+            amr=list(family.amr),
+        )
+        body = tokens().issue(grant, family, refresh=True)
+        db.session.commit()
+        return body
+
+    def revoke_old_credential(self, refresh_token: PresentedRefreshToken) -> None:
+        """Already rotated in `generate_token`, before the new pair was minted."""
+
+
+def _check(row: RefreshToken, client: Client) -> None:
+    family, now = row.family, utcnow()
+    if family.client_id != client.id:
+        raise InvalidGrantError("The refresh token was issued to another client.")
+    if family.revoked_at is not None:
+        raise InvalidGrantError("The refresh token was revoked.")
+    if row.expires_at <= now or family.expires_at <= now:
+        raise InvalidGrantError("The refresh token has expired.")
+    if row.rotated_at is not None:
+        _allow_reuse(row, row.rotated_at)
+
+
+def _rotate(row: RefreshToken) -> None:
+    """Mark the token used; one conditional UPDATE, so racing processes agree on a winner."""
+    now = utcnow()
+    result = db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))
+        .values(rotated_at=now)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        rotated_at = db.session.scalar(
+            select(RefreshToken.rotated_at).where(RefreshToken.id == row.id)
+        )
+        _allow_reuse(row, rotated_at or now)
+
+
+def _allow_reuse(row: RefreshToken, rotated_at: datetime) -> None:
+    """RFC 9700 §4.14.2: reuse of a rotated token revokes its family, past a short grace."""
+    from idp.services import services
+
+    grace = timedelta(seconds=services().settings.refresh_reuse_grace)
+    if utcnow() - rotated_at <= grace:
+        return
+    family = row.family
+    revoke_family(family.id)
+    record(
+        Event.REFRESH_TOKEN_REUSED,
+        user_id=family.user_id,
+        subject=family.client.client_id,
+        family=family.id,
+    )
+    db.session.commit()
+    raise InvalidGrantError("The refresh token was already used; its grant is now revoked.")
+
+
+def _within(requested: str, granted: str) -> None:
+    """RFC 6749 §3.3 and §6: a request may narrow the granted scope, never widen it."""
+    extra = set(requested.split()) - set(granted.split())
+    if extra:
+        raise InvalidScopeError(f"Scope not granted: {' '.join(sorted(extra))}.")
+
+
+def revoke_family(family_id: str) -> bool:
+    """Revoke every token of a family; True if this call did it. The caller commits."""
+    result = db.session.execute(
+        update(TokenFamily)
+        .where(TokenFamily.id == family_id, TokenFamily.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def _revoke_what_it_issued(code: AuthorizationCode) -> None:
     if code.family_id:
-        db.session.execute(
-            update(TokenFamily)
-            .where(TokenFamily.id == code.family_id, TokenFamily.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        revoke_family(code.family_id)
         db.session.commit()

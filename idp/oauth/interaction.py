@@ -81,7 +81,8 @@ def decide(
     prompts = interaction.prompts
     if "none" in prompts and len(prompts) > 1:
         raise InvalidRequestError("prompt=none cannot be combined with other values.")
-    if _must_sign_in(interaction, login, user, hinted_subject):
+    max_age = _max_age(interaction.param("max_age"))
+    if _must_sign_in(interaction, login, user, hinted_subject, max_age):
         if "none" in prompts:
             raise LoginRequiredError()
         return Next.SIGN_IN
@@ -101,13 +102,13 @@ def _must_sign_in(
     login: ActiveSession | None,
     user: User | None,
     hinted_subject: str | None,
+    max_age: int | None,
 ) -> bool:
     if login is None or user is None:
         return True
     signed_in_at = login.authenticated_at.timestamp()
     if interaction.prompts & {"login", "select_account"} and signed_in_at < interaction.created_at:
         return True
-    max_age = _max_age(interaction.param("max_age"))
     if max_age is not None and time.time() - signed_in_at > max_age:
         return True
     return hinted_subject is not None and hinted_subject != subject(user)

@@ -56,9 +56,12 @@ class Client(Model):
         # RFC 6749 §3.1.2.3: without a redirect_uri, only a single registered one is unambiguous.
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
 
-    def get_allowed_scope(self, scope: str) -> str:
-        allowed = set(self.scope.split())
-        return " ".join(s for s in scope.split() if s in allowed) if scope else ""
+    def get_allowed_scope(self, scope: str) -> str | None:
+        """The requested scope, or None (invalid_scope) if it asks for more than allowed."""
+        requested = scope.split() if scope else []
+        if not set(requested) <= set(self.scope.split()):
+            return None
+        return " ".join(dict.fromkeys(requested))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return matches_registered(redirect_uri, self.redirect_uris)

@@ -1,7 +1,8 @@
 """Authlib's authorization server, configured for us.
 
-Clients authenticate with `client_secret_basic`, `client_secret_post` or `none` (public);
-token responses are never cached (RFC 6749 §5.1). The web layer delivers authorization
+Clients authenticate with `client_secret_basic`, `client_secret_post`, `private_key_jwt`
+(RFC 7523) or `none` (public); token, introspection (RFC 7662) and revocation (RFC 7009)
+responses are never cached (RFC 6749 §5.1). The web layer delivers authorization
 responses, adding `iss` (RFC 9207) and the `form_post` response mode.
 """
 
@@ -15,8 +16,16 @@ from authlib.oauth2 import OAuth2Request
 from flask import Response
 from flask import request as flask_request
 
+from idp.oauth.client_auth import PrivateKeyJWT
 from idp.oauth.clients import find_client
-from idp.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, S256Only
+from idp.oauth.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    RefreshTokenGrant,
+    S256Only,
+)
+from idp.oauth.introspection import IntrospectionEndpoint
+from idp.oauth.revocation import RevocationEndpoint
 
 
 class Server(AuthorizationServer):  # type: ignore[misc]
@@ -25,6 +34,10 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         self.issuer = issuer
         self.register_grant(AuthorizationCodeGrant, [S256Only(required=True)])
         self.register_grant(ClientCredentialsGrant)
+        self.register_grant(RefreshTokenGrant)
+        self.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT(issuer))
+        self.register_endpoint(IntrospectionEndpoint)
+        self.register_endpoint(RevocationEndpoint)
 
     def query_client(self, client_id: str) -> Any:
         return find_client(client_id)

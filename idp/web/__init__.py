@@ -10,7 +10,18 @@ from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from werkzeug import Response
 
-from idp.web import account, auth, current, errors, headers, health, oauth
+from idp.web import (
+    account,
+    auth,
+    current,
+    errors,
+    headers,
+    health,
+    logout,
+    oauth,
+    registration,
+    tokens,
+)
 from idp.web.current import current_user
 
 
@@ -24,6 +35,9 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     auth.init_app(app, limiter)
     account.init_app(app)
     oauth.init_app(app)
+    tokens.init_app(app)
+    logout.init_app(app)
+    registration.init_app(app, limiter)
     app.add_url_rule("/", "home", _home)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

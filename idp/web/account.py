@@ -1,4 +1,4 @@
-"""The account page: profile, password and sessions."""
+"""The account page: profile, password, sessions, and the apps that have access."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from werkzeug.wrappers import Response
 from idp.errors import IdpError
 from idp.identity import users
 from idp.identity.models import User
+from idp.oauth import consent
+from idp.oauth.scopes import DESCRIPTIONS
 from idp.services import services
 from idp.web.current import (
     clear_session_cookie,
@@ -95,6 +97,23 @@ def revoke_all_sessions() -> Response:
     return redirect(url_for("auth.sign_in"), 303)
 
 
+@bp.post("/apps/<int:client_id>/revoke")
+@login_required
+def revoke_app(client_id: int) -> Response:
+    """Remove an app's access: forget the consent and revoke every token it holds for the user."""
+    user = _user()
+    granted = next(
+        (row for row in consent.apps_with_access(user) if row.client_id == client_id), None
+    )
+    if granted is None:
+        flash("That app had no access to your account.")
+    else:
+        name = granted.client.name
+        consent.revoke(user, client_id)
+        flash(f"{name} no longer has access to your account.")
+    return redirect(url_for("account.index"), 303)
+
+
 def _user() -> User:
     user = current_user()
     assert user is not None  # guarded by login_required
@@ -116,15 +135,32 @@ def _render(
         }
         for row in services().sessions.list_for(user.id)
     ]
+    apps = [
+        {
+            "id": row.client_id,
+            "name": row.client.name,
+            "uri": row.client.client_uri,
+            "scopes": [DESCRIPTIONS.get(scope, scope) for scope in _in_usual_order(row.scopes)],
+            "since": row.created_at,
+        }
+        for row in consent.apps_with_access(user)
+    ]
     return render_template(
         "account/index.html",
         user=user,
         profile_form=profile_form,
         password_form=password_form or PasswordForm(formdata=None),
         sessions=sessions,
+        apps=apps,
         fresh=login is not None and login.is_fresh(services().settings.session_fresh_age),
         request_path=request.path,
     )
+
+
+def _in_usual_order(scopes: list[str]) -> list[str]:
+    """Scopes in a steady order: who you are first, then what else the app may see."""
+    known = list(DESCRIPTIONS)
+    return sorted(scopes, key=lambda s: known.index(s) if s in known else len(known))
 
 
 def init_app(app: Flask) -> None:

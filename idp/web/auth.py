@@ -31,6 +31,8 @@ def sign_in() -> str | Response | tuple[str, int]:
     form = SignInForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
+        # OpenID Connect Core §3.1.2.1: login_hint pre-fills the identifier.
+        form.email.data = request.args.get("login_hint", "")[:320]
         return render_template("auth/sign_in.html", form=form)
     try:
         user = users.authenticate(form.email.data or "", form.password.data or "")

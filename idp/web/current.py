@@ -83,7 +83,9 @@ def set_session_cookie(token: str, remember: bool) -> None:
 
 
 def clear_session_cookie() -> None:
+    """Drop the cookie; for the rest of this request, too, nobody is signed in."""
     g.cookie = ("", 0)
+    g.login = g.user = None
 
 
 def current_user() -> User | None:

@@ -61,17 +61,21 @@ def _csrf_error(_error: CSRFError) -> tuple[str | Response, int]:
     )
 
 
-def _rate_limited(_error: HTTPException) -> tuple[str | Response, int]:
+def _rate_limited(_error: HTTPException) -> Response:
     when = retry_at()
     if when is None:
-        return render_error(429)
+        return make_response(render_error(429))
     seconds = max(1, int((when - datetime.now(UTC)).total_seconds()))
     wait = f"{seconds} seconds" if seconds < 120 else f"{(seconds + 59) // 60} minutes"
-    return render_error(
-        429,
-        f"Please wait {wait} before trying again (until {when:%H:%M:%S} UTC).",
-        retry_after=str(seconds),
+    response = make_response(
+        render_error(
+            429,
+            f"Please wait {wait} before trying again (until {when:%H:%M:%S} UTC).",
+            retry_after=str(seconds),
+        )
     )
+    response.headers["Retry-After"] = str(seconds)  # RFC 9110 §10.2.3
+    return response
 
 
 def _unexpected(error: Exception) -> tuple[str | Response, int] | Response:

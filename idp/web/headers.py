@@ -18,7 +18,7 @@ CSP = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        "img-src 'self' data: https:",  # client logos (https only) on the consent page
         "object-src 'none'",
         "base-uri 'none'",
         "frame-ancestors 'none'",

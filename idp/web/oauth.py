@@ -237,6 +237,8 @@ def _run(interaction: Interaction) -> BaseResponse | tuple[str | Response, int]:
     if step is Next.SIGN_IN:
         interaction.save(services().store)
         target = {"next": url_for("oauth.resume", uid=interaction.uid)}
+        if interaction.param("login_hint"):
+            target["login_hint"] = interaction.param("login_hint") or ""
         return _redirect(url_for("auth.sign_in") + "?" + urlencode(target))
     if step is Next.CONSENT:
         interaction.save(services().store)

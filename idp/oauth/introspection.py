@@ -1,0 +1,128 @@
+"""Token introspection (RFC 7662) and the lookup of a presented token it shares with
+revocation (RFC 7009).
+
+Access tokens are JWTs we signed: a token is found when its signature verifies, and its family
+is the part of its `jti` before the first ".". Refresh tokens are found by their SHA-256. A
+token is active while it is unexpired, its family is not revoked and, for a refresh token, it
+has not been rotated. Only the client a token was issued to may introspect it; any other
+client is told `{"active": false}` (RFC 7662 §4).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from authlib.oauth2 import rfc7662
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from sqlalchemy import select
+
+from idp.core.security import digest
+from idp.db import db, utcnow
+from idp.identity.models import User
+from idp.oauth.models import Client, RefreshToken, TokenFamily
+from idp.oauth.scopes import subject
+from idp.oauth.tokens import TokenService
+
+ACCESS_TOKEN = "access_token"  # noqa: S105 (a token type hint)
+REFRESH_TOKEN = "refresh_token"  # noqa: S105 (a token type hint)
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+
+@dataclass
+class PresentedToken:
+    """A token found from its string: its kind, its family and what we know of it."""
+
+    kind: str
+    family: TokenFamily | None
+    claims: dict[str, Any] = field(default_factory=dict)  # an access token's JWT claims
+    row: RefreshToken | None = None
+
+    def check_client(self, client: Client) -> bool:
+        return self.family is not None and self.family.client_id == client.id
+
+    def is_expired(self) -> bool:
+        if self.row is None:
+            return bool(self.claims["exp"] <= time.time())
+        now = utcnow()
+        family_ended = self.family is not None and self.family.expires_at <= now
+        return self.row.expires_at <= now or family_ended
+
+    def is_revoked(self) -> bool:
+        if self.family is None or self.family.revoked_at is not None:
+            return True
+        return self.row is not None and self.row.rotated_at is not None
+
+
+def tokens() -> TokenService:
+    from idp.services import services
+
+    return services().tokens
+
+
+def find_token(token: str, hint: str | None) -> PresentedToken | None:
+    """RFC 7009 §2.1, RFC 7662 §2.1: the hint orders the search; it never limits it."""
+    finders = [_access_token, _refresh_token]
+    if hint == REFRESH_TOKEN:
+        finders.reverse()
+    for find in finders:
+        found = find(token)
+        if found is not None:
+            return found
+    return None
+
+
+def _access_token(token: str) -> PresentedToken | None:
+    claims = tokens().verify(token, allow_expired=True)
+    if claims is None:
+        return None
+    family_id = str(claims.get("jti", "")).split(".", 1)[0]
+    family = db.session.get(TokenFamily, family_id) if family_id else None
+    return PresentedToken(ACCESS_TOKEN, family, claims=claims)
+
+
+def _refresh_token(token: str) -> PresentedToken | None:
+    row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest(token)))
+    return PresentedToken(REFRESH_TOKEN, row.family, row=row) if row is not None else None
+
+
+def check_params(request: Any) -> None:
+    """RFC 7662 §2.1, RFC 7009 §2.1: `token` is required; the hint is a hint, and the server
+    MAY ignore it, so an unknown one is ignored rather than refused."""
+    if not request.form.get("token"):
+        raise InvalidRequestError("The token parameter is required.")
+
+
+class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def check_params(self, request: Any, client: Client) -> None:
+        check_params(request)
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
+        return find_token(token_string, token_type_hint)
+
+    def check_permission(self, token: PresentedToken, client: Client, request: Any) -> bool:
+        return token.check_client(client)
+
+    def introspect_token(self, token: PresentedToken) -> dict[str, Any]:
+        """RFC 7662 §2.2."""
+        if token.row is None:
+            keys = ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti")
+            body = {key: token.claims[key] for key in keys if key in token.claims}
+            return {"active": True, **body, "token_type": "Bearer"}
+        family = token.family
+        assert family is not None
+        user = db.session.get(User, family.user_id) if family.user_id is not None else None
+        return {
+            "active": True,
+            "scope": family.scope,
+            "client_id": family.client.client_id,
+            "sub": subject(user) if user else family.client.client_id,
+            "exp": int(token.row.expires_at.timestamp()),
+            "iat": int(token.row.created_at.timestamp()),
+            "iss": tokens().issuer,
+            "aud": tokens().issuer,  # a refresh token is for this server's token endpoint
+            "token_type": REFRESH_TOKEN,
+        }

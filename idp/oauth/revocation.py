@@ -1,0 +1,50 @@
+"""Token revocation (RFC 7009).
+
+Revoking an access or a refresh token revokes its whole family: every token issued from the
+same grant, so the access tokens introspect inactive and userinfo refuses them. A token the
+server does not know (or already revoked) is answered 200 too (RFC 7009 §2.2). A public
+client authenticates with its client_id alone (`none`) and may revoke only its own tokens
+(RFC 7009 §5); a token of another client is refused with `invalid_grant` (RFC 6749 §5.2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2 import rfc7009
+
+from idp.core.audit import Event, record
+from idp.db import db
+from idp.oauth.grants import revoke_family
+from idp.oauth.introspection import (
+    CLIENT_AUTH_METHODS,
+    PresentedToken,
+    check_params,
+    find_token,
+)
+from idp.oauth.models import Client
+
+
+class RevocationEndpoint(rfc7009.RevocationEndpoint):
+    CLIENT_AUTH_METHODS = [*CLIENT_AUTH_METHODS, "none"]
+
+    def check_params(self, request: Any, client: Client) -> None:
+        check_params(request)
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
+        token = find_token(token_string, token_type_hint)
+        # A token whose family is gone is as good as unknown.
+        return token if token is not None and token.family is not None else None
+
+    def revoke_token(self, token: PresentedToken, request: Any) -> None:
+        family = token.family
+        assert family is not None
+        if revoke_family(family.id):
+            record(
+                Event.TOKEN_REVOKED,
+                user_id=family.user_id,
+                subject=request.client.client_id,
+                family=family.id,
+                token_type=token.kind,
+            )
+        db.session.commit()

@@ -1,0 +1,39 @@
+"""Token introspection (RFC 7662 §2) and revocation (RFC 7009 §2) endpoints.
+
+Both are Authlib endpoints registered on the authorization server (idp.oauth.introspection,
+idp.oauth.revocation); these views only hand them the request. Clients post here from their
+own servers and authenticate themselves, so the views are CSRF-exempt.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response
+
+from idp.oauth.server import Server
+from idp.services import services
+
+bp = Blueprint("tokens", __name__)
+
+
+def server() -> Server:
+    value: Server = services().oauth
+    return value
+
+
+@bp.post("/introspect")
+def introspect() -> Response:
+    response: Response = server().create_endpoint_response("introspection")
+    return response
+
+
+@bp.post("/revoke")
+def revoke() -> Response:
+    response: Response = server().create_endpoint_response("revocation")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    csrf = app.extensions["csrf"]
+    for view in (introspect, revoke):
+        csrf.exempt(view)

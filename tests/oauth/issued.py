@@ -1,0 +1,70 @@
+"""Getting tokens for protocol tests: sign in and consent through the browser, redeem the code,
+and call the token, introspection and revocation endpoints as a registered client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from tests.conftest import PASSWORD, Browser, LiveServer
+from tests.oauth.conftest import RegisteredClient, authorize_url, follow, pkce, query_of
+
+
+def post_as(
+    server: LiveServer, client: RegisteredClient, path: str, **form: str
+) -> requests.Response:
+    """POST a form as `client`: HTTP Basic with its secret, or its client_id alone if public."""
+    auth = None
+    if client.client_secret:
+        auth = (client.client_id, client.client_secret)
+    else:
+        form.setdefault("client_id", client.client_id)
+    return requests.post(server.url + path, data=form, auth=auth, timeout=5)
+
+
+def issue(
+    server: LiveServer,
+    browser: Browser,
+    client: RegisteredClient,
+    scope: str = "openid profile offline_access",
+    email: str = "ada@example.com",
+    **params: str,
+) -> dict[str, Any]:
+    """Run the code flow for `email` (signing in if needed) and return the token response."""
+    verifier, challenge = pkce()
+    url = authorize_url(client, challenge, scope=scope, **params)
+    callback = follow(browser, url, sign_in=(email, PASSWORD))
+    response = post_as(
+        server,
+        client,
+        "/token",
+        grant_type="authorization_code",
+        code=query_of(callback)["code"],
+        redirect_uri=client.redirect_uri,
+        code_verifier=verifier,
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def refresh(
+    server: LiveServer, client: RegisteredClient, refresh_token: str, **form: str
+) -> requests.Response:
+    return post_as(
+        server, client, "/token", grant_type="refresh_token", refresh_token=refresh_token, **form
+    )
+
+
+def claims_of(server: LiveServer, token: str) -> dict[str, Any]:
+    """The verified claims of a JWT this server signed."""
+    keys = KeySet.import_key_set(requests.get(server.url + "/jwks.json", timeout=5).json())
+    return dict(jwt.decode(token, keys).claims)
+
+
+def userinfo(server: LiveServer, access_token: str) -> requests.Response:
+    headers = {"Authorization": f"Bearer {access_token}"}
+    return requests.get(server.url + "/userinfo", headers=headers, timeout=5)

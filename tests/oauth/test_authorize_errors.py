@@ -1,0 +1,144 @@
+"""Bad authorization requests: what is redirected to the client and what is not.
+
+RFC 6749 §4.1.2.1: with an unknown client or a redirect URI that is not registered, the user
+sees an error page and is never redirected. Other errors go back to the client with `error`,
+`state` and `iss` (RFC 9207 §2).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.oauth.conftest import authorize_url, follow, pkce, query_of
+
+CHALLENGE = pkce()[1]
+
+
+def test_unknown_client_gets_an_error_page_not_a_redirect(browser, make_client, snapshot):
+    client = make_client()
+    client.client_id = "no-such-client"
+    before = snapshot()
+
+    response = browser.get(authorize_url(client, CHALLENGE))
+
+    assert response.status_code == 400
+    assert "invalid_client" in response.text
+    assert "Location" not in response.headers
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "http://127.0.0.1:9/other",  # not registered
+        "http://127.0.0.1:9/callback#frag",  # a fragment (RFC 6749 §3.1.2)
+        "http://127.0.0.1:9/callback/",  # exact match only
+        "https://evil.example/callback",
+    ],
+)
+def test_unregistered_redirect_uri_gets_an_error_page(browser, make_client, redirect_uri):
+    client = make_client()
+    client.redirect_uri = redirect_uri
+
+    response = browser.get(authorize_url(client, CHALLENGE))
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+
+
+def test_loopback_redirect_may_use_any_port(browser, make_user, make_client):
+    """RFC 8252 §7.3: native apps listen on an ephemeral loopback port."""
+    make_user("ada@example.com")
+    client = make_client()
+    client.redirect_uri = "http://127.0.0.1:54321/callback"
+
+    location = follow(
+        browser,
+        authorize_url(client, CHALLENGE),
+        sign_in=("ada@example.com", "plum-orchard-47-lantern"),
+    )
+
+    assert location.startswith("http://127.0.0.1:54321/callback?code=")
+
+
+def _error_redirect(browser, client, **params):
+    response = browser.get(authorize_url(client, params.pop("challenge", CHALLENGE), **params))
+    assert response.status_code == 302, response.text
+    location = response.headers["Location"]
+    assert location.startswith(client.redirect_uri + "?")
+    return query_of(location)
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "description"),
+    [
+        ({"challenge": None, "code_challenge_method": None}, "invalid_request", "PKCE is required"),
+        (
+            {"code_challenge_method": "plain"},
+            "invalid_request",
+            "code_challenge_method must be S256",
+        ),
+        ({"code_challenge_method": None}, "invalid_request", "code_challenge_method must be S256"),
+        ({"response_type": "token"}, "unsupported_response_type", None),
+        ({"response_type": "id_token"}, "unsupported_response_type", None),
+        ({"scope": "openid wallet"}, "invalid_scope", None),
+        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported", None),
+        ({"request_uri": "https://app.example/req/1"}, "request_uri_not_supported", None),
+        ({"prompt": "none login"}, "invalid_request", "prompt=none cannot be combined"),
+        ({"max_age": "soon"}, "invalid_request", "max_age must be a whole number"),
+        (
+            {"response_mode": "fragment"},
+            "invalid_request",
+            "response_mode must be query or form_post",
+        ),
+    ],
+)
+def test_errors_go_back_to_the_client_with_state_and_iss(
+    server, browser, make_client, snapshot, params, error, description
+):
+    client = make_client()
+    before = snapshot()
+
+    result = _error_redirect(browser, client, **params)
+
+    assert result["error"] == error
+    if description:
+        assert description in result["error_description"]
+    assert result["state"] == "st-123"
+    assert result["iss"] == server.url
+    assert snapshot() == before
+
+
+def test_prompt_none_without_a_session_is_login_required(server, browser, make_client):
+    """OpenID Connect Core §3.1.2.6."""
+    result = _error_redirect(browser, make_client(), prompt="none")
+
+    assert result["error"] == "login_required"
+    assert result["iss"] == server.url
+
+
+def test_prompt_none_without_consent_is_consent_required(browser, make_user, make_client):
+    make_user("ada@example.com")
+    client = make_client()
+    browser.sign_in("ada@example.com")
+
+    result = _error_redirect(browser, client, prompt="none")
+
+    assert result["error"] == "consent_required"
+
+
+def test_denying_consent_is_access_denied(browser, make_user, make_client, snapshot):
+    make_user("ada@example.com")
+    client = make_client()
+    before = snapshot(ignore=("audit_event", "login_session"))
+
+    location = follow(
+        browser,
+        authorize_url(client, CHALLENGE),
+        consent="deny",
+        sign_in=("ada@example.com", "plum-orchard-47-lantern"),
+    )
+
+    assert query_of(location)["error"] == "access_denied"
+    assert query_of(location)["state"] == "st-123"
+    assert snapshot(ignore=("audit_event", "login_session")) == before

@@ -1,0 +1,64 @@
+"""Key rotation without downtime (OpenID Connect Core §10.1.1, RFC 7517 §5).
+
+`idp keys rotate` publishes the new key at once and signs with it only after the activation
+time; tokens signed before still verify against the JWKS, which then holds both keys.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from tests.test_cli import run
+
+
+def client_credentials_token(server, client) -> str:
+    response = requests.post(
+        server.url + "/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client.client_id, client.client_secret),
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+@pytest.fixture
+def own_keys(env, tmp_path):
+    """This test rotates keys, so it gets a key folder of its own."""
+    env["IDP_KEYS_DIR"] = str(tmp_path / "keys")
+    return env
+
+
+def test_rotation_publishes_first_and_signs_after_activation(own_keys, server, make_client):
+    client = make_client(grant_types=["client_credentials"], redirect_uris=[])
+    before = client_credentials_token(server, client)
+    old_kid = jwt.decode(
+        before, KeySet.import_key_set(requests.get(server.url + "/jwks.json", timeout=5).json())
+    ).header["kid"]
+
+    rotated = run(
+        "keys",
+        "rotate",
+        "--activate-after",
+        "2",
+        env={k: v for k, v in own_keys.items() if k.startswith("IDP_") or k in {"DATABASE_URL"}},
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    time.sleep(1.2)  # the store notices another process's change within a second
+    published = requests.get(server.url + "/jwks.json", timeout=5).json()
+    still_old = client_credentials_token(server, client)
+    time.sleep(1.5)  # past the activation time
+    after = client_credentials_token(server, client)
+
+    kids = [key["kid"] for key in published["keys"]]
+    assert len(kids) == 2 and old_kid in kids
+    keys = KeySet.import_key_set(requests.get(server.url + "/jwks.json", timeout=5).json())
+    assert jwt.decode(still_old, keys).header["kid"] == old_kid  # not yet active: old key signs
+    new = jwt.decode(after, keys)
+    assert new.header["kid"] != old_kid and new.header["kid"] in kids
+    assert jwt.decode(before, keys).claims["client_id"] == client.client_id  # still verifies
