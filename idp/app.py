@@ -66,7 +66,9 @@ def create_app(settings: Settings | None = None) -> Flask:
             store, ttl=settings.session_ttl, remember_ttl=settings.remember_ttl
         ),
         keys=keys,
-        tokens=TokenService(keys, settings.issuer, settings.secret_key),
+        tokens=TokenService(
+            keys, settings.issuer, settings.secret_key, max_lifetime=settings.max_token_lifetime
+        ),
         oauth=oauth,
         discovery=discovery.serialized(
             settings.issuer, registration=settings.registration != "off"

@@ -176,6 +176,27 @@ def clients() -> None:
     help="Where RP-initiated logout may return.",
 )
 @click.option("--first-party", is_flag=True, help="Trusted: its users are not asked to consent.")
+@click.option(
+    "--access-token-ttl",
+    type=int,
+    default=3600,
+    show_default=True,
+    help="Access token lifetime in seconds (capped by IDP_MAX_TOKEN_LIFETIME).",
+)
+@click.option(
+    "--id-token-ttl",
+    type=int,
+    default=3600,
+    show_default=True,
+    help="ID token lifetime in seconds (capped by IDP_MAX_TOKEN_LIFETIME).",
+)
+@click.option(
+    "--refresh-token-ttl",
+    type=int,
+    default=30 * 86400,
+    show_default=True,
+    help="Refresh token lifetime in seconds.",
+)
 def clients_create(
     name: str,
     redirect_uris: tuple[str, ...],
@@ -184,6 +205,9 @@ def clients_create(
     scopes: tuple[str, ...],
     logout_uris: tuple[str, ...],
     first_party: bool,
+    access_token_ttl: int,
+    id_token_ttl: int,
+    refresh_token_ttl: int,
 ) -> None:
     """Register a client and print it as JSON (the secret is shown only now)."""
     from idp.oauth.clients import ClientSpec, create_client
@@ -194,6 +218,9 @@ def clients_create(
         public=public,
         post_logout_redirect_uris=list(logout_uris),
         first_party=first_party,
+        access_token_ttl=access_token_ttl,
+        id_token_ttl=id_token_ttl,
+        refresh_token_ttl=refresh_token_ttl,
     )
     if grants:
         spec.grant_types = list(grants)
@@ -242,6 +269,9 @@ def _client_json(client: Any) -> dict[str, Any]:
         "scope": client.scope,
         "token_endpoint_auth_method": client.auth_method,
         "first_party": client.first_party,
+        "access_token_ttl": client.access_token_ttl,
+        "id_token_ttl": client.id_token_ttl,
+        "refresh_token_ttl": client.refresh_token_ttl,
     }
 
 

@@ -42,6 +42,10 @@ class ClientSpec:
     logo_uri: str | None = None
     client_uri: str | None = None
     jwks: dict[str, Any] | None = None
+    # Lifetimes in seconds; access and ID tokens are also capped by IDP_MAX_TOKEN_LIFETIME.
+    access_token_ttl: int = 3600
+    id_token_ttl: int = 3600
+    refresh_token_ttl: int = 30 * 86400
 
 
 def create_client(
@@ -93,6 +97,9 @@ def _apply(client: Client, spec: ClientSpec, name: str, method: str) -> None:
     client.logo_uri = spec.logo_uri
     client.client_uri = spec.client_uri
     client.jwks = spec.jwks
+    client.access_token_ttl = spec.access_token_ttl
+    client.id_token_ttl = spec.id_token_ttl
+    client.refresh_token_ttl = spec.refresh_token_ttl
 
 
 def _checked(spec: ClientSpec) -> tuple[str, str]:
@@ -130,6 +137,9 @@ def _checked(spec: ClientSpec) -> tuple[str, str]:
         raise InvalidInput(f"Unsupported authentication method: {method}.", field="auth_method")
     if method == "none" and "client_credentials" in spec.grant_types:
         raise InvalidInput("A public client cannot use client_credentials.", field="grant_types")
+    for key in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl"):
+        if getattr(spec, key) < 1:
+            raise InvalidInput(f"{key} must be at least one second.", field=key)
     if method == "private_key_jwt" and not spec.jwks:
         raise InvalidInput("private_key_jwt needs the client's public keys.", field="jwks")
     return name, method

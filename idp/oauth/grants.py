@@ -123,7 +123,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             .values(used_at=utcnow())
         )
         if consumed.rowcount != 1:  # type: ignore[attr-defined]
+            # Another request redeemed it first; our UPDATE waited for that one to commit, so
+            # what it issued is on the row now, and a replay revokes it (RFC 6749 §4.1.2).
             db.session.rollback()
+            db.session.refresh(code)
+            _revoke_what_it_issued(code)
             raise InvalidGrantError("This authorization code was already used.")
         grant = Grant(
             client=self.request.client,

@@ -8,6 +8,7 @@ responses, adding `iss` (RFC 9207) and the `form_post` response mode.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -51,6 +52,8 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         return FlaskOAuth2Request(request if request is not None else flask_request)
 
     def handle_response(self, status: int, body: Any, headers: Any) -> Response:
+        if isinstance(body, dict):
+            body = json.dumps(body, separators=(",", ":"))
         response: Response = super().handle_response(status, body, headers)
         if response.mimetype == "application/json":
             response.headers["Cache-Control"] = "no-store"

@@ -21,7 +21,7 @@ from joserfc.errors import JoseError
 from idp.core.security import digest, new_token
 from idp.db import db, utcnow
 from idp.identity.models import User
-from idp.keys import KeyStore
+from idp.keys import KeyStore, SigningKey
 from idp.oauth.models import Client, RefreshToken, TokenFamily
 from idp.oauth.scopes import subject, user_claims
 
@@ -42,13 +42,20 @@ class Grant:
 
 
 class TokenService:
-    def __init__(self, keys: KeyStore, issuer: str, secret_key: str) -> None:
+    def __init__(
+        self, keys: KeyStore, issuer: str, secret_key: str, *, max_lifetime: int = 86400
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
+        # No token may outlive the key retention period (idp.keys): cap every lifetime.
+        self.max_lifetime = max_lifetime
         self._sid_key = hashlib.sha256(b"idp sid\0" + secret_key.encode()).digest()
 
+    def access_ttl(self, client: Client) -> int:
+        return min(client.access_token_ttl, self.max_lifetime)
+
     def open_family(self, grant: Grant) -> TokenFamily:
-        lifetime = grant.client.refresh_token_ttl if grant.user else grant.client.access_token_ttl
+        lifetime = grant.client.refresh_token_ttl if grant.user else self.access_ttl(grant.client)
         family = TokenFamily(
             id=new_token(18),
             client_id=grant.client.id,
@@ -69,7 +76,7 @@ class TokenService:
         body: dict[str, Any] = {
             "access_token": access_token,
             "token_type": "Bearer",
-            "expires_in": grant.client.access_token_ttl,
+            "expires_in": self.access_ttl(grant.client),
             "scope": grant.scope,
         }
         if refresh:
@@ -95,7 +102,7 @@ class TokenService:
             "client_id": grant.client.client_id,
             "scope": grant.scope,
             "iat": now,
-            "exp": now + grant.client.access_token_ttl,
+            "exp": now + self.access_ttl(grant.client),
             "jti": f"{family.id}.{new_token(12)}",
         }
         if grant.auth_time is not None:
@@ -114,7 +121,7 @@ class TokenService:
             "sub": subject(grant.user),
             "aud": grant.client.client_id,
             "iat": now,
-            "exp": now + grant.client.id_token_ttl,
+            "exp": now + min(grant.client.id_token_ttl, self.max_lifetime),
         }
         if grant.auth_time is not None:
             claims["auth_time"] = int(grant.auth_time.timestamp())
@@ -126,20 +133,20 @@ class TokenService:
             claims["amr"] = grant.amr
         if grant.session_id is not None:
             claims["sid"] = self.sid(grant.session_id)
+        signing = self.keys.signing_key()  # one key for at_hash and the signature
         if access_token:
-            signing = self.keys.signing_key()
             claims["at_hash"] = create_half_hash(access_token, signing.alg).decode()
         if grant.id_token_claims:
             extra = user_claims(grant.user, [], grant.id_token_claims)
             claims.update({k: v for k, v in extra.items() if k not in claims})
-        return self._sign(claims, typ="JWT")
+        return self._sign(claims, typ="JWT", signing=signing)
 
     def sid(self, session_id: int) -> str:
         """An opaque, stable identifier of a sign-in session (OpenID Connect Front/Back-Channel)."""
         return hmac.new(self._sid_key, str(session_id).encode(), hashlib.sha256).hexdigest()[:32]
 
-    def _sign(self, claims: dict[str, Any], *, typ: str) -> str:
-        signing = self.keys.signing_key()
+    def _sign(self, claims: dict[str, Any], *, typ: str, signing: SigningKey | None = None) -> str:
+        signing = signing or self.keys.signing_key()
         header = {"alg": signing.alg, "kid": signing.kid, "typ": typ}
         return jwt.encode(header, claims, signing.key, algorithms=[signing.alg])
 

@@ -1,0 +1,136 @@
+"""`idp clients create|list|delete`: register clients from the command line.
+
+The secret is printed once and stored only as its SHA-256 (DESIGN "Secrets at rest").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from idp.db import db
+from idp.oauth.models import Client
+from tests.conftest import SECRET
+from tests.test_cli import run
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path, keys_dir: Path) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "IDP_SECRET_KEY": SECRET,
+        "IDP_INSTANCE_DIR": str(tmp_path),
+        "IDP_KEYS_DIR": str(keys_dir),
+    }
+
+
+def test_create_prints_the_client_with_its_secret_once(cli_env, app):
+    result = run(
+        "clients",
+        "create",
+        "--name",
+        "Shop",
+        "--redirect-uri",
+        "https://shop.example/cb",
+        "--grant",
+        "authorization_code",
+        "--grant",
+        "client_credentials",
+        "--scope",
+        "openid",
+        "--scope",
+        "email",
+        "--access-token-ttl",
+        "600",
+        env=cli_env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert created["client_name"] == "Shop"
+    assert created["grant_types"] == ["authorization_code", "client_credentials"]
+    assert created["scope"] == "openid email"
+    assert created["access_token_ttl"] == 600
+    with app.app_context():
+        row = db.session.scalar(select(Client).where(Client.client_id == created["client_id"]))
+        assert row.secret_hash == hashlib.sha256(created["client_secret"].encode()).hexdigest()
+    listed = run("clients", "list", env=cli_env)
+    assert created["client_secret"] not in listed.stdout
+    assert json.loads(listed.stdout.splitlines()[0])["client_id"] == created["client_id"]
+
+
+def test_a_public_client_has_no_secret(cli_env):
+    result = run(
+        "clients",
+        "create",
+        "--name",
+        "CLI",
+        "--public",
+        "--redirect-uri",
+        "http://127.0.0.1/callback",
+        env=cli_env,
+    )
+
+    created = json.loads(result.stdout)
+    assert created["token_endpoint_auth_method"] == "none"
+    assert "client_secret" not in created
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--redirect-uri", "http://shop.example/cb"],
+            "Error: redirect_uris: Redirect URI 'http://shop.example/cb' may use http only on a "
+            "loopback address (127.0.0.1 or [::1]).",
+        ),
+        (
+            ["--redirect-uri", "https://shop.example/cb#x"],
+            "Error: redirect_uris: Redirect URI 'https://shop.example/cb#x' must not contain a "
+            "fragment.",
+        ),
+        (
+            ["--redirect-uri", "https://shop.example/cb", "--scope", "wallet"],
+            "Error: scope: Unsupported scope: wallet.",
+        ),
+        ([], "Error: redirect_uris: The authorization_code grant needs a redirect URI."),
+        (
+            ["--public", "--grant", "client_credentials"],
+            "Error: grant_types: A public client cannot use client_credentials.",
+        ),
+    ],
+)
+def test_create_refuses_bad_input_in_one_line(cli_env, snapshot, args, message):
+    before = snapshot()
+
+    result = run("clients", "create", "--name", "Shop", *args, env=cli_env)
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == message
+    assert snapshot() == before
+
+
+def test_delete(cli_env, snapshot):
+    created = json.loads(
+        run(
+            "clients",
+            "create",
+            "--name",
+            "Shop",
+            "--redirect-uri",
+            "https://shop.example/cb",
+            env=cli_env,
+        ).stdout
+    )
+
+    deleted = run("clients", "delete", created["client_id"], env=cli_env)
+    again = run("clients", "delete", created["client_id"], env=cli_env)
+
+    assert deleted.returncode == 0
+    assert run("clients", "list", env=cli_env).stdout == ""
+    assert again.returncode == 1
+    assert again.stderr.strip() == f"Error: client_id: no client '{created['client_id']}'"
