@@ -30,6 +30,7 @@ from idp import db as database
 from idp.app import create_app
 from idp.db import Model
 from idp.identity import users
+from idp.oauth.clients import ClientSpec, create_client
 from idp.settings import Settings
 
 PASSWORD = "plum-orchard-47-lantern"
@@ -216,3 +217,30 @@ def snapshot(app: Flask) -> Any:
             }
 
     return take
+
+
+REDIRECT_URI = "http://127.0.0.1:9/callback"
+
+
+@dataclass
+class RegisteredClient:
+    client_id: str
+    client_secret: str | None
+    redirect_uri: str = REDIRECT_URI
+
+
+@pytest.fixture
+def make_client(app: Flask) -> Any:
+    def make(**overrides: Any) -> RegisteredClient:
+        spec = ClientSpec(
+            name=overrides.pop("name", "Test App"),
+            redirect_uris=overrides.pop("redirect_uris", [REDIRECT_URI]),
+            **overrides,
+        )
+        with app.app_context():
+            client, secret = create_client(spec)
+            return RegisteredClient(
+                client.client_id, secret, spec.redirect_uris[0] if spec.redirect_uris else ""
+            )
+
+    return make

@@ -13,6 +13,7 @@ from idp.core.security import digest
 from idp.db import db
 from idp.identity.models import LoginSession, User
 from tests.conftest import PASSWORD, Browser, LiveServer
+from tests.oauth.conftest import authorize_url, pkce
 
 
 def test_sessions_are_cached_in_redis_and_forgotten_on_sign_out(env, browser, make_user):
@@ -74,3 +75,16 @@ def test_rate_limits_fall_back_to_process_memory_while_redis_is_down(browser, ma
         assert browser.sign_in("ada@example.com", "wrong-password-1").status_code == 400
 
     assert browser.sign_in("ada@example.com").status_code == 429
+
+
+@pytest.mark.settings(REDIS_URL="redis://127.0.0.1:1/0")
+def test_an_app_sign_in_while_redis_is_down_says_to_try_again(browser, make_client, snapshot):
+    """The pending authorization request cannot be kept: say so, store nothing."""
+    client = make_client()
+    before = snapshot()
+
+    response = browser.get(authorize_url(client, pkce()[1]))
+
+    assert response.status_code == 503
+    assert "Signing in to apps is briefly unavailable. Try again soon." in response.text
+    assert snapshot() == before

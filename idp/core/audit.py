@@ -27,6 +27,7 @@ class Event(enum.StrEnum):
     PROFILE_CHANGED = "profile_changed"
     SESSION_REVOKED = "session_revoked"
     USER_CREATED = "user_created"
+    KEY_ROTATED = "key_rotated"
     CLIENT_CREATED = "client_created"
     CLIENT_UPDATED = "client_updated"
     CLIENT_DELETED = "client_deleted"

@@ -67,6 +67,31 @@ def rotate(alg: str | None, activate_after: int | None) -> None:
     click.echo(f"Created signing key {info.kid} ({info.alg}).")
     soon = f"in {wait} s" if wait else "now"
     click.echo(f"Published in the JWKS now; signs from {_when(info.activates_at)} ({soon}).")
+    _audit(info)
+
+
+def _audit(info: KeyInfo) -> None:
+    """DESIGN "Audit": a rotation is a security event. The key exists whatever happens here."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from idp.app import create_app
+    from idp.core.audit import Event, record
+    from idp.db import DatabaseUnavailable, check_connection, db
+
+    settings = Settings.from_env()
+    try:
+        check_connection(settings.database_url)
+        with create_app(settings).app_context():
+            record(
+                Event.KEY_ROTATED,
+                subject=info.kid,
+                alg=info.alg,
+                activates_at=info.activates_at.isoformat(),
+            )
+            db.session.commit()
+    except (DatabaseUnavailable, SQLAlchemyError) as error:
+        reason = str(error).splitlines()[0]
+        click.echo(f"Warning: the rotation was not written to the audit log: {reason}", err=True)
 
 
 @keys.command("list")

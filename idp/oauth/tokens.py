@@ -104,13 +104,8 @@ class TokenService:
             "iat": now,
             "exp": now + self.access_ttl(grant.client),
             "jti": f"{family.id}.{new_token(12)}",
+            **_authentication(grant),
         }
-        if grant.auth_time is not None:
-            claims["auth_time"] = int(grant.auth_time.timestamp())
-        if grant.acr:
-            claims["acr"] = grant.acr
-        if grant.amr:
-            claims["amr"] = grant.amr
         return self._sign(claims, typ="at+jwt")
 
     def id_token(self, grant: Grant, access_token: str | None = None) -> str:
@@ -122,15 +117,10 @@ class TokenService:
             "aud": grant.client.client_id,
             "iat": now,
             "exp": now + min(grant.client.id_token_ttl, self.max_lifetime),
+            **_authentication(grant),
         }
-        if grant.auth_time is not None:
-            claims["auth_time"] = int(grant.auth_time.timestamp())
         if grant.nonce:
             claims["nonce"] = grant.nonce
-        if grant.acr:
-            claims["acr"] = grant.acr
-        if grant.amr:
-            claims["amr"] = grant.amr
         if grant.session_id is not None:
             claims["sid"] = self.sid(grant.session_id)
         signing = self.keys.signing_key()  # one key for at_hash and the signature
@@ -169,3 +159,15 @@ class TokenService:
         if claims["exp"] <= now and not allow_expired:
             return None
         return claims
+
+
+def _authentication(grant: Grant) -> dict[str, Any]:
+    """How the user signed in (OpenID Connect Core §2): auth_time, acr, amr when known."""
+    claims: dict[str, Any] = {}
+    if grant.auth_time is not None:
+        claims["auth_time"] = int(grant.auth_time.timestamp())
+    if grant.acr:
+        claims["acr"] = grant.acr
+    if grant.amr:
+        claims["amr"] = grant.amr
+    return claims

@@ -26,6 +26,7 @@ PAGES: dict[int, tuple[str, str]] = {
     413: ("Too much data", "What you sent is larger than we accept."),
     429: ("Too many attempts", "Please wait a little before trying again."),
     500: ("Something went wrong on our side", "We have logged the problem. Please try again."),
+    503: ("Temporarily unavailable", "Please try again in a little while."),
 }
 
 

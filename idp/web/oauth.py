@@ -9,6 +9,7 @@ error page, never a redirect (RFC 6749 §4.1.2.1).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -18,6 +19,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp.core.store import StoreUnavailable
 from idp.db import db
 from idp.identity.models import User
 from idp.oauth import consent
@@ -29,6 +31,7 @@ from idp.services import services
 from idp.web.current import current_login, current_user
 from idp.web.errors import render_error
 
+log = logging.getLogger(__name__)
 bp = Blueprint("oauth", __name__)
 
 
@@ -66,7 +69,7 @@ def authorize() -> BaseResponse | tuple[str | Response, int]:
 
 @bp.get("/authorize/resume/<uid>")
 def resume(uid: str) -> BaseResponse | tuple[str | Response, int]:
-    interaction = Interaction.load(services().store, uid)
+    interaction = _load(uid)
     if interaction is None:
         return render_error(
             400, "This sign-in request has expired. Go back to the app and start again."
@@ -76,7 +79,7 @@ def resume(uid: str) -> BaseResponse | tuple[str | Response, int]:
 
 @bp.route("/authorize/consent/<uid>", methods=["GET", "POST"])
 def consent_page(uid: str) -> BaseResponse | tuple[str | Response, int] | str:
-    interaction = Interaction.load(services().store, uid)
+    interaction = _load(uid)
     user = current_user()
     if interaction is None or user is None:
         return render_error(
@@ -234,14 +237,14 @@ def _run(interaction: Interaction) -> BaseResponse | tuple[str | Response, int]:
     except OAuth2Error as error:
         error.redirect_uri = grant.redirect_uri
         return _deliver_error(error, interaction)
+    if step in (Next.SIGN_IN, Next.CONSENT) and not _saved(interaction):
+        return render_error(503, "Signing in to apps is briefly unavailable. Try again soon.")
     if step is Next.SIGN_IN:
-        interaction.save(services().store)
         target = {"next": url_for("oauth.resume", uid=interaction.uid)}
         if interaction.param("login_hint"):
             target["login_hint"] = interaction.param("login_hint") or ""
         return _redirect(url_for("auth.sign_in") + "?" + urlencode(target))
     if step is Next.CONSENT:
-        interaction.save(services().store)
         return _redirect(url_for("oauth.consent_page", uid=interaction.uid))
     assert user is not None and login is not None
     grant.request.interaction = Context(login.id, login.authenticated_at, claims)
@@ -250,6 +253,23 @@ def _run(interaction: Interaction) -> BaseResponse | tuple[str | Response, int]:
     )
     services().store.delete("interaction:" + interaction.uid)
     return _deliver(response.headers["Location"], interaction)
+
+
+def _load(uid: str) -> Interaction | None:
+    try:
+        return Interaction.load(services().store, uid)
+    except StoreUnavailable:
+        log.warning("cannot load an authorization request: the store is unavailable")
+        return None
+
+
+def _saved(interaction: Interaction) -> bool:
+    try:
+        interaction.save(services().store)
+    except StoreUnavailable:
+        log.warning("cannot save an authorization request: the store is unavailable")
+        return False
+    return True
 
 
 def _hinted_subject(interaction: Interaction) -> str | None:

@@ -16,7 +16,6 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.conftest import ARTIFACTS, PASSWORD, LiveServer
-from tests.oauth.conftest import make_client  # noqa: F401 (a fixture the browser tests share)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

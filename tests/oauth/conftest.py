@@ -5,41 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import pytest
-from flask import Flask
+from tests.conftest import REDIRECT_URI, Browser, RegisteredClient  # noqa: F401 (re-exported)
 
-from idp.oauth.clients import ClientSpec, create_client
-from tests.conftest import Browser
-
-REDIRECT_URI = "http://127.0.0.1:9/callback"
-
-
-@dataclass
-class RegisteredClient:
-    client_id: str
-    client_secret: str | None
-    redirect_uri: str = REDIRECT_URI
-
-
-@pytest.fixture
-def make_client(app: Flask) -> Any:
-    def make(**overrides: Any) -> RegisteredClient:
-        spec = ClientSpec(
-            name=overrides.pop("name", "Test App"),
-            redirect_uris=overrides.pop("redirect_uris", [REDIRECT_URI]),
-            **overrides,
-        )
-        with app.app_context():
-            client, secret = create_client(spec)
-            return RegisteredClient(
-                client.client_id, secret, spec.redirect_uris[0] if spec.redirect_uris else ""
-            )
-
-    return make
+# The client factory lives in tests/conftest.py: page and Redis tests register clients too.
 
 
 def pkce() -> tuple[str, str]:

@@ -12,7 +12,10 @@ import pytest
 import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from sqlalchemy import select
 
+from idp.core.audit import AuditEvent
+from idp.db import db
 from tests.test_cli import run
 
 
@@ -62,3 +65,8 @@ def test_rotation_publishes_first_and_signs_after_activation(own_keys, server, m
     new = jwt.decode(after, keys)
     assert new.header["kid"] != old_kid and new.header["kid"] in kids
     assert jwt.decode(before, keys).claims["client_id"] == client.client_id  # still verifies
+    with server.app.app_context():  # DESIGN "Audit": a rotation is a security event
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.event == "key_rotated")
+        ).one()
+        assert event.subject == new.header["kid"]
