@@ -12,6 +12,18 @@ ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
     "idp.core": ("idp.identity", "idp.web", "idp.app", "idp.cli", "idp.services"),
     "idp.identity": ("idp.web", "idp.app", "idp.cli", "idp.services"),
+    # The verifier runs inside other people's API servers: it stands alone.
+    "idp.resource": (
+        "idp.app",
+        "idp.web",
+        "idp.oauth",
+        "idp.identity",
+        "idp.core",
+        "idp.keys",
+        "idp.services",
+        "idp.db",
+        "idp.settings",
+    ),
 }
 
 
