@@ -7,6 +7,9 @@ indicators land, so the verifier opts in with `accept_issuer_audience=True`.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import anyio
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend
 from mcp.server.auth.provider import AccessToken, TokenVerifier
@@ -18,6 +21,13 @@ from tests.resource.test_verifier import client_credentials_token
 RESOURCE = "https://mcp.example.com/mcp"
 
 
+def run_async(function: Any, *args: Any) -> Any:
+    """Run a coroutine function to completion in a thread of its own: the browser tests'
+    Playwright keeps an event loop running in the main thread for the whole session."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(anyio.run, function, *args).result(timeout=30)
+
+
 def verifier_for(server) -> McpTokenVerifier:
     return McpTokenVerifier(ResourceServer(server.url, RESOURCE, accept_issuer_audience=True))
 
@@ -27,7 +37,7 @@ def test_verify_token_returns_the_sdks_access_token(server, make_client):
     token = client_credentials_token(server, client)
     verifier: TokenVerifier = verifier_for(server)  # satisfies the SDK's protocol (mypy)
 
-    access = anyio.run(verifier.verify_token, token)
+    access = run_async(verifier.verify_token, token)
 
     assert isinstance(access, AccessToken)
     assert access.token == token
@@ -40,7 +50,7 @@ def test_verify_token_returns_the_sdks_access_token(server, make_client):
 
 
 def test_a_refused_token_is_none(server):
-    assert anyio.run(verifier_for(server).verify_token, "not-a-jwt") is None
+    assert run_async(verifier_for(server).verify_token, "not-a-jwt") is None
 
 
 def test_the_sdks_bearer_backend_authenticates_with_it(server, make_client):
@@ -51,7 +61,7 @@ def test_the_sdks_bearer_backend_authenticates_with_it(server, make_client):
         {"type": "http", "headers": [(b"authorization", b"Bearer " + token.encode())]}
     )
 
-    result = anyio.run(backend.authenticate, connection)
+    result = run_async(backend.authenticate, connection)
 
     assert result is not None
     credentials, user = result
