@@ -8,37 +8,15 @@ access token is refused at the UserInfo endpoint (RFC 6750 §3.1 `invalid_token`
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import requests
 
-from tests.conftest import PASSWORD, Browser
-from tests.oauth.conftest import authorize_url, follow, pkce, query_of
+from tests.conftest import Browser
+from tests.oauth.conftest import authorize_url, pkce, query_of
+from tests.oauth.issued import issue
 from tests.support import audit_events
 
 REVOKE = re.compile(r'action="(/account/apps/\d+/revoke)"')
-
-
-def grant_access(server, browser: Browser, client, email: str, scope: str) -> dict[str, Any]:
-    """Sign in, allow `client` on the consent page, and redeem the code: the token response."""
-    verifier, challenge = pkce()
-    callback = follow(
-        browser, authorize_url(client, challenge, scope=scope), sign_in=(email, PASSWORD)
-    )
-    response = requests.post(
-        server.url + "/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": query_of(callback)["code"],
-            "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier,
-        },
-        auth=(client.client_id, client.client_secret),
-        timeout=5,
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def userinfo(server, access_token: str) -> requests.Response:
@@ -58,8 +36,8 @@ def test_the_account_page_lists_each_app_and_what_it_may_do(
     make_user("ada@example.com")
     calendar = make_client(name="Calendar")
     notes = make_client(name="Notes", client_uri="https://notes.example")
-    grant_access(server, browser, calendar, "ada@example.com", "openid email")
-    grant_access(server, browser, notes, "ada@example.com", "openid profile")
+    issue(server, browser, calendar, scope="openid email")
+    issue(server, browser, notes, scope="openid profile")
 
     section = apps_section(browser)
 
@@ -85,7 +63,7 @@ def test_removing_access_revokes_tokens_and_asks_for_consent_again(
 ):
     make_user("ada@example.com")
     client = make_client(name="Calendar")
-    tokens = grant_access(server, browser, client, "ada@example.com", "openid email")
+    tokens = issue(server, browser, client, scope="openid email")
     assert userinfo(server, tokens["access_token"]).status_code == 200
     action = REVOKE.search(apps_section(browser))
     assert action
@@ -116,8 +94,8 @@ def test_removing_one_app_leaves_the_others(server, browser, make_user, make_cli
     make_user("ada@example.com")
     calendar = make_client(name="Calendar")
     notes = make_client(name="Notes")
-    calendar_tokens = grant_access(server, browser, calendar, "ada@example.com", "openid")
-    notes_tokens = grant_access(server, browser, notes, "ada@example.com", "openid")
+    calendar_tokens = issue(server, browser, calendar, scope="openid")
+    notes_tokens = issue(server, browser, notes, scope="openid")
     section = apps_section(browser)
     notes_action = REVOKE.findall(section)[0]  # Notes: the most recent
 
@@ -132,7 +110,7 @@ def test_another_users_app_cannot_be_removed(server, browser, make_user, make_cl
     make_user("ada@example.com")
     make_user("grace@example.com", name="Grace")
     client = make_client(name="Calendar")
-    tokens = grant_access(server, browser, client, "ada@example.com", "openid")
+    tokens = issue(server, browser, client, scope="openid")
     action = REVOKE.search(apps_section(browser))
     assert action
     intruder = Browser(server.url)
@@ -150,7 +128,7 @@ def test_another_users_app_cannot_be_removed(server, browser, make_user, make_cl
 def test_removing_needs_our_csrf_token(server, browser, make_user, make_client, snapshot):
     make_user("ada@example.com")
     client = make_client(name="Calendar")
-    grant_access(server, browser, client, "ada@example.com", "openid")
+    issue(server, browser, client, scope="openid")
     action = REVOKE.search(apps_section(browser))
     assert action
     before = snapshot()
@@ -165,7 +143,7 @@ def test_removing_needs_our_csrf_token(server, browser, make_user, make_client, 
 def test_removing_needs_a_signed_in_user(server, browser, make_user, make_client, snapshot):
     make_user("ada@example.com")
     client = make_client(name="Calendar")
-    grant_access(server, browser, client, "ada@example.com", "openid")
+    issue(server, browser, client, scope="openid")
     action = REVOKE.search(apps_section(browser))
     assert action
     stranger = Browser(server.url)

@@ -15,7 +15,6 @@ own page says so.
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -24,8 +23,9 @@ from sqlalchemy import update
 
 from idp.db import db
 from idp.oauth.models import Client
-from tests.conftest import CSRF, PASSWORD, Browser
-from tests.oauth.conftest import authorize_url, follow, pkce, query_of
+from tests.conftest import CSRF, Browser
+from tests.oauth.conftest import authorize_url, pkce, query_of
+from tests.oauth.issued import issue
 from tests.support import audit_events, set_cookies
 
 AFTER_LOGOUT = "https://app.example/signed-out"
@@ -34,26 +34,6 @@ AFTER_LOGOUT = "https://app.example/signed-out"
 @pytest.fixture
 def client(make_client):
     return make_client(post_logout_redirect_uris=[AFTER_LOGOUT])
-
-
-def tokens_for(server, browser: Browser, client, email: str) -> dict[str, Any]:
-    """Sign `email` in to `client` through the browser; the token response."""
-    verifier, challenge = pkce()
-    callback = follow(browser, authorize_url(client, challenge), sign_in=(email, PASSWORD))
-    response = requests.post(
-        server.url + "/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": query_of(callback)["code"],
-            "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier,
-        },
-        auth=(client.client_id, client.client_secret),
-        timeout=5,
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def logout(browser: Browser, **params: str) -> requests.Response:
@@ -88,7 +68,7 @@ def test_discovery_names_the_end_session_endpoint(server):
 
 def test_a_valid_hint_signs_out_at_once_and_returns_with_state(server, browser, make_user, client):
     make_user("ada@example.com")
-    id_token = tokens_for(server, browser, client, "ada@example.com")["id_token"]
+    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
     old_cookie = browser.cookie()
 
     response = logout(
@@ -112,7 +92,7 @@ def test_a_valid_hint_signs_out_at_once_and_returns_with_state(server, browser, 
 
 def test_prompt_none_fails_with_login_required_after_logout(server, browser, make_user, client):
     make_user("ada@example.com")
-    id_token = tokens_for(server, browser, client, "ada@example.com")["id_token"]
+    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
     assert "code" in prompt_none(browser, client)  # still signed in: a code, silently
 
     logout(browser, id_token_hint=id_token)
@@ -124,7 +104,7 @@ def test_the_redirect_uri_may_carry_its_own_query(server, browser, make_user, ma
     registered = "https://app.example/bye?from=idp"
     client = make_client(post_logout_redirect_uris=[registered])
     make_user("ada@example.com")
-    id_token = tokens_for(server, browser, client, "ada@example.com")["id_token"]
+    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
 
     response = logout(
         browser, id_token_hint=id_token, post_logout_redirect_uri=registered, state="x y"
@@ -135,7 +115,7 @@ def test_the_redirect_uri_may_carry_its_own_query(server, browser, make_user, ma
 
 def test_without_post_logout_redirect_uri_our_own_page_is_shown(server, browser, make_user, client):
     make_user("ada@example.com")
-    id_token = tokens_for(server, browser, client, "ada@example.com")["id_token"]
+    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
 
     response = logout(browser, id_token_hint=id_token, state="s-42")
 
@@ -154,7 +134,7 @@ def test_an_expired_hint_is_still_accepted(server, browser, make_user, make_clie
         )
         db.session.commit()
     make_user("ada@example.com")
-    id_token = tokens_for(server, browser, client, "ada@example.com")["id_token"]
+    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
 
     response = logout(browser, id_token_hint=id_token, post_logout_redirect_uri=AFTER_LOGOUT)
 
@@ -166,7 +146,7 @@ def test_the_rp_may_post_the_request(server, browser, make_user, client):
     """§2: GET and POST. A browser sends no SameSite=Lax cookie with another site's POST, so
     the POST is answered with a 303 to the same request as a GET, which carries it."""
     make_user("ada@example.com")
-    id_token = tokens_for(server, browser, client, "ada@example.com")["id_token"]
+    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
     fields = {"id_token_hint": id_token, "post_logout_redirect_uri": AFTER_LOGOUT, "state": "p"}
 
     posted = requests.post(server.url + "/logout", data=fields, allow_redirects=False, timeout=5)
@@ -195,7 +175,7 @@ def test_an_unregistered_or_altered_uri_is_never_followed(
 ):
     """§3: only an exact match of a registered post_logout_redirect_uri."""
     make_user("ada@example.com")
-    id_token = tokens_for(server, browser, client, "ada@example.com")["id_token"]
+    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
 
     response = logout(browser, id_token_hint=id_token, post_logout_redirect_uri=asked, state="s")
 
@@ -213,7 +193,7 @@ def test_another_clients_registered_uri_is_not_followed(
     elsewhere = "https://other.example/bye"
     make_client(name="Other App", post_logout_redirect_uris=[elsewhere])
     make_user("ada@example.com")
-    id_token = tokens_for(server, browser, client, "ada@example.com")["id_token"]
+    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
 
     response = logout(browser, id_token_hint=id_token, post_logout_redirect_uri=elsewhere)
 
@@ -226,7 +206,7 @@ def test_without_a_hint_the_user_confirms_first(server, browser, make_user, clie
     """§2: without a hint the OP MUST ask the user, so nothing happens until they confirm;
     with client_id, the registered URI still gets the user back (§3)."""
     make_user("ada@example.com")
-    tokens_for(server, browser, client, "ada@example.com")
+    issue(server, browser, client, scope="openid profile email")
     before = snapshot()
 
     page = logout(
@@ -287,7 +267,7 @@ def test_the_confirmation_needs_our_csrf_token(server, browser, make_user, snaps
 def test_a_hint_for_another_user_asks_first(server, browser, make_user, client):
     make_user("ada@example.com")
     make_user("grace@example.com", name="Grace")
-    id_token = tokens_for(server, browser, client, "ada@example.com")["id_token"]
+    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
     browser.sign_in("grace@example.com")
 
     page = logout(browser, id_token_hint=id_token, post_logout_redirect_uri=AFTER_LOGOUT)
@@ -305,7 +285,7 @@ def test_a_hint_we_cannot_verify_is_not_used(server, browser, make_user, client,
     """§2: the OP MUST validate that it issued the ID Token; §4: what failed is not used, so
     the user confirms, and nothing sends them back to the app."""
     make_user("ada@example.com")
-    tokens = tokens_for(server, browser, client, "ada@example.com")
+    tokens = issue(server, browser, client, scope="openid profile email")
     header, payload, signature = tokens["id_token"].split(".")
     hint = {
         "tampered": f"{header}.{payload}.{signature[:-4]}AAAA",
@@ -329,7 +309,7 @@ def test_a_client_id_that_is_not_the_hints_audience_is_refused(
     """§2: when both are present, client_id MUST match the ID Token's audience."""
     make_user("ada@example.com")
     other = make_client(name="Other App", post_logout_redirect_uris=[AFTER_LOGOUT])
-    id_token = tokens_for(server, browser, client, "ada@example.com")["id_token"]
+    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
     before = snapshot()
 
     response = logout(

@@ -7,34 +7,16 @@ import time
 import requests
 
 from tests.conftest import PASSWORD
-from tests.oauth.conftest import authorize_url, follow, pkce, query_of
+from tests.oauth.issued import issue
 
 ADA = ("ada@example.com", PASSWORD)
-
-
-def tokens_for(server, browser, client, scope="openid profile email"):
-    verifier, challenge = pkce()
-    location = follow(browser, authorize_url(client, challenge, scope=scope), sign_in=ADA)
-    response = requests.post(
-        server.url + "/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": query_of(location)["code"],
-            "code_verifier": verifier,
-            "redirect_uri": client.redirect_uri,
-        },
-        auth=(client.client_id, client.client_secret),
-        timeout=5,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def test_claims_follow_the_granted_scopes(server, browser, make_user, make_client):
     make_user(ADA[0], name="Ada Lovelace")
     client = make_client()
-    narrow = tokens_for(server, browser, client, scope="openid")
-    wide = tokens_for(server, browser, client, scope="openid profile email")
+    narrow = issue(server, browser, client, scope="openid")
+    wide = issue(server, browser, client, scope="openid profile email")
 
     only_sub = requests.get(
         server.url + "/userinfo",
@@ -64,7 +46,7 @@ def test_no_token_is_a_bare_challenge(server):
 
 def test_a_tampered_token_is_invalid_token(server, browser, make_user, make_client):
     make_user(ADA[0])
-    token = tokens_for(server, browser, make_client())["access_token"]
+    token = issue(server, browser, make_client(), scope="openid profile email")["access_token"]
     header, payload, signature = token.split(".")
     tampered = ".".join(
         [header, payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1], signature]
@@ -89,7 +71,7 @@ def test_an_expired_token_is_invalid_token(server, browser, make_user, make_clie
             {"access_token_ttl": 1}
         )
         db.session.commit()
-    token = tokens_for(server, browser, client)["access_token"]
+    token = issue(server, browser, client, scope="openid profile email")["access_token"]
     time.sleep(2.1)
 
     response = requests.get(
@@ -103,7 +85,7 @@ def test_an_expired_token_is_invalid_token(server, browser, make_user, make_clie
 def test_an_id_token_is_not_an_access_token(server, browser, make_user, make_client):
     """RFC 9068 §4: the `typ` header tells access tokens apart from ID tokens."""
     make_user(ADA[0])
-    id_token = tokens_for(server, browser, make_client())["id_token"]
+    id_token = issue(server, browser, make_client(), scope="openid profile email")["id_token"]
 
     response = requests.get(
         server.url + "/userinfo", headers={"Authorization": "Bearer " + id_token}, timeout=5
