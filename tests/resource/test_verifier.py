@@ -26,7 +26,8 @@ from idp.db import db
 from idp.oauth.models import Client
 from idp.resource import BearerError, IssuerUnavailable, ResourceServer, require, serve_metadata
 from idp.services import services
-from tests.oauth.test_userinfo import ADA, tokens_for
+from tests.oauth.issued import issue
+from tests.oauth.test_userinfo import ADA
 
 RESOURCE_A = "https://a.example.com/notes"
 RESOURCE_B = "https://b.example.com/notes"
@@ -153,7 +154,7 @@ def test_a_tampered_token_is_refused(server, api, service):
 def test_an_id_token_is_not_an_access_token(server, browser, make_user, make_client, api):
     """RFC 9068 §4: `typ` must be at+jwt; an ID token (typ JWT) is refused."""
     make_user(ADA[0])
-    id_token = tokens_for(server, browser, make_client())["id_token"]
+    id_token = issue(server, browser, make_client(), scope="openid profile email")["id_token"]
 
     error = refused(api, id_token)
 
