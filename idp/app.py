@@ -15,6 +15,7 @@ from idp.core.store import make_store
 from idp.db import db
 from idp.identity.sessions import SessionService
 from idp.keys import key_store
+from idp.mail import Mailer
 from idp.oauth import discovery
 from idp.oauth.server import Server
 from idp.oauth.tokens import TokenService
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         discovery=discovery.serialized(
             settings.issuer, registration=settings.registration != "off"
         ),
+        mailer=Mailer(settings),
     )
     limiter = ratelimit.init_app(app, settings)
     web.init_app(app, limiter)

@@ -2,6 +2,7 @@
 
 from idp.core.audit import AuditEvent
 from idp.identity.models import LoginSession, User
+from idp.identity.one_time import OneTimeToken
 from idp.oauth.models import AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "Client",
     "Consent",
     "LoginSession",
+    "OneTimeToken",
     "RefreshToken",
     "TokenFamily",
     "User",

@@ -9,6 +9,7 @@ from flask import current_app
 from idp.core.store import Store
 from idp.identity.sessions import SessionService
 from idp.keys import KeyStore
+from idp.mail import Mailer
 from idp.oauth.server import Server
 from idp.oauth.tokens import TokenService
 from idp.settings import Settings
@@ -23,6 +24,7 @@ class Services:
     tokens: TokenService
     oauth: Server
     discovery: bytes  # the metadata document, serialised once
+    mailer: Mailer
 
 
 def services() -> Services:

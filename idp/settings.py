@@ -176,6 +176,89 @@ class Settings:
         "Outgoing mail server: smtp://, smtp+starttls:// or smtps:// URL. Default: none.",
         default="",
     )
+    mail_from: str = _setting(
+        "IDP_MAIL_FROM",
+        _text,
+        "Sender of every message, e.g. `Example <no-reply@example.com>`. "
+        "Default: the site name at no-reply@ the issuer's host.",
+        default="",
+    )
+    smtp_timeout: int = _setting(
+        "IDP_SMTP_TIMEOUT",
+        _seconds,
+        "Seconds to wait for the mail server before giving up.",
+        default=10,
+    )
+    require_verified_email: bool = _setting(
+        "IDP_REQUIRE_VERIFIED_EMAIL",
+        _boolean,
+        "Whether signing in waits until the email address is verified.",
+        default=False,
+    )
+    verify_email_ttl: int = _setting(
+        "IDP_VERIFY_EMAIL_TTL",
+        _seconds,
+        "Seconds an email verification (or email change) link stays valid.",
+        default=24 * 3600,
+    )
+    password_reset_ttl: int = _setting(
+        "IDP_PASSWORD_RESET_TTL",
+        _seconds,
+        "Seconds a password reset link stays valid.",
+        default=3600,
+    )
+    email_sign_in_ttl: int = _setting(
+        "IDP_EMAIL_SIGN_IN_TTL",
+        _seconds,
+        "Seconds a magic link or emailed one-time code stays valid.",
+        default=600,
+    )
+    email_send_limit: str = _setting(
+        "IDP_EMAIL_SEND_LIMIT",
+        _rate_limit,
+        "Messages a person can have sent to one address (verification, reset, magic link, "
+        "one-time code), counted per address and per client IP.",
+        default="5 per 15 minutes;20 per day",
+    )
+    webauthn_rp_id: str = _setting(
+        "IDP_WEBAUTHN_RP_ID",
+        _text,
+        "WebAuthn relying party ID: the issuer's host or a registrable suffix of it. "
+        "Default: the issuer's host.",
+        default="",
+    )
+    webauthn_origins: tuple[str, ...] = _setting(
+        "IDP_WEBAUTHN_ORIGINS",
+        lambda _n, raw: tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip()),
+        "Comma-separated origins passkey ceremonies may come from. Default: the issuer's origin.",
+        default=(),
+    )
+    trusted_device_ttl: int = _setting(
+        "IDP_TRUSTED_DEVICE_TTL",
+        _seconds,
+        "Seconds a device marked 'trust this device' skips the second factor.",
+        default=30 * 86400,
+    )
+    lockout_slow_after: int = _setting(
+        "IDP_LOCKOUT_SLOW_AFTER",
+        lambda n, raw: _integer(n, raw, minimum=1),
+        "Failures of one credential (per account) after which each new attempt must wait, "
+        "the wait doubling with each failure.",
+        default=3,
+    )
+    lockout_after: int = _setting(
+        "IDP_LOCKOUT_AFTER",
+        lambda n, raw: _integer(n, raw, minimum=1),
+        "Failures of one credential (per account) that lock it; an IP is locked after five "
+        "times as many.",
+        default=10,
+    )
+    lockout_seconds: int = _setting(
+        "IDP_LOCKOUT_SECONDS",
+        _seconds,
+        "How long a locked credential stays locked; failures are counted over this window.",
+        default=900,
+    )
     keys_dir: Path = _setting(
         "IDP_KEYS_DIR",
         lambda _n, raw: Path(raw),
@@ -320,6 +403,17 @@ class Settings:
         shortest = MIN_REGISTRATION_TOKEN_LENGTH
         if self.registration_token and len(self.registration_token) < shortest:
             raise SettingsError(f"IDP_REGISTRATION_TOKEN must be at least {shortest} characters")
+        issuer_url = changes.get("issuer", self.issuer)
+        if not self.webauthn_rp_id:
+            changes["webauthn_rp_id"] = urlsplit(issuer_url).hostname or "127.0.0.1"
+        if not self.webauthn_origins:
+            parts = urlsplit(issuer_url)
+            changes["webauthn_origins"] = (f"{parts.scheme}://{parts.netloc}",)
+        if not self.mail_from:
+            host = urlsplit(issuer_url).hostname or "localhost"
+            changes["mail_from"] = f"{self.site_name} <no-reply@{host}>"
+        if self.lockout_slow_after >= self.lockout_after:
+            raise SettingsError("IDP_LOCKOUT_SLOW_AFTER must be less than IDP_LOCKOUT_AFTER")
         if not self.secret_key:
             changes["secret_key"] = _development_secret(self.instance_dir)
         if not self.database_url:

@@ -12,16 +12,23 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import redis
 import requests
+from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import create_engine, text
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -62,6 +69,100 @@ def redis_url() -> Iterator[str]:
             client.delete(key)
 
 
+class Inbox:
+    """What a real SMTP server (aiosmtpd, on 127.0.0.1) received during the run."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self._changed = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        with self._changed:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self._changed.notify_all()
+        return "250 Message accepted"
+
+    def clear(self) -> None:
+        with self._changed:
+            self.messages.clear()
+            self.envelopes.clear()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self._changed:
+            return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+    def wait_for(self, to: str, subject: str = "", timeout: float = 10) -> EmailMessage:
+        """The newest message to `to` whose subject contains `subject`; waits for it."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [
+                    m
+                    for m in self.messages
+                    if to.lower() in str(m["To"]).lower() and subject in str(m["Subject"])
+                ]
+                if found:
+                    return found[-1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"no mail to {to} with {subject!r} in {timeout}s; got "
+                        f"{[(str(m['To']), str(m['Subject'])) for m in self.messages]}"
+                    )
+                self._changed.wait(left)
+
+    def assert_nothing_to(self, address: str, wait: float = 1.0) -> None:
+        """No message reached `address` (waiting `wait` s for background deliveries)."""
+        time.sleep(wait)
+        assert self.to(address) == [], [str(m["Subject"]) for m in self.to(address)]
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None, "the message has no plain-text part"
+    return str(part.get_content())
+
+
+def html_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None, "the message has no HTML part"
+    return str(part.get_content())
+
+
+def link_in(message: EmailMessage, path: str) -> str:
+    """The first URL in the plain-text part whose path starts with `path`."""
+    for url in re.findall(r"https?://\S+", text_of(message)):
+        if urlsplit(url).path.startswith(path):
+            return url
+    raise AssertionError(f"no link to {path} in:\n{text_of(message)}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[str, Inbox]]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield f"smtp://127.0.0.1:{controller.port}", inbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[str, Inbox]) -> Inbox:
+    """Mail sent by the app under test (every test's app sends to the run's SMTP server)."""
+    smtp_server[1].clear()
+    return smtp_server[1]
+
+
 @pytest.fixture(scope="session")
 def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One signing key for the run: generating RSA keys per test would only cost time."""
@@ -75,6 +176,7 @@ def env(
     redis_url: str,
     tmp_path: Path,
     keys_dir: Path,
+    smtp_server: tuple[str, Inbox],
 ) -> dict[str, str]:
     """The environment the app under test reads its settings from."""
     values = {
@@ -86,6 +188,7 @@ def env(
         "REDIS_URL": redis_url,
         # A fresh prefix per test: rate-limit counters never leak between tests.
         "IDP_REDIS_PREFIX": f"{RUN_PREFIX}{uuid.uuid4().hex[:8]}:",
+        "IDP_SMTP_URL": smtp_server[0],
     }
     for marker in reversed(list(request.node.iter_markers("settings"))):
         values.update({key: str(value) for key, value in marker.kwargs.items()})

@@ -35,6 +35,28 @@ class Event(enum.StrEnum):
     CONSENT_REVOKED = "consent_revoked"
     REFRESH_TOKEN_REUSED = "refresh_token_reused"  # noqa: S105 (an event name)
     TOKEN_REVOKED = "token_revoked"  # noqa: S105 (an event name)
+    # Account security
+    EMAIL_VERIFIED = "email_verified"
+    SIGN_UP_EXISTING_EMAIL = "sign_up_existing_email"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"  # noqa: S105 (an event name)
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (an event name)
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"
+    EMAIL_CHANGED = "email_changed"
+    ACCOUNT_DELETED = "account_deleted"
+    SIGN_IN_LINK_SENT = "sign_in_link_sent"
+    SIGN_IN_CODE_SENT = "sign_in_code_sent"
+    TWO_FACTOR_ENABLED = "two_factor_enabled"
+    TWO_FACTOR_DISABLED = "two_factor_disabled"
+    BACKUP_CODES_GENERATED = "backup_codes_generated"
+    BACKUP_CODE_USED = "backup_code_used"
+    SECOND_FACTOR_FAILED = "second_factor_failed"
+    TRUSTED_DEVICE_ADDED = "trusted_device_added"
+    TRUSTED_DEVICE_REVOKED = "trusted_device_revoked"
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_RENAMED = "passkey_renamed"
+    PASSKEY_REMOVED = "passkey_removed"
+    PASSKEY_FAILED = "passkey_failed"
+    CREDENTIAL_LOCKED = "credential_locked"
 
 
 class AuditEvent(Model):

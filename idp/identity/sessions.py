@@ -39,6 +39,7 @@ class ActiveSession:
     last_seen_at: datetime
     expires_at: datetime
     remember: bool
+    amr: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, row: LoginSession) -> ActiveSession:
@@ -50,6 +51,7 @@ class ActiveSession:
             row.last_seen_at,
             row.expires_at,
             row.remember,
+            tuple(row.amr or ()),
         )
 
     def dumps(self) -> bytes:
@@ -62,6 +64,7 @@ class ActiveSession:
                 "last_seen_at": self.last_seen_at.isoformat(),
                 "expires_at": self.expires_at.isoformat(),
                 "remember": self.remember,
+                "amr": list(self.amr),
             }
         ).encode()
 
@@ -76,10 +79,34 @@ class ActiveSession:
             datetime.fromisoformat(data["last_seen_at"]),
             datetime.fromisoformat(data["expires_at"]),
             data["remember"],
+            tuple(data.get("amr", ())),
         )
 
     def is_fresh(self, max_age: int) -> bool:
         return utcnow() - self.authenticated_at <= timedelta(seconds=max_age)
+
+
+def merge_amr(had: list[str], added: list[str]) -> list[str]:
+    """Methods of both lists, in order; `mfa` when they span two or more factors.
+
+    RFC 8176 §2: `mfa` means more than one factor. A password is something known, a code
+    from an app or an email is something held, and a passkey checked with user verification
+    is already two factors (the caller passes `mfa` with it).
+    """
+    methods = [m for m in dict.fromkeys([*had, *added]) if m != "mfa"]
+    factors = {FACTOR.get(m, m) for m in methods}
+    if len(factors) > 1 or "mfa" in had or "mfa" in added:
+        methods.append("mfa")
+    return methods
+
+
+# The kind of factor behind each RFC 8176 method we use.
+FACTOR = {
+    "pwd": "knowledge",
+    "otp": "possession",
+    "hwk": "possession",
+    "swk": "possession",
+}
 
 
 class SessionService:
@@ -92,9 +119,18 @@ class SessionService:
         return self.remember_ttl if remember else self.ttl
 
     def start(
-        self, user: User, *, remember: bool, ip: str | None, user_agent: str | None
+        self,
+        user: User,
+        *,
+        remember: bool,
+        ip: str | None,
+        user_agent: str | None,
+        amr: list[str] | None = None,
     ) -> tuple[str, ActiveSession]:
-        """Open a session after a successful sign-in; returns the token for the cookie."""
+        """Open a session after a successful sign-in; returns the token for the cookie.
+
+        `amr` says how the user signed in (RFC 8176 values); the default is a password.
+        """
         token = new_token()
         now = utcnow()
         row = LoginSession(
@@ -105,11 +141,12 @@ class SessionService:
             last_seen_at=now,
             expires_at=now + self.lifetime(remember),
             remember=remember,
+            amr=list(amr or ["pwd"]),
             ip=ip,
             user_agent=(user_agent or "")[:512] or None,
         )
         db.session.add(row)
-        record(Event.SIGN_IN, user_id=user.id, subject=user.email, remember=remember)
+        record(Event.SIGN_IN, user_id=user.id, subject=user.email, remember=remember, amr=row.amr)
         db.session.commit()
         return token, ActiveSession.of(row)
 
@@ -146,11 +183,16 @@ class SessionService:
         self._remember(active)
         return active, True
 
-    def reauthenticate(self, active: ActiveSession) -> None:
-        """Mark the session freshly authenticated (after the password was typed again)."""
+    def reauthenticate(self, active: ActiveSession, amr: list[str] | None = None) -> None:
+        """Mark the session freshly authenticated (a credential was presented again).
+
+        `amr` adds the methods just used (a second factor during step-up, for example).
+        """
         row = db.session.get(LoginSession, active.id)
         if row is not None:
             row.authenticated_at = utcnow()
+            if amr:
+                row.amr = merge_amr(row.amr or [], amr)
             db.session.commit()
             self._forget(row.token_hash)
 

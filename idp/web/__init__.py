@@ -10,17 +10,25 @@ from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from werkzeug import Response
 
+from idp.mail import views as outbox
 from idp.web import (
     account,
     auth,
+    authn,
     current,
+    email_sign_in,
     errors,
     headers,
     health,
     logout,
     oauth,
+    passkeys,
+    recovery,
     registration,
+    security,
     tokens,
+    two_factor,
+    verification,
 )
 from idp.web.current import current_user
 
@@ -32,8 +40,16 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     current.init_app(app)
     limiter.exempt(health.bp)
     health.init_app(app)
+    app.after_request(authn.write_pending_cookie)
     auth.init_app(app, limiter)
     account.init_app(app)
+    security.init_app(app)
+    verification.init_app(app, limiter)
+    recovery.init_app(app, limiter)
+    email_sign_in.init_app(app, limiter)
+    two_factor.init_app(app, limiter)
+    passkeys.init_app(app, limiter)
+    outbox.init_app(app)
     oauth.init_app(app)
     tokens.init_app(app)
     logout.init_app(app)

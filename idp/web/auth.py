@@ -9,17 +9,17 @@ from flask_limiter import Limiter
 from werkzeug.wrappers import Response
 
 from idp.errors import IdpError, InvalidCredentials
-from idp.identity import users
-from idp.identity.models import User
+from idp.identity import lockout, users
+from idp.identity.lockout import Locked
 from idp.identity.passwords import verify_password
 from idp.services import services
+from idp.web.authn import complete_first_factor
 from idp.web.current import (
     clear_session_cookie,
     current_login,
     current_user,
     login_required,
     safe_next,
-    set_session_cookie,
 )
 from idp.web.forms import ConfirmForm, SignInForm, SignUpForm
 
@@ -34,14 +34,22 @@ def sign_in() -> str | Response | tuple[str, int]:
         # OpenID Connect Core §3.1.2.1: login_hint pre-fills the identifier.
         form.email.data = request.args.get("login_hint", "")[:320]
         return render_template("auth/sign_in.html", form=form)
+    account = _typed_email()
     try:
+        lockout.check("password", account)
         user = users.authenticate(form.email.data or "", form.password.data or "")
+    except Locked as error:
+        form.fail(error)
+        return render_template("auth/sign_in.html", form=form), 429
     except InvalidCredentials as error:
         g.credential_failed = True
+        lockout.failed("password", account, users.find_by_email(account))
         form.fail(error)
         return render_template("auth/sign_in.html", form=form), 400
-    _start_session(user, remember=bool(form.remember.data))
-    return redirect(safe_next(form.next.data), 303)
+    lockout.succeeded("password", account)
+    return complete_first_factor(
+        user, ["pwd"], remember=bool(form.remember.data), next_url=form.next.data
+    )
 
 
 @bp.route("/sign-up", methods=["GET", "POST"])
@@ -57,8 +65,7 @@ def sign_up() -> str | Response | tuple[str, int]:
     except IdpError as error:
         form.fail(error)
         return render_template("auth/sign_up.html", form=form), 400
-    _start_session(user, remember=False)
-    return redirect(safe_next(form.next.data), 303)
+    return complete_first_factor(user, ["pwd"], remember=False, next_url=form.next.data)
 
 
 @bp.post("/sign-out")
@@ -80,34 +87,34 @@ def confirm() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"))
         return render_template("auth/confirm.html", form=form, user=user)
+    try:
+        lockout.check("password", user.email)
+    except Locked as error:
+        form.fail(error)
+        return render_template("auth/confirm.html", form=form, user=user), 429
     if not verify_password(user.password_hash, form.password.data or ""):
         g.credential_failed = True
+        lockout.failed("password", user.email, user)
         form.fail(InvalidCredentials("The password is incorrect.", field="password"))
         return render_template("auth/confirm.html", form=form, user=user), 400
-    services().sessions.reauthenticate(login)
+    lockout.succeeded("password", user.email)
+    services().sessions.reauthenticate(login, ["pwd"])
     return redirect(safe_next(form.next.data), 303)
 
 
-def _start_session(user: User, *, remember: bool) -> None:
-    previous, previous_user = current_login(), current_user()
-    if previous is not None and previous_user is not None:
-        # A new sign-in replaces the browser's old session (no fixation, no orphan).
-        services().sessions.revoke(previous_user, previous.id, reason="replaced")
-    token, _ = services().sessions.start(
-        user, remember=remember, ip=request.remote_addr, user_agent=request.user_agent.string
-    )
-    set_session_cookie(token, remember)
+def _typed_email() -> str:
+    """The account a sign-in is for, as typed and normalised (known or not)."""
+    try:
+        return users.normalise_email(request.form.get("email", ""))
+    except IdpError:
+        return request.form.get("email", "").strip().lower()
 
 
 def _account_key() -> str:
     user = current_user()
     if request.endpoint == "auth.confirm" and user is not None:
         return "account:" + user.email
-    try:
-        email = users.normalise_email(request.form.get("email", ""))
-    except IdpError:
-        email = request.form.get("email", "").strip().lower()
-    return "account:" + email
+    return "account:" + _typed_email()
 
 
 def _setting(name: str) -> str:

@@ -22,7 +22,8 @@ class Form(FlaskForm):  # type: ignore[misc]
 
 
 class SignInForm(Form):
-    email = EmailField("Email", render_kw={"autocomplete": "username", "required": True})
+    # "webauthn" lets the browser offer passkeys in the autofill list (conditional UI).
+    email = EmailField("Email", render_kw={"autocomplete": "username webauthn", "required": True})
     password = PasswordField(
         "Password", render_kw={"autocomplete": "current-password", "required": True}
     )

@@ -1,0 +1,12 @@
+"""(Being built: see the account-security brief.)"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+from flask_limiter import Limiter
+
+bp = Blueprint("email_sign_in", __name__)
+
+
+def init_app(app: Flask, limiter: Limiter) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,17 @@
+"""(Being built: see the account-security brief.)"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+from flask_limiter import Limiter
+
+bp = Blueprint("passkeys", __name__)
+
+
+def init_app(app: Flask, limiter: Limiter) -> None:
+    app.register_blueprint(bp)
+
+
+def security_context(user: object) -> dict[str, object]:
+    """What templates/account/_passkeys.html needs."""
+    return {}
