@@ -347,6 +347,24 @@ class Settings:
         "Client registrations per client IP.",
         default="20 per hour",
     )
+    device_code_ttl: int = _setting(
+        "IDP_DEVICE_CODE_TTL",
+        _seconds,
+        "Seconds a device authorization (RFC 8628 device code and user code) stays valid.",
+        default=600,
+    )
+    device_poll_interval: int = _setting(
+        "IDP_DEVICE_POLL_INTERVAL",
+        _seconds,
+        "Seconds a device must wait between token requests (RFC 8628 §3.5 `interval`).",
+        default=5,
+    )
+    device_user_code_limit: str = _setting(
+        "IDP_DEVICE_USER_CODE_LIMIT",
+        _rate_limit,
+        "User-code entries per client IP on the device page (RFC 8628 §5.1: brute force).",
+        default="10 per minute;100 per hour",
+    )
     proxy_hops: int = _setting(
         "IDP_PROXY_HOPS",
         _integer,

@@ -16,6 +16,7 @@ from idp.web import (
     auth,
     authn,
     current,
+    device,
     email_sign_in,
     errors,
     headers,
@@ -50,6 +51,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     two_factor.init_app(app, limiter)
     passkeys.init_app(app, limiter)
     outbox.init_app(app)
+    device.init_app(app, limiter)
     oauth.init_app(app)
     tokens.init_app(app)
     logout.init_app(app)
