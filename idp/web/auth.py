@@ -9,10 +9,10 @@ from flask_limiter import Limiter
 from werkzeug.wrappers import Response
 
 from idp.errors import IdpError, InvalidCredentials
-from idp.identity import lockout, users
-from idp.identity.lockout import Locked
+from idp.identity import users
 from idp.identity.passwords import verify_password
 from idp.services import services
+from idp.web import lockout
 from idp.web.authn import complete_first_factor
 from idp.web.current import (
     clear_session_cookie,
@@ -22,6 +22,7 @@ from idp.web.current import (
     safe_next,
 )
 from idp.web.forms import ConfirmForm, SignInForm, SignUpForm
+from idp.web.lockout import Locked
 
 bp = Blueprint("auth", __name__)
 
