@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from idp.oauth import acr
 from idp.oauth.client_auth import SIGNING_ALGORITHMS
+from idp.oauth.clients import GRANT_TYPES
 from idp.oauth.introspection import CLIENT_AUTH_METHODS
 from idp.oauth.scopes import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 
@@ -22,7 +24,7 @@ def metadata(issuer: str, *, registration: bool = False) -> dict[str, Any]:
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "token_endpoint_auth_methods_supported": [
@@ -41,8 +43,11 @@ def metadata(issuer: str, *, registration: bool = False) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, "none"],
         "revocation_endpoint_auth_signing_alg_values_supported": SIGNING_ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
+        # RFC 8628 §4
+        "device_authorization_endpoint": f"{issuer}/device_authorization",
         "claims_supported": SUPPORTED_CLAIMS,
         "claims_parameter_supported": True,
+        "acr_values_supported": acr.SUPPORTED,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],

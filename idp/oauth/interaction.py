@@ -14,13 +14,17 @@ from enum import Enum
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+)
 
 from idp.core.security import new_token
 from idp.core.store import Store
 from idp.identity.models import User
 from idp.identity.sessions import ActiveSession
-from idp.oauth import consent
+from idp.oauth import acr, consent
 from idp.oauth.models import Client
 from idp.oauth.scopes import subject
 
@@ -29,6 +33,7 @@ INTERACTION_TTL = 1800
 
 class Next(Enum):
     SIGN_IN = "sign_in"
+    STEP_UP = "step_up"
     CONSENT = "consent"
     ISSUE = "issue"
 
@@ -86,7 +91,14 @@ def decide(
         if "none" in prompts:
             raise LoginRequiredError()
         return Next.SIGN_IN
-    assert user is not None
+    assert user is not None and login is not None
+    wanted = acr.requested(interaction.param("acr_values"), interaction.param("claims"))
+    if acr.needs_step_up(wanted, login.amr):
+        if "none" in prompts:
+            raise InteractionRequiredError(
+                description="The app asks for a second factor; the user must provide it."
+            )
+        return Next.STEP_UP
     wants_consent = ("consent" in prompts and not interaction.consented) or (
         not interaction.consented and consent.needs_consent(user, client, interaction.scopes)
     )

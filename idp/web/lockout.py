@@ -4,8 +4,8 @@ credential for one account and for one IP.
 Per account (the normalised email typed, so an unknown address behaves like a known one):
 after `IDP_LOCKOUT_SLOW_AFTER` failures each new attempt must wait, 1 s then doubling; after
 `IDP_LOCKOUT_AFTER` failures the credential is locked for `IDP_LOCKOUT_SECONDS`. Per IP the
-same thresholds apply five times over, so one address guessing across many accounts is
-stopped too. Only this credential is locked: a locked password leaves passkeys, magic links
+lock comes after five times as many failures, without the slowing down (people behind one
+NAT share an address), so one address guessing across many accounts is stopped too. Only this credential is locked: a locked password leaves passkeys, magic links
 and password reset working, so an attacker cannot lock the owner out of the account.
 
 Counters live in the store (Redis with several processes) and expire with the window.
@@ -58,8 +58,8 @@ def check(credential: str, account: str) -> None:
                 "another way or reset your password.",
                 detail=key,
             )
-        slow_after = services().settings.lockout_slow_after * scale
-        if failures >= slow_after:
+        slow_after = services().settings.lockout_slow_after
+        if scale == 1 and failures >= slow_after:
             wait = min(MAX_WAIT, 2 ** (failures - slow_after))
             if last + wait > now:
                 seconds = max(1, round(last + wait - now))

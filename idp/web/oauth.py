@@ -22,7 +22,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from idp.core.store import StoreUnavailable
 from idp.db import db
 from idp.identity.models import User
-from idp.oauth import consent
+from idp.identity.sessions import ActiveSession
+from idp.oauth import acr, consent
 from idp.oauth.interaction import Interaction, Next, decide, requested_claims
 from idp.oauth.models import TokenFamily
 from idp.oauth.scopes import DESCRIPTIONS, user_claims
@@ -48,11 +49,13 @@ class RequestUriNotSupported(OAuth2Error):
 class Context:
     """How the user signed in, handed to the grant that saves the code."""
 
-    def __init__(self, session_id: int, auth_time: Any, claims: dict[str, list[str]]) -> None:
-        self.session_id = session_id
-        self.auth_time = auth_time
-        self.acr = "1"  # ISO/IEC 29115 level 1: a single factor
-        self.amr = ["pwd"]
+    def __init__(
+        self, login: ActiveSession, claims: dict[str, list[str]], acr_values: list[str]
+    ) -> None:
+        self.session_id = login.id
+        self.auth_time = login.authenticated_at
+        self.amr = list(login.amr) or ["pwd"]
+        self.acr = acr.achieved(acr_values, self.amr)
         self.id_token_claims = claims.get("id_token", [])
 
 
@@ -244,10 +247,16 @@ def _run(interaction: Interaction) -> BaseResponse | tuple[str | Response, int]:
         if interaction.param("login_hint"):
             target["login_hint"] = interaction.param("login_hint") or ""
         return _redirect(url_for("auth.sign_in") + "?" + urlencode(target))
+    if step is Next.STEP_UP:
+        # The second-factor page adds the missing factor to this session, then comes back.
+        return _redirect(
+            url_for("two_factor.second_factor", next=url_for("oauth.resume", uid=interaction.uid))
+        )
     if step is Next.CONSENT:
         return _redirect(url_for("oauth.consent_page", uid=interaction.uid))
     assert user is not None and login is not None
-    grant.request.interaction = Context(login.id, login.authenticated_at, claims)
+    wanted = acr.requested(interaction.param("acr_values"), interaction.param("claims"))
+    grant.request.interaction = Context(login, claims, wanted)
     response = server().create_authorization_response(
         request=grant.request, grant_user=user, grant=grant
     )
