@@ -1,12 +1,21 @@
-"""The account page: profile, password, sessions, and the apps that have access."""
+"""The account page: profile, email address, password, sessions, the apps that have access,
+and deleting the account.
+
+Changing the address mails a confirmation link to the new one (synchronously: when the mail
+cannot go out the person is told and nothing is stored); the account keeps its address until
+the link is used (`verification.confirm_change`). Deleting the account needs a fresh sign-in
+and the address typed out.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
+from wtforms import EmailField, HiddenField
 
+from idp.db import db
 from idp.errors import IdpError
-from idp.identity import users
+from idp.identity import deletion, email_change, users
 from idp.identity.models import User
 from idp.oauth import consent
 from idp.oauth.scopes import DESCRIPTIONS
@@ -19,9 +28,21 @@ from idp.web.current import (
     login_required,
 )
 from idp.web.devices import describe_device
-from idp.web.forms import PasswordForm, ProfileForm
+from idp.web.forms import Form, PasswordForm, ProfileForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+class ChangeEmailForm(Form):
+    email = EmailField("New email address", render_kw={"autocomplete": "email", "required": True})
+    next = HiddenField(default="/account")
+
+
+class DeleteAccountForm(Form):
+    confirm_email = EmailField(
+        "Your email address", render_kw={"autocomplete": "off", "required": True}
+    )
+    next = HiddenField(default="/account/delete")
 
 
 @bp.get("")
@@ -63,6 +84,71 @@ def password() -> str | Response | tuple[str, int]:
         + (f" {ended} other session(s) were signed out." if ended else "")
     )
     return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/email")
+@fresh_login_required
+def change_email() -> str | Response | tuple[str, int]:
+    """Mail a confirmation link to the new address; if that fails, store nothing."""
+    form, user = ChangeEmailForm(), _user()
+    ttl = services().settings.verify_email_ttl
+    try:
+        new_email, secret = email_change.request_change(user, form.email.data or "", ttl=ttl)
+        _mail_new_address(user, new_email, secret, hours=max(1, ttl // 3600))
+    except IdpError as error:
+        db.session.rollback()
+        form.fail(error)
+        return _render(email_form=form), error.status
+    db.session.commit()
+    flash(
+        f"We sent a link to {new_email}. Open it to finish the change; until then your "
+        f"address stays {user.email}."
+    )
+    return redirect(url_for("account.index"), 303)
+
+
+def _mail_new_address(user: User, new_email: str, secret: str | None, *, hours: int) -> None:
+    """The link, or (when another account has the address) a note saying so, to its owner."""
+    mailer = services().mailer
+    if secret is None:
+        mailer.send(
+            new_email,
+            "Someone tried to move an account to this address",
+            "email_change_taken",
+            sign_in_url=url_for("auth.sign_in", _external=True),
+            reset_url=url_for("recovery.request_reset", _external=True),
+        )
+        return
+    link = url_for("verification.confirm_change_page", secret=secret, _external=True)
+    mailer.send(
+        new_email,
+        "Confirm your new email address",
+        "email_change",
+        user=user,
+        new_email=new_email,
+        link=link,
+        hours=hours,
+    )
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@fresh_login_required
+def delete() -> str | Response | tuple[str, int]:
+    form, user = DeleteAccountForm(), _user()
+    if request.method == "GET":
+        return render_template("account/delete.html", form=form, user=user)
+    try:
+        deletion.check_confirmation(user, form.confirm_email.data or "")
+    except IdpError as error:
+        form.fail(error)
+        return render_template("account/delete.html", form=form, user=user), 400
+    services().sessions.revoke_all(user, reason="account_deleted")
+    name = user.name
+    email = deletion.delete_account(user)
+    clear_session_cookie()
+    services().mailer.send_later(email, "Your account was deleted", "account_deleted", name=name)
+    flash("Your account and everything in it were deleted.")
+    return redirect(url_for("auth.sign_in"), 303)
 
 
 @bp.post("/sessions/<int:session_id>/revoke")
@@ -121,7 +207,9 @@ def _user() -> User:
 
 
 def _render(
-    profile_form: ProfileForm | None = None, password_form: PasswordForm | None = None
+    profile_form: ProfileForm | None = None,
+    password_form: PasswordForm | None = None,
+    email_form: ChangeEmailForm | None = None,
 ) -> str:
     user = _user()
     if profile_form is None:
@@ -150,6 +238,7 @@ def _render(
         user=user,
         profile_form=profile_form,
         password_form=password_form or PasswordForm(formdata=None),
+        email_form=email_form or ChangeEmailForm(formdata=None),
         sessions=sessions,
         apps=apps,
         fresh=login is not None and login.is_fresh(services().settings.session_fresh_age),

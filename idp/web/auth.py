@@ -9,10 +9,11 @@ from flask_limiter import Limiter
 from werkzeug.wrappers import Response
 
 from idp.errors import IdpError, InvalidCredentials
-from idp.identity import users
+from idp.identity import users, verification
 from idp.identity.passwords import verify_password
 from idp.services import services
 from idp.web import lockout
+from idp.web import verification as verification_pages
 from idp.web.authn import complete_first_factor
 from idp.web.current import (
     clear_session_cookie,
@@ -55,18 +56,20 @@ def sign_in() -> str | Response | tuple[str, int]:
 
 @bp.route("/sign-up", methods=["GET", "POST"])
 def sign_up() -> str | Response | tuple[str, int]:
+    """Create an account; the answer is "check your inbox" whether or not the address already
+    had one (the mail tells which), so the form reveals no accounts."""
     form = SignUpForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
         return render_template("auth/sign_up.html", form=form)
     try:
-        user = users.create_user(
+        result = verification.sign_up(
             form.email.data or "", form.name.data or "", form.password.data or ""
         )
     except IdpError as error:
         form.fail(error)
         return render_template("auth/sign_up.html", form=form), 400
-    return complete_first_factor(user, ["pwd"], remember=False, next_url=form.next.data)
+    return verification_pages.after_sign_up(result, safe_next(form.next.data))
 
 
 @bp.post("/sign-out")

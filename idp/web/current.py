@@ -135,7 +135,11 @@ def fresh_login_required(view: View) -> View:
             return _to_sign_in()
         if not login.is_fresh(services().settings.session_fresh_age):
             # After a POST the user comes back to the page the form lives on, and submits again.
-            back = request.form.get("next") if request.method == "POST" else request.full_path
+            back = (
+                request.form.get("next")
+                if request.method == "POST"
+                else request.full_path.rstrip("?")
+            )
             return redirect(url_for("auth.confirm") + "?" + urlencode({"next": safe_next(back)}))
         return view(*args, **kwargs)
 

@@ -1,17 +1,323 @@
-"""(Being built: see the account-security brief.)"""
+"""Email verification pages: the "check your inbox" answer to sign-up, the verification link,
+sending it again, and the confirmation link of an email change.
+
+A link in an email is opened with GET and used with POST (a button on the page), because mail
+scanners fetch links to look for malware and must not use them up. Pages that carry a link
+secret in their URL send `Referrer-Policy: no-referrer`.
+
+The browser that signs up gets a random cookie whose digest the verification link is bound
+to: opened there, the link signs the person in and they continue where they were going (an
+OAuth authorization, say); opened anywhere else it only verifies the address.
+
+Every view here that sends mail to a typed address is limited by `IDP_EMAIL_SEND_LIMIT`, per
+address and per client IP, and answers the same whether or not an account exists.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_limiter import Limiter
+from werkzeug.wrappers import Response
+from wtforms import EmailField, HiddenField
+
+from idp.core.security import digest, new_token, same
+from idp.errors import IdpError
+from idp.identity import email_change, users, verification
+from idp.identity.models import User
+from idp.identity.one_time import InvalidToken
+from idp.services import services
+from idp.web.authn import complete_first_factor
+from idp.web.current import current_user, login_required, safe_next
+from idp.web.forms import Form
 
 bp = Blueprint("verification", __name__)
 
 
-def init_app(app: Flask, limiter: Limiter) -> None:
-    app.register_blueprint(bp)
+class ResendForm(Form):
+    email = EmailField("Email", render_kw={"autocomplete": "email", "required": True})
+    next = HiddenField()
+
+
+# Pages
 
 
 @bp.get("/verify-email")
 def pending() -> str:
-    return "Check your inbox."
+    """Where signing in leads while the address is unverified (IDP_REQUIRE_VERIFIED_EMAIL)."""
+    form = ResendForm(formdata=None, next=safe_next(request.args.get("next")))
+    return render_template("auth/verify_pending.html", form=form)
+
+
+@bp.post("/verify-email/resend")
+def resend() -> Response | tuple[str, int]:
+    """Send a new link to an address that waits for verification; the same answer for any
+    address (only one whose account is unverified gets mail)."""
+    form = ResendForm()
+    try:
+        email = users.normalise_email(form.email.data or "")
+    except IdpError as error:
+        form.fail(error)
+        return render_template("auth/verify_pending.html", form=form), 400
+    user = verification.needs_verifying(email)
+    browser = _browser_digest()
+    bound = (
+        user is not None and browser is not None and verification.latest_browser(user) == browser
+    )
+    next_url = safe_next(form.next.data)
+    if user is not None:
+        send_verification(user, next_url, browser=browser if bound else None)
+    else:
+        pretend_to_send("verify_email", email)
+    return check_inbox(email, next_url, resent=True)
+
+
+@bp.post("/account/email/verify")
+@login_required
+def resend_for_account() -> Response:
+    """The account page's "send the link again"."""
+    user = current_user()
+    assert user is not None
+    if user.email_verified_at is not None:
+        flash("Your email address is already verified.")
+    else:
+        send_verification(user, "/account")
+        flash(f"We sent a new verification link to {user.email}.")
+    return redirect(url_for("account.index"), 303)
+
+
+@bp.get("/verify-email/<secret>")
+def verify_page(secret: str) -> Response:
+    row = verification.peek(secret)
+    if row is None:
+        return _invalid_link(_LINK_GONE, status=400)
+    return _no_referrer(render_template("auth/verify_email.html", email=row.email))
+
+
+@bp.post("/verify-email/<secret>")
+def verify(secret: str) -> Response:
+    try:
+        row = verification.verify(secret)
+    except InvalidToken as error:
+        return _invalid_link(error.message, status=400)
+    user, next_url = row.user, safe_next(request.args.get("next"))
+    signed_in = current_user()
+    if signed_in is not None and signed_in.id == user.id:
+        flash("Your email address is verified.")
+        return redirect(next_url, 303)
+    browser = _browser_digest()
+    if row.browser_hash and browser and same(row.browser_hash, browser):
+        g.sign_up_cookie = ""
+        flash("Your email address is verified. Welcome!")
+        return complete_first_factor(user, ["pwd"], remember=False, next_url=next_url)
+    flash("Your email address is verified. Sign in to continue.")
+    return redirect(_sign_in_url(user.email, next_url), 303)
+
+
+@bp.get("/account/email/confirm/<secret>")
+def confirm_change_page(secret: str) -> Response:
+    row = email_change.peek(secret)
+    if row is None:
+        return _invalid_link(_LINK_GONE, status=400)
+    page = render_template(
+        "auth/confirm_email_change.html", old_email=row.user.email, new_email=row.email
+    )
+    return _no_referrer(page)
+
+
+@bp.post("/account/email/confirm/<secret>")
+def confirm_change(secret: str) -> Response:
+    try:
+        user, old = email_change.confirm_change(secret)
+    except InvalidToken as error:
+        return _invalid_link(error.message, status=400)
+    services().mailer.send_later(
+        old,
+        "Your email address was changed",
+        "email_changed_notice",
+        user=user,
+        old_email=old,
+        new_email=user.email,
+        reset_url=url_for("recovery.request_reset", _external=True),
+    )
+    flash(f"Your email address is now {user.email}.")
+    signed_in = current_user()
+    if signed_in is not None and signed_in.id == user.id:
+        return redirect(url_for("account.index"), 303)
+    return redirect(_sign_in_url(user.email, "/account"), 303)
+
+
+# Used by the sign-up page
+
+
+def after_sign_up(result: verification.SignUp, next_url: str) -> Response:
+    """The answer to a valid sign-up form: the same page whether or not the account is new.
+
+    A new account gets a verification link bound to this browser; an existing one gets a
+    notice (someone tried to sign up with this address). The binding cookie is set either
+    way, so not even the headers differ.
+    """
+    token = new_token()
+    g.sign_up_cookie = token
+    user = result.user
+    if result.created:
+        send_verification(user, next_url, browser=digest(token))
+    else:
+        services().mailer.send_later(
+            user.email,
+            f"Your {services().settings.site_name} account",
+            "sign_up_existing",
+            user=user,
+            sign_in_url=url_for("auth.sign_in", _external=True),
+            reset_url=url_for("recovery.request_reset", _external=True),
+        )
+    return check_inbox(user.email, next_url, resent=False)
+
+
+def check_inbox(email: str, next_url: str, *, resent: bool) -> Response:
+    form = ResendForm(formdata=None, email=email, next=next_url)
+    return make_response(
+        render_template("auth/check_inbox.html", email=email, form=form, resent=resent)
+    )
+
+
+def send_verification(user: User, next_url: str, *, browser: str | None = None) -> None:
+    ttl = services().settings.verify_email_ttl
+    secret = verification.issue_link(user, ttl=ttl, browser=browser)
+    query = {"next": next_url} if next_url != "/account" else {}
+    services().mailer.send_later(
+        user.email,
+        "Confirm your email address",
+        "verify_email",
+        user=user,
+        link=url_for("verification.verify_page", secret=secret, _external=True, **query),
+        hours=max(1, ttl // 3600),
+    )
+
+
+def pretend_to_send(template: str, to: str) -> None:
+    """Render a message and drop it: the answer costs what sending would (no enumeration by
+    timing), while nobody gets mail they cannot use."""
+    services().mailer.compose(to, "", template, user=None, link="", hours=0)
+
+
+# Helpers
+
+
+_LINK_GONE = (
+    "This link cannot be used: it has expired, was already used, or was not copied in full. "
+    "Ask for a new one."
+)
+
+
+def _invalid_link(message: str, *, status: int) -> Response:
+    response = make_response(render_template("auth/link_invalid.html", message=message), status)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _no_referrer(page: str) -> Response:
+    response = make_response(page)
+    # The URL carries the secret: the page must not pass it on.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _sign_in_url(email: str, next_url: str) -> str:
+    # OpenID Connect Core §3.1.2.1 login_hint: the sign-in page pre-fills the address.
+    if next_url == "/account":
+        return url_for("auth.sign_in", login_hint=email)
+    return url_for("auth.sign_in", login_hint=email, next=next_url)
+
+
+def sign_up_cookie_name() -> str:
+    return "__Host-idp_sign_up" if services().settings.is_https else "idp_sign_up"
+
+
+def _browser_digest() -> str | None:
+    token = request.cookies.get(sign_up_cookie_name())
+    return digest(token) if token else None
+
+
+def _write_sign_up_cookie(response: Response) -> Response:
+    token = g.get("sign_up_cookie")
+    if token is None:
+        return response
+    secure = services().settings.is_https
+    if token:
+        response.set_cookie(
+            sign_up_cookie_name(),
+            token,
+            max_age=services().settings.verify_email_ttl,
+            path="/",
+            secure=secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    else:
+        response.delete_cookie(
+            sign_up_cookie_name(), path="/", secure=secure, httponly=True, samesite="Lax"
+        )
+    return response
+
+
+# Rate limits
+
+
+def mail_address_key() -> str:
+    """The address a request asks us to write to: the typed one, else the signed-in user's."""
+    typed = request.form.get("email")
+    user = current_user()
+    if typed is None and user is not None:
+        typed = user.email
+    try:
+        return "mail-to:" + users.normalise_email(typed or "")
+    except IdpError:
+        return "mail-to:" + (typed or "").strip().lower()[:320]
+
+
+def _sent(response: Response) -> bool:
+    """Only answers that (may) have sent mail count; a form refused for bad input does not."""
+    return response.status_code < 400
+
+
+def limit_mail(app: Flask, limiter: Limiter, *endpoints: str, per_ip: bool = True) -> None:
+    """Limit POSTs to views that mail a typed address, per address and per client IP; the
+    counts are shared by every such view."""
+    limit = lambda: services().settings.email_send_limit  # noqa: E731
+    address_limit = limiter.shared_limit(
+        limit,
+        scope="mail-to-address",
+        key_func=mail_address_key,
+        methods=["POST"],
+        deduct_when=_sent,
+    )
+    ip_limit = limiter.shared_limit(
+        limit, scope="mail-from-ip", methods=["POST"], deduct_when=_sent
+    )
+    # Flask-Limiter checks decorated limits when the view runs, so wrap the registered views.
+    views: dict[str, Any] = app.view_functions
+    for endpoint in endpoints:
+        view = address_limit(views[endpoint])
+        views[endpoint] = ip_limit(view) if per_ip else view
+
+
+def init_app(app: Flask, limiter: Limiter) -> None:
+    app.register_blueprint(bp)
+    app.after_request(_write_sign_up_cookie)
+    limit_mail(app, limiter, "verification.resend", "verification.resend_for_account")
+    # Views registered before this module that mail a typed address: the account page's email
+    # change, and sign-up (which has its own per-IP limit, IDP_SIGN_UP_IP_LIMIT).
+    limit_mail(app, limiter, "account.change_email")
+    limit_mail(app, limiter, "auth.sign_up", per_ip=False)

@@ -1,9 +1,10 @@
 """Sessions as a person meets them, in a real browser.
 
-Sign up through the form, sign out with the header button and sign in again; "Keep me signed
-in" decides whether the session cookie outlives the browser. Signed in on two devices (two
-browser contexts), the account page lists both, marks this one, and signs the other out, asking
-for the password first when the sign-in is no longer fresh. "Sign out everywhere" ends both.
+Sign up through the form (and the link mailed to verify the address), sign out with the header
+button and sign in again; "Keep me signed in" decides whether the session cookie outlives the
+browser. Signed in on two devices (two browser contexts), the account page lists both, marks this
+one, and signs the other out, asking for the password first when the sign-in is no longer
+fresh. "Sign out everywhere" ends both.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, screenshot, sign_in
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, link_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,12 +24,15 @@ REMEMBER_DAYS = 30  # IDP_REMEMBER_TTL's default
 FIREFOX_ON_ANDROID = "Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0"
 
 
-def test_sign_up_sign_out_and_sign_in_again_keeping_me_signed_in(page, context):
+def test_sign_up_sign_out_and_sign_in_again_keeping_me_signed_in(page, context, mailbox):
     page.goto("/sign-up")
     page.get_by_label("Name").fill("Grace Hopper")
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    page.goto(link_in(mailbox.wait_for(EMAIL, "Confirm your email address"), "/verify-email/"))
+    page.get_by_role("button", name="Verify email").click()
 
     expect(page).to_have_url("/account")
     expect(page.get_by_text("Signed in as")).to_contain_text(EMAIL)
@@ -42,7 +46,7 @@ def test_sign_up_sign_out_and_sign_in_again_keeping_me_signed_in(page, context):
     page.locator("input[name=email]").fill(EMAIL)
     page.locator("input[name=password]").fill(PASSWORD)
     page.get_by_label("Keep me signed in").check()
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page).to_have_url("/account")
     expect(page.get_by_text("Signed in as")).to_contain_text(EMAIL)

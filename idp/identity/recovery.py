@@ -1,0 +1,59 @@
+"""Password reset by email (OWASP Forgot Password Cheat Sheet).
+
+A request answers the same whether or not an account exists; only an account gets a link.
+The link is single use and valid for `IDP_PASSWORD_RESET_TTL` seconds. Using it sets a new
+password under the usual policy, ends every session of the account, and counts as proof that
+the person receives mail at the address. It does not skip two-factor: the next sign-in still
+asks for the second factor.
+"""
+
+from __future__ import annotations
+
+from idp.core.audit import Event, record
+from idp.db import db
+from idp.identity import one_time, users
+from idp.identity.models import User
+from idp.identity.one_time import OneTimeToken
+from idp.identity.passwords import hash_password
+from idp.identity.verification import mark_verified
+
+PURPOSE = "password_reset"
+
+
+def request_reset(email: str, *, ttl: int) -> tuple[User, str] | None:
+    """A reset link secret for the account at `email` (normalised), or None without one.
+
+    The request is audited either way; raises `InvalidInput` for an address that is not one.
+    """
+    email = users.normalise_email(email)
+    user = users.find_by_email(email)
+    record(Event.PASSWORD_RESET_REQUESTED, user_id=user.id if user else None, subject=email)
+    if user is None:
+        db.session.commit()
+        return None
+    secret = one_time.issue_link(PURPOSE, user, ttl=ttl)
+    db.session.commit()
+    return user, secret
+
+
+def peek(secret: str) -> OneTimeToken | None:
+    return one_time.peek_link(PURPOSE, secret)
+
+
+def reset_password(secret: str, password: str) -> User:
+    """Set a new password with a reset link (the caller then ends the account's sessions).
+
+    The policy is checked before the link is used, so a refused password leaves it valid.
+    Raises `InvalidInput` (field "password") or `InvalidToken`.
+    """
+    users.check_new_password(password)
+    row = one_time.redeem_link(PURPOSE, secret)
+    user = row.user
+    if row.email != user.email:
+        db.session.rollback()
+        raise one_time.InvalidToken("This link is for an address your account no longer uses.")
+    user.password_hash = hash_password(password)
+    mark_verified(user)  # the link reached the account's address
+    record(Event.PASSWORD_RESET, user_id=user.id, subject=user.email)
+    db.session.commit()
+    return user
