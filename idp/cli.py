@@ -165,7 +165,14 @@ def clients() -> None:
     "--grant",
     "grants",
     multiple=True,
-    type=click.Choice(["authorization_code", "refresh_token", "client_credentials"]),
+    type=click.Choice(
+        [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code",  # RFC 8628, for CLIs and TVs
+        ]
+    ),
     help="Grant type (default: authorization_code and refresh_token).",
 )
 @click.option("--scope", "scopes", multiple=True, help="Allowed scope (default: all supported).")

@@ -3,16 +3,25 @@
 from idp.core.audit import AuditEvent
 from idp.identity.models import LoginSession, User
 from idp.identity.one_time import OneTimeToken
+from idp.identity.passkeys import Passkey, PasskeyUserHandle
+from idp.identity.two_factor_models import BackupCode, TotpFactor, TrustedDevice
+from idp.oauth.device import DeviceAuthorization
 from idp.oauth.models import AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
 
 __all__ = [
     "AuditEvent",
     "AuthorizationCode",
+    "BackupCode",
     "Client",
     "Consent",
+    "DeviceAuthorization",
     "LoginSession",
     "OneTimeToken",
+    "Passkey",
+    "PasskeyUserHandle",
     "RefreshToken",
     "TokenFamily",
+    "TotpFactor",
+    "TrustedDevice",
     "User",
 ]

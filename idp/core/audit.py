@@ -57,6 +57,9 @@ class Event(enum.StrEnum):
     PASSKEY_REMOVED = "passkey_removed"
     PASSKEY_FAILED = "passkey_failed"
     CREDENTIAL_LOCKED = "credential_locked"
+    # Device authorization grant (RFC 8628)
+    DEVICE_AUTHORIZED = "device_authorized"
+    DEVICE_DENIED = "device_denied"
 
 
 class AuditEvent(Model):

@@ -1,7 +1,8 @@
 """Authlib's authorization server, configured for us.
 
 Clients authenticate with `client_secret_basic`, `client_secret_post`, `private_key_jwt`
-(RFC 7523) or `none` (public); token, introspection (RFC 7662) and revocation (RFC 7009)
+(RFC 7523) or `none` (public), at the token endpoint and at the device authorization
+endpoint (RFC 8628, idp.oauth.device); token, introspection (RFC 7662) and revocation (RFC 7009)
 responses are never cached (RFC 6749 §5.1). The web layer delivers authorization
 responses, adding `iss` (RFC 9207) and the `form_post` response mode.
 """
@@ -19,6 +20,7 @@ from flask import request as flask_request
 
 from idp.oauth.client_auth import PrivateKeyJWT
 from idp.oauth.clients import find_client
+from idp.oauth.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from idp.oauth.grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
@@ -36,9 +38,11 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(AuthorizationCodeGrant, [S256Only(required=True)])
         self.register_grant(ClientCredentialsGrant)
         self.register_grant(RefreshTokenGrant)
+        self.register_grant(DeviceCodeGrant)
         self.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT(issuer))
         self.register_endpoint(IntrospectionEndpoint)
         self.register_endpoint(RevocationEndpoint)
+        self.register_endpoint(DeviceAuthorizationEndpoint)
 
     def query_client(self, client_id: str) -> Any:
         return find_client(client_id)
