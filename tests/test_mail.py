@@ -105,8 +105,10 @@ def tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
 
 
 def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"mailer" and (
-        auth_data.password == b"p@ss word"
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == b"mailer"
+        and (auth_data.password == b"p@ss word")
     )
     return AuthResult(success=ok)
 

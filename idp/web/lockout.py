@@ -5,8 +5,10 @@ Per account (the normalised email typed, so an unknown address behaves like a kn
 after `IDP_LOCKOUT_SLOW_AFTER` failures each new attempt must wait, 1 s then doubling; after
 `IDP_LOCKOUT_AFTER` failures the credential is locked for `IDP_LOCKOUT_SECONDS`. Per IP the
 lock comes after five times as many failures, without the slowing down (people behind one
-NAT share an address), so one address guessing across many accounts is stopped too. Only this credential is locked: a locked password leaves passkeys, magic links
-and password reset working, so an attacker cannot lock the owner out of the account.
+NAT share an address), so one address guessing across many accounts is stopped too.
+
+Only this credential is locked: a locked password leaves passkeys, magic links and password
+reset working, so an attacker cannot lock the owner out of the account.
 
 Counters live in the store (Redis with several processes) and expire with the window.
 """

@@ -240,7 +240,7 @@ def _run(interaction: Interaction) -> BaseResponse | tuple[str | Response, int]:
     except OAuth2Error as error:
         error.redirect_uri = grant.redirect_uri
         return _deliver_error(error, interaction)
-    if step in (Next.SIGN_IN, Next.CONSENT) and not _saved(interaction):
+    if step is not Next.ISSUE and not _saved(interaction):
         return render_error(503, "Signing in to apps is briefly unavailable. Try again soon.")
     if step is Next.SIGN_IN:
         target = {"next": url_for("oauth.resume", uid=interaction.uid)}

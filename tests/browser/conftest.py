@@ -90,7 +90,7 @@ def sign_in(page: Page, email: str, password: str = PASSWORD, *, remember: bool 
     page.get_by_label("Password").fill(password)
     if remember:
         page.get_by_label("Keep me signed in").check()
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url("/account")
 
 

@@ -39,7 +39,7 @@ def test_sign_in_consent_and_return_to_the_app(
     page.goto(authorize_url(client, pkce()[1]))
     page.get_by_label("Email").fill("ada@example.com")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Allow Photo Printer to access your account?"
@@ -71,7 +71,7 @@ def test_form_post_submits_itself(server, new_context, make_user, make_client):
     page.goto(authorize_url(client, pkce()[1], response_mode="form_post"))
     page.get_by_label("Email").fill("ada@example.com")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("The app")
     assert posted[-1]["state"] == ["st-123"]

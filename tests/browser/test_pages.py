@@ -122,7 +122,7 @@ def test_keyboard_goes_from_email_to_password_to_remember_me_to_the_button(page)
     page.keyboard.press("Tab")
     expect(page.get_by_label("Keep me signed in")).to_be_focused()
     page.keyboard.press("Tab")
-    expect(page.get_by_role("button", name="Sign in")).to_be_focused()
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_focused()
 
 
 def test_the_skip_link_comes_first_and_jumps_to_the_content(page):
@@ -155,7 +155,7 @@ def test_a_failed_sign_in_is_announced_as_an_alert(page, make_user):
 
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill("not-my-password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page.get_by_role("alert")).to_have_text("The email or password is incorrect.")
     expect(page.get_by_label("Email")).to_have_value(EMAIL)

@@ -9,9 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, Browser
 from tests.oauth.conftest import authorize_url, follow, pkce, query_of
-from tests.oauth.issued import claims_of, issue
+from tests.oauth.issued import claims_of, issue, post_as
+from tests.test_two_factor import with_two_factor
 
 
 @pytest.fixture
@@ -92,3 +93,38 @@ def test_prompt_none_cannot_step_up(server, browser, make_user, client):
     assert params["error"] == "interaction_required"
     assert params["state"] == "st-123"
     assert "code" not in params
+
+
+def test_the_step_up_adds_the_factor_and_the_app_sees_it(server, make_user, client):
+    """A trusted device skipped the second step; the app's acr_values=2 asks for it, and the
+    ID token shows both methods and `mfa` (RFC 8176 §2)."""
+    user_id = make_user()
+    _, codes = with_two_factor(server.app, user_id)
+    browser = Browser(server.url)
+    browser.sign_in("ada@example.com")
+    browser.submit("/sign-in/second-factor", code=codes[0], method="backup", trust="y")
+    browser.submit("/account", "/sign-out")
+    assert browser.sign_in("ada@example.com").headers["Location"] == "/account"
+    verifier, challenge = pkce()
+
+    asked = browser.get(authorize_url(client, challenge, scope="openid", acr_values="2"))
+    step_up = asked.headers["Location"].removeprefix(server.url)
+    resume = parse_qs(urlsplit(step_up).query)["next"][0]
+    done = browser.submit(
+        step_up, "/sign-in/second-factor", code=codes[1], method="backup", next=resume
+    )
+    assert done.headers["Location"] == resume
+    callback = follow(browser, resume)
+
+    tokens = post_as(
+        server,
+        client,
+        "/token",
+        grant_type="authorization_code",
+        code=query_of(callback)["code"],
+        redirect_uri=client.redirect_uri,
+        code_verifier=verifier,
+    ).json()
+    claims = claims_of(server, tokens["id_token"])
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
+    assert claims["acr"] == "2"

@@ -1,0 +1,117 @@
+"""Lockout without denial of service: failed passwords slow down, then lock, the password of
+one account (and, across accounts, of one IP), tell the user, write the audit log and mail the
+owner — while other ways in stay open."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from idp.core.audit import AuditEvent
+from idp.db import db
+from tests.conftest import PASSWORD, text_of
+
+FAST = {
+    "IDP_LOCKOUT_SLOW_AFTER": "2",
+    "IDP_LOCKOUT_AFTER": "4",
+    "IDP_LOCKOUT_SECONDS": "120",
+    "IDP_SIGN_IN_ACCOUNT_LIMIT": "100 per minute",
+}
+
+
+def locked_events(app) -> list[AuditEvent]:
+    with app.app_context():
+        return list(
+            db.session.scalars(select(AuditEvent).where(AuditEvent.event == "credential_locked"))
+        )
+
+
+@pytest.mark.settings(**FAST)
+def test_failures_slow_down_then_lock_the_password(browser, make_user, app, mailbox, snapshot):
+    make_user("ada@example.com")
+    for _ in range(2):
+        assert browser.sign_in("ada@example.com", "wrong-password-1").status_code == 400
+
+    # After two failures the next attempt must wait one second, even with the right password.
+    before = snapshot()
+    slowed = browser.sign_in("ada@example.com", PASSWORD)
+    assert slowed.status_code == 429
+    assert "Too many failed attempts. Wait 1 second and try again." in slowed.text
+    assert browser.cookie() is None
+    assert snapshot() == before
+
+    time.sleep(1.1)
+    assert browser.sign_in("ada@example.com", "wrong-password-1").status_code == 400
+    time.sleep(2.1)  # the wait doubles
+    assert browser.sign_in("ada@example.com", "wrong-password-1").status_code == 400
+
+    locked = browser.sign_in("ada@example.com", PASSWORD)
+    assert locked.status_code == 429
+    assert "Too many failed attempts with this password. It is locked for 2 minutes" in locked.text
+    assert "reset your password" in locked.text
+    assert browser.cookie() is None
+
+    [event] = locked_events(app)
+    assert event.subject == "ada@example.com"
+    assert event.detail["credential"] == "password"
+    assert event.detail["scope"] == "account"
+    notice = mailbox.wait_for("ada@example.com", "were blocked")
+    assert "blocked sign-ins with your password for 2 minutes" in " ".join(text_of(notice).split())
+
+
+@pytest.mark.settings(**FAST)
+def test_an_unknown_address_is_locked_the_same_way_without_mail(browser, app, mailbox):
+    answers = []
+    for _ in range(2):
+        answers.append(browser.sign_in("nobody@example.com", "wrong-password-1").status_code)
+    slowed = browser.sign_in("nobody@example.com", "wrong-password-1")
+
+    assert answers == [400, 400]
+    assert slowed.status_code == 429
+    assert "Wait 1 second" in slowed.text
+    mailbox.assert_nothing_to("nobody@example.com", wait=0.5)
+
+
+@pytest.mark.settings(**FAST)
+def test_a_success_clears_the_account_failures(browser, make_user):
+    make_user("ada@example.com")
+    assert browser.sign_in("ada@example.com", "wrong-password-1").status_code == 400
+    assert browser.sign_in("ada@example.com", PASSWORD).status_code == 303
+    browser.submit("/account", "/sign-out")
+
+    for _ in range(2):
+        assert browser.sign_in("ada@example.com", "wrong-password-1").status_code == 400
+    # Two failures since the success: the third attempt waits; had the first counted, the
+    # wait would be two seconds.
+    assert "Wait 1 second" in browser.sign_in("ada@example.com", PASSWORD).text
+
+
+@pytest.mark.settings(**FAST)
+def test_one_ip_guessing_across_accounts_is_locked(browser, make_user, app):
+    make_user("zoe@example.com")
+    # Per IP the lock comes after five times the per-account threshold: 20 failures.
+    for n in range(20):
+        assert browser.sign_in(f"user{n}@example.com", "wrong-password-1").status_code == 400
+
+    refused = browser.sign_in("zoe@example.com", PASSWORD)
+
+    assert refused.status_code == 429
+    assert "It is locked for 2 minutes" in refused.text
+    [event] = locked_events(app)
+    assert event.detail["scope"] == "ip"
+    assert event.user_id is None
+
+
+@pytest.mark.settings(**FAST)
+def test_a_locked_password_leaves_the_account_reachable_another_way(browser, make_user):
+    """The lock is on the password only: password reset still answers normally."""
+    make_user("ada@example.com")
+    for delay in (0, 0, 1.1, 2.1):
+        time.sleep(delay)
+        browser.sign_in("ada@example.com", "wrong-password-1")
+    assert browser.sign_in("ada@example.com", PASSWORD).status_code == 429
+
+    page = browser.get("/reset-password")
+    assert page.status_code == 200
