@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from idp.core.security import digest, same
 from idp.db import Model, UTCDateTime, utcnow
 from idp.oauth.redirects import matches_registered
+from idp.oauth.scopes import SUPPORTED_SCOPES
 
 
 class Client(Model):
@@ -57,9 +58,17 @@ class Client(Model):
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
 
     def get_allowed_scope(self, scope: str) -> str | None:
-        """The requested scope, or None (invalid_scope) if it asks for more than allowed."""
+        """The requested scope, or None (invalid_scope) if it asks for more than allowed.
+
+        A client that registered itself chose its own `scope` (RFC 7591 §2), so that list
+        limits nothing an attacker could not register anyway: it may ask for any supported
+        scope, and the person's consent decides. MCP clients depend on it: they register
+        with the scopes of the first challenge and later step up to others (MCP
+        authorization 2025-11-25, "Scope Challenge Handling") without registering again.
+        """
         requested = scope.split() if scope else []
-        if not set(requested) <= set(self.scope.split()):
+        allowed = SUPPORTED_SCOPES if self.dynamic else self.scope.split()
+        if not set(requested) <= set(allowed):
             return None
         return " ".join(dict.fromkeys(requested))
 

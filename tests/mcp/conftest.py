@@ -1,0 +1,127 @@
+"""MCP end to end: our provider, an MCP server using `idp.resource`, an official MCP SDK
+client, and a person in headless Chromium who signs in and consents.
+
+The pieces, each real:
+- `server`: the provider (tests/conftest.py);
+- `mcp_server`: the SDK's MCPServer under uvicorn (tests/mcp/mcp_server.py);
+- `loopback`: the client's redirect URI, a small HTTP server on 127.0.0.1 as a CLI runs one
+  (RFC 8252 §7.3); it hands the authorization response to whoever waits for it;
+- `person`: signs in and consents in Chromium when an authorization URL is handed over.
+
+Playwright's sync API keeps an event loop running in the main thread, so SDK clients run
+elsewhere (a thread of their own, or a node process) and hand authorization URLs over.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.browser.conftest import chromium, context, new_context  # noqa: F401 (fixtures)
+from tests.conftest import PASSWORD, LiveServer
+from tests.mcp.mcp_server import McpServerThread
+
+WAIT = 60  # seconds for a client to reach its next step (a browser flow takes a few)
+
+
+@pytest.fixture
+def mcp_server(server: LiveServer) -> Iterator[McpServerThread]:
+    """The MCP server, trusting the provider of this test."""
+    running = McpServerThread(server.url)
+    yield running
+    running.stop()
+
+
+class Loopback:
+    """A loopback redirect URI (RFC 8252 §7.3) receiving authorization responses."""
+
+    def __init__(self) -> None:
+        self.responses: queue.Queue[dict[str, str]] = queue.Queue()
+        received = self.responses
+
+        class Callback(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                if parts.path != "/callback":
+                    self.send_error(404)
+                    return
+                received.put({k: v[0] for k, v in parse_qs(parts.query).items()})
+                body = b"<!doctype html><title>Done</title><h1>You can close this window</h1>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Callback)
+        self.redirect_uri = f"http://127.0.0.1:{self._server.server_port}/callback"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def next_response(self) -> dict[str, str]:
+        """The query of the next authorization response (RFC 6749 §4.1.2), waiting for it."""
+        return self.responses.get(timeout=WAIT)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def loopback() -> Iterator[Loopback]:
+    receiver = Loopback()
+    yield receiver
+    receiver.stop()
+
+
+@dataclass
+class Person:
+    """Someone at the browser: opens the authorization URL a client hands over, signs in if
+    asked, reads the consent page and allows it."""
+
+    page: Page
+    email: str
+    seen: list[str] = field(default_factory=list)  # what each consent page asked for
+
+    def authorize(self, url: str, *, expect_sign_in: bool) -> None:
+        page = self.page
+        page.goto(url)
+        if expect_sign_in:
+            page.get_by_label("Email").fill(self.email)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in", exact=True).click()
+        # No sign-in form here when the session is live: the next page is the consent page.
+        expect(page.get_by_role("heading", level=1)).to_contain_text("to access your account?")
+        self.seen.append(page.locator("ul.scopes").inner_text())
+        page.get_by_role("button", name="Allow").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("You can close this window")
+
+
+@pytest.fixture
+def person(context: BrowserContext) -> Person:  # noqa: F811 (the fixture imported above)
+    return Person(context.new_page(), "ada@example.com")
+
+
+def next_authorization_url(urls: queue.Queue[str], client: Future[Any] | None = None) -> str:
+    """The next URL the client asks the person to open; fails at once if the client failed."""
+    for _ in range(WAIT * 10):
+        try:
+            return urls.get(timeout=0.1)
+        except queue.Empty:
+            if client is not None and client.done():
+                client.result()  # raises the client's error
+                raise AssertionError("the client finished without asking to authorize") from None
+    raise AssertionError(f"no authorization URL from the client in {WAIT}s")
