@@ -4,9 +4,9 @@
 
 A `tools/call` of a listed tool goes through only when the bearer token holds that tool's
 scopes. Otherwise the answer is RFC 6750 §3.1 `403 insufficient_scope` with the scopes in the
-challenge, which MCP clients take as the cue to ask the user again for the added scope (MCP
-authorization 2025-11-25, "Scope Challenge Handling"). Everything else passes untouched, so
-the SDK's own bearer check still guards the endpoint as a whole.
+challenge (those it has and those it lacks), which MCP clients take as the cue to ask the
+user again for the added scope (MCP authorization 2025-11-25, "Scope Challenge Handling").
+Everything else passes untouched, so the SDK's own bearer check still guards the endpoint.
 """
 
 from __future__ import annotations
@@ -73,13 +73,28 @@ class ToolScopes:
         import anyio.to_thread
 
         try:
-            await anyio.to_thread.run_sync(self.server.verify, token, needed)
+            await anyio.to_thread.run_sync(self.check, token, needed)
         except BearerError as error:
             headers = {"www-authenticate": error.www_authenticate(), "cache-control": "no-store"}
             return error.status, error.body(), headers
         except IssuerUnavailable:
             return 503, {"error": "temporarily_unavailable"}, {}
         return None
+
+    def check(self, token: str, needed: tuple[str, ...]) -> None:
+        """Raise BearerError unless `token` is valid and holds `needed`.
+
+        The challenge names the scopes the token has plus those it lacks: a client asking
+        for exactly that keeps what it was granted (MCP authorization 2025-11-25, "Scope
+        Challenge Handling": existing scopes and the newly required ones)."""
+        claims = self.server.verify(token)
+        missing = [scope for scope in needed if scope not in claims.scopes]
+        if missing:
+            raise self.server.error(
+                "insufficient_scope",
+                "The token lacks a scope this tool needs.",
+                [*claims.scopes, *missing],
+            )
 
 
 def _bearer_token(scope: Scope) -> str:

@@ -107,6 +107,12 @@ async def use_notes(mcp_url: str, auth: OAuthClientProvider) -> dict[str, Any]:
     }
 
 
+def ended(client: Future[Any]) -> bool:
+    if client.done():
+        client.result()  # raises the client's error
+    return client.done()
+
+
 def start(function: Any, *args: Any) -> Future[Any]:
     """Run a coroutine function in a thread of its own (Playwright holds the main thread)."""
     pool = ThreadPoolExecutor(max_workers=1)
@@ -124,9 +130,9 @@ def test_sdk_registers_authorizes_calls_and_steps_up(
         use_notes, mcp_server.url, oauth_provider(mcp_server.url, loopback, urls, storage)
     )
 
-    first = next_authorization_url(urls, client)
+    first = next_authorization_url(urls, lambda: ended(client))
     person.authorize(first, expect_sign_in=True)
-    second = next_authorization_url(urls, client)
+    second = next_authorization_url(urls, lambda: ended(client))
     person.authorize(second, expect_sign_in=False)  # the same browser session: consent only
     result = client.result(timeout=60)
 

@@ -1,0 +1,135 @@
+"""The official MCP TypeScript SDK's client, unpatched, against the same protected MCP server.
+
+tests/node/mcp-client.mjs runs the SDK's `Client` over `StreamableHTTPClientTransport` with an
+in-memory `OAuthClientProvider` and its own loopback redirect URI (RFC 8252 §7.3), as a
+command-line MCP host does. It prints each authorization URL; here a person signs in and
+consents in Chromium. Checked: discovery from the 401 (RFC 9728 §5.1), registration as a
+public client (RFC 7591 §3.2.1), PKCE S256 and `resource` (RFC 7636, RFC 8707 §2), `iss` in
+the response (RFC 9207 §2.4), a tool call, and the step-up after 403 insufficient_scope
+(RFC 6750 §3.1, MCP authorization 2025-11-25 "Scope Challenge Handling") with consent only.
+
+Without Node 20+ the test is skipped, except on CI (`CI=true`), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from idp.db import db
+from idp.oauth.models import Client as StoredClient
+from tests.mcp.conftest import Person, next_authorization_url
+from tests.oauth.conftest import query_of
+from tests.oauth.issued import claims_of
+from tests.oauth.test_oauth4webapi import NODE_DIR, install_dependencies, node
+
+pytestmark = pytest.mark.browser
+SCRIPT = NODE_DIR / "mcp-client.mjs"
+
+
+class NodeClient:
+    """mcp-client.mjs in a subprocess; its stdout lines sorted into URLs and the result."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [node(), str(SCRIPT), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.urls: queue.Queue[str] = queue.Queue()
+        self.lines: list[str] = []
+        self.result: dict[str, Any] | None = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            message = json.loads(line)
+            if "authorize" in message:
+                self.urls.put(message["authorize"])
+            else:
+                self.result = message["result"]
+
+    def ended(self) -> bool:
+        if self.process.poll() is None:
+            return False
+        self._reader.join(timeout=5)
+        assert self.process.returncode == 0, self.failure()
+        return True
+
+    def finish(self, timeout: float = 60) -> dict[str, Any]:
+        self.process.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        assert self.process.returncode == 0 and self.result is not None, self.failure()
+        return self.result
+
+    def failure(self) -> str:
+        assert self.process.stderr is not None
+        return (
+            f"exit {self.process.returncode}\n{self.process.stderr.read()}\n{''.join(self.lines)}"
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self._reader.join(timeout=5)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_typescript_sdk_registers_authorizes_calls_and_steps_up(
+    server, mcp_server, person: Person, make_user
+):
+    install_dependencies()
+    user_id = make_user("ada@example.com")
+    client = NodeClient(mcp_server.url, server.url)
+    try:
+        first = next_authorization_url(client.urls, client.ended)
+        person.authorize(first, expect_sign_in=True)
+        second = next_authorization_url(client.urls, client.ended)
+        person.authorize(second, expect_sign_in=False)  # the same browser session: consent only
+        result = client.finish()
+    finally:
+        client.stop()
+
+    assert result["tools"] == ["read_notes", "send_email"]
+    assert result["read_notes"] == {"isError": False, "text": f"notes of {user_id}"}
+    assert result["send_email"] == {
+        "isError": False,
+        "text": f"sent to grace@example.com for {user_id} with email profile",
+    }
+    registered = result["client"]
+    assert registered["token_endpoint_auth_method"] == "none"
+    with server.app.app_context():
+        stored = db.session.scalar(
+            select(StoredClient).filter_by(client_id=registered["client_id"])
+        )
+        assert stored is not None and stored.dynamic
+        assert stored.redirect_uris == registered["redirect_uris"]
+    assert result["authorization_urls"] == [first, second]
+    first_query, second_query = query_of(first), query_of(second)
+    for query in (first_query, second_query):
+        assert query["code_challenge_method"] == "S256"
+        assert query["resource"] == mcp_server.url
+        assert query["client_id"] == registered["client_id"]
+    # The first request takes the scopes of the resource metadata; the step-up those the
+    # challenge names: the granted one and the one the tool needs.
+    assert first_query["scope"] == "profile"
+    assert second_query["scope"].split() == ["profile", "email"]
+    assert len(person.seen) == 2 and "email address" in person.seen[1].lower()
+    tokens = result["tokens"]
+    assert [set(token["scope"].split()) for token in tokens] == [{"profile"}, {"profile", "email"}]
+    claims = claims_of(server, tokens[-1]["access_token"])
+    assert claims["sub"] == str(user_id)
+    assert claims["client_id"] == registered["client_id"]
