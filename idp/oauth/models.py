@@ -57,7 +57,22 @@ class Client(Model):
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
 
     def get_allowed_scope(self, scope: str) -> str | None:
-        """The requested scope, or None (invalid_scope) if it asks for more than allowed."""
+        """The requested scope, or None (invalid_scope) if it asks for more than allowed.
+
+        At the authorization endpoint a client may also ask for the scopes of registered
+        resources (RFC 8707); the request must then name a resource that accepts them
+        (idp.oauth.resources.check_scopes), and the user is asked.
+        """
+        from idp.oauth.resources import resource_scopes
+
+        requested = scope.split() if scope else []
+        extra = set(requested) - set(self.scope.split())
+        if extra and not extra <= resource_scopes():
+            return None
+        return " ".join(dict.fromkeys(requested))
+
+    def registered_scope(self, scope: str) -> str | None:
+        """The requested scope if the client is registered for all of it, else None."""
         requested = scope.split() if scope else []
         if not set(requested) <= set(self.scope.split()):
             return None
@@ -102,6 +117,7 @@ class AuthorizationCode(Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     family_id: Mapped[str | None] = mapped_column(String(64))
+    resources: Mapped[list[str]] = mapped_column(JSON, default=list)  # RFC 8707, as authorized
 
     client: Mapped[Client] = relationship()
 
@@ -134,6 +150,8 @@ class TokenFamily(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # RFC 8707: the resources the grant was authorized for; a refresh may narrow, never widen.
+    resources: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     client: Mapped[Client] = relationship()
 
@@ -154,16 +172,18 @@ class RefreshToken(Model):
 
 
 class Consent(Model):
-    """What a user allowed a client: remembered per user, client and scope set."""
+    """What a user allowed a client: remembered per user, client and resource (RFC 8707; ""
+    when the request named none), as the set of scopes allowed."""
 
     __tablename__ = "oauth_consent"
-    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+    __table_args__ = (UniqueConstraint("user_id", "client_id", "resource"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[int] = mapped_column(
         ForeignKey("oauth_client.id", ondelete="CASCADE"), index=True
     )
+    resource: Mapped[str] = mapped_column(String(2000), default="")
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
