@@ -171,13 +171,13 @@ class Target:
 
 
 def target_of(values: list[str], *, allow_unregistered: bool) -> Target:
-    """The resources a request names, or InvalidTargetError (RFC 8707 §2)."""
+    """The resources a request names, or InvalidTargetError."""
     uris = list(dict.fromkeys(values))
     target = Target(uris=uris)
     for uri in uris:
         problem = problem_with(uri)
         if problem:
-            raise InvalidTargetError(f"The resource {problem} (RFC 8707 §2).")
+            raise InvalidTargetError(f"The resource {problem}.")
         resource = find_resource(uri)
         if resource is not None:
             target.registered.append(resource)
@@ -193,7 +193,7 @@ def check_scopes(scope: str, client_scope: str, target: Target) -> None:
     extra = [s for s in scope.split() if s not in client_scope.split() and not target.accepts(s)]
     if extra:
         raise InvalidScopeError(
-            f"No requested resource accepts the scope {' '.join(extra)} (RFC 8707 §2)."
+            f"No requested resource accepts the scope {' '.join(extra)}."
         )
 
 
@@ -204,7 +204,7 @@ def narrowed(values: list[str], authorized: list[str]) -> list[str]:
     for uri in asked:
         problem = problem_with(uri)
         if problem:
-            raise InvalidTargetError(f"The resource {problem} (RFC 8707 §2).")
+            raise InvalidTargetError(f"The resource {problem}.")
         if uri not in authorized:
             raise InvalidTargetError(f"The resource {uri} was not authorized for this grant.")
     return asked or list(authorized)
