@@ -290,6 +290,13 @@ class Settings:
         "reuse after that revokes its grant.",
         default=10,
     )
+    allow_unregistered_resources: bool = _setting(
+        "IDP_ALLOW_UNREGISTERED_RESOURCES",
+        _boolean,
+        "Accept a well-formed `resource` (RFC 8707) that is not registered: the token's audience "
+        "is it, with the scopes and lifetime the client would get without one.",
+        default=False,
+    )
     session_ttl: int = _setting(
         "IDP_SESSION_TTL",
         _seconds,
