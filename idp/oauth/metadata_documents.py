@@ -224,15 +224,19 @@ def fetch(url: str, rules: FetchRules) -> Fetched:
             connection.request(
                 "GET", target, headers={"Accept": "application/json", "User-Agent": "idp"}
             )
-            response = connection.getresponse()
-            return _read(where, response, rules.max_bytes)
+            with connection.getresponse() as response:
+                fetched = _read(where, response, rules.max_bytes)
+        if time.monotonic() >= deadline:  # cut short by the deadline, whatever arrived
+            raise TimeoutError
+        return fetched
     except MetadataDocumentError:
         raise
     except (OSError, http.client.HTTPException, ValueError) as error:
         log.info("fetching %s failed: %r", url, error)
         if time.monotonic() >= deadline:
+            unit = "second" if rules.timeout == 1 else "seconds"
             raise MetadataDocumentError(
-                f"{where} took longer than {rules.timeout:g} seconds to fetch."
+                f"{where} did not arrive within {rules.timeout:g} {unit}."
             ) from None
         raise MetadataDocumentError(f"{where} could not be fetched.") from None
 
@@ -310,8 +314,10 @@ def _connection(
             # TLS checks the certificate against the URL's host, not the address.
             sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
         connection = _Connection(host, port, sock, https)
-        yield connection
-        connection.close()
+        try:
+            yield connection
+        finally:
+            connection.close()
     finally:
         guard.cancel()
         sock.close()
@@ -331,6 +337,8 @@ def _read(where: str, response: http.client.HTTPResponse, max_bytes: int) -> Fet
     body = response.read(max_bytes + 1)
     if len(body) > max_bytes:
         raise too_large
+    if declared is not None and declared.strip().isdigit() and len(body) < int(declared):
+        raise http.client.IncompleteRead(body, int(declared) - len(body))
     content_type = (response.getheader("Content-Type") or "").split(";", 1)[0].strip().lower()
     return Fetched(body, content_type, cache_seconds(response.getheader("Cache-Control")))
 
