@@ -266,6 +266,17 @@ def clients_delete(client_id: str) -> None:
         click.echo(f"Deleted client {client_id}.")
 
 
+@clients.command("prune")
+def clients_prune() -> None:
+    """Delete dynamically registered clients unused for IDP_DYNAMIC_CLIENT_UNUSED_TTL."""
+    from idp.oauth.clients import prune_unused
+
+    settings = _settings()
+    with _app_context(settings):
+        count = prune_unused(settings.dynamic_client_unused_ttl)
+    click.echo(f"Deleted {count} unused dynamically registered client{'s' * (count != 1)}.")
+
+
 def _client_json(client: Any) -> dict[str, Any]:
     return {
         "client_id": client.client_id,
