@@ -25,17 +25,23 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from idp.oauth.resources import create_resource
 from tests.browser.conftest import chromium, context, new_context  # noqa: F401 (fixtures)
 from tests.conftest import PASSWORD, LiveServer
 from tests.mcp.mcp_server import McpServerThread
 
+RESOURCE_SCOPES = {"profile": "See your name", "email": "Send email as you"}
 WAIT = 60  # seconds for a client to reach its next step (a browser flow takes a few)
 
 
 @pytest.fixture
 def mcp_server(server: LiveServer) -> Iterator[McpServerThread]:
-    """The MCP server, trusting the provider of this test."""
+    """The MCP server, trusting the provider of this test and registered with it as a
+    resource (RFC 8707), as `idp resources create URL --name Notes --scope profile ...`
+    does: its tokens carry its URL as their audience, and nothing else is accepted."""
     running = McpServerThread(server.url)
+    with server.app.app_context():
+        create_resource(running.url, "Notes", RESOURCE_SCOPES)
     yield running
     running.stop()
 

@@ -25,16 +25,13 @@ BASE_SCOPES = ["profile"]
 TOOL_SCOPES = {"send_email": ["email"]}
 
 
-def notes_server(issuer: str, resource: str, *, audience_is_resource: bool = False) -> ASGIApp:
-    """The MCP app for `resource` (its URL, ending in /mcp) trusting `issuer`.
-
-    `audience_is_resource=False` also accepts tokens whose `aud` is the issuer, which our
-    provider issues to clients that name no registered resource."""
+def notes_server(issuer: str, resource: str) -> ASGIApp:
+    """The MCP app for `resource` (its URL, ending in /mcp, registered with the provider)
+    trusting `issuer`: only tokens whose `aud` is `resource` are accepted (RFC 8707)."""
     api = ResourceServer(
         issuer,
         resource,
         BASE_SCOPES + [s for scopes in TOOL_SCOPES.values() for s in scopes],
-        accept_issuer_audience=not audience_is_resource,
     )
     mcp = MCPServer(
         "Notes",
@@ -43,9 +40,7 @@ def notes_server(issuer: str, resource: str, *, audience_is_resource: bool = Fal
             issuer_url=issuer,
             resource_server_url=resource,
             required_scopes=BASE_SCOPES,
-            # The SDK's own audience check reads the verifier's `resource`; with issuer
-            # audience accepted, the verifier has already checked `aud` itself.
-            validate_token_resource=audience_is_resource,
+            validate_token_resource=True,  # the SDK checks the audience too
         ),
     )
 
@@ -69,12 +64,12 @@ def notes_server(issuer: str, resource: str, *, audience_is_resource: bool = Fal
 class McpServerThread:
     """uvicorn serving `notes_server` on 127.0.0.1, on a port it bound itself."""
 
-    def __init__(self, issuer: str, *, audience_is_resource: bool = False) -> None:
+    def __init__(self, issuer: str) -> None:
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", 0))
         port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}/mcp"
-        app = notes_server(issuer, self.url, audience_is_resource=audience_is_resource)
+        app = notes_server(issuer, self.url)
         config = uvicorn.Config(app, log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -140,7 +140,7 @@ def test_sdk_registers_authorizes_calls_and_steps_up(
     assert result["read_notes"] == (False, f"notes of {user_id}")
     assert result["send_email"] == (
         False,
-        f"sent to grace@example.com for {user_id} with email offline_access profile",
+        f"sent to grace@example.com for {user_id} with email profile",
     )
     # RFC 7591 §3.2.1: registered once, as a public client with the loopback redirect URI.
     assert storage.client is not None and storage.client.token_endpoint_auth_method == "none"
@@ -159,11 +159,12 @@ def test_sdk_registers_authorizes_calls_and_steps_up(
         assert query["client_id"] == storage.client.client_id
     assert first_query["scope"].split() == ["profile", "offline_access"]
     assert set(second_query["scope"].split()) == {"profile", "offline_access", "email"}
-    assert len(person.seen) == 2 and "email address" in person.seen[1].lower()
+    assert ["Send email as you" in seen for seen in person.seen] == [False, True]
     first_token, last_token = storage.tokens[0], storage.tokens[-1]
-    assert set((first_token.scope or "").split()) == {"profile", "offline_access"}
-    assert set((last_token.scope or "").split()) == {"profile", "offline_access", "email"}
+    assert set((first_token.scope or "").split()) == {"profile"}  # cut to the resource's
+    assert set((last_token.scope or "").split()) == {"profile", "email"}
     claims = claims_of(server, last_token.access_token)
     assert claims["sub"] == str(user_id)
     assert claims["client_id"] == storage.client.client_id
-    assert claims["aud"] in (server.url, [server.url])  # issuer audience, see the module doc
+    assert claims["aud"] == mcp_server.url  # RFC 8707 §2, RFC 9068 §3
+    assert claims["scope"] == "profile email"  # cut to what the resource accepts

@@ -57,12 +57,12 @@ def session(url: str, token: str) -> str:
 
 
 @pytest.fixture
-def token_for(server, browser, make_user, make_client):
+def token_for(server, browser, make_user, make_client, mcp_server):
     make_user("ada@example.com")
     client = make_client()
 
     def token(scope: str) -> str:
-        return issue(server, browser, client, scope=scope)["access_token"]
+        return issue(server, browser, client, scope=scope, resource=mcp_server.url)["access_token"]
 
     return token
 
@@ -85,7 +85,7 @@ def test_a_tool_needing_a_missing_scope_is_refused_with_the_scopes_to_ask_for(
     assert response.json()["error"] == "insufficient_scope"
     challenge = response.headers["WWW-Authenticate"]
     assert 'error="insufficient_scope"' in challenge
-    assert 'scope="openid profile email"' in challenge  # held, then missing
+    assert 'scope="profile email"' in challenge  # held, then missing
     metadata = mcp_server.url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp")
     assert f'resource_metadata="{metadata}"' in challenge
     assert response.headers["Cache-Control"] == "no-store"

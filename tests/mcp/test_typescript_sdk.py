@@ -127,9 +127,10 @@ def test_typescript_sdk_registers_authorizes_calls_and_steps_up(
     # challenge names: the granted one and the one the tool needs.
     assert first_query["scope"] == "profile"
     assert second_query["scope"].split() == ["profile", "email"]
-    assert len(person.seen) == 2 and "email address" in person.seen[1].lower()
+    assert person.seen == ["See your name", "See your name\nSend email as you"]
     tokens = result["tokens"]
     assert [set(token["scope"].split()) for token in tokens] == [{"profile"}, {"profile", "email"}]
     claims = claims_of(server, tokens[-1]["access_token"])
     assert claims["sub"] == str(user_id)
     assert claims["client_id"] == registered["client_id"]
+    assert claims["aud"] == mcp_server.url  # RFC 8707 §2, RFC 9068 §3
