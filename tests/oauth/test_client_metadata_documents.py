@@ -24,6 +24,9 @@ from typing import Any
 
 import pytest
 import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from joserfc.jwk import RSAKey
 from sqlalchemy import select
 
 from idp.db import db
@@ -225,6 +228,42 @@ def test_a_document_client_signs_a_user_in_and_gets_tokens(server, browser, docu
     assert row.last_used_at is not None
     # §4.4: fetched once, then the cached copy served authorize, consent and both token calls.
     assert documents.hits["/client.json"] == 1
+
+
+def test_a_document_client_may_authenticate_with_private_key_jwt(
+    server, browser, documents, make_user
+):
+    """The draft §4.1 allows asymmetric client authentication; the keys come inline."""
+    make_user(ADA[0])
+    key = RSAKey.generate_key(2048, parameters={"kid": "doc-key"})
+    url = documents.base + "/client.json"
+    documents.publish(
+        document=valid_document(
+            url,
+            token_endpoint_auth_method="private_key_jwt",
+            jwks={"keys": [key.as_dict(private=False)]},
+        )
+    )
+    verifier, challenge = pkce()
+    browser.sign_in(*ADA)
+    callback = follow(browser, authorize_url(RegisteredClient(url, None, CALLBACK), challenge))
+    token_url = server.url + "/token"
+    session = OAuth2Session(
+        url,
+        key.as_pem(private=True),
+        token_endpoint_auth_method=PrivateKeyJWT(token_url),
+        redirect_uri=CALLBACK,
+    )
+
+    token = session.fetch_token(token_url, code=query_of(callback)["code"], code_verifier=verifier)
+
+    assert "access_token" in token
+    public = requests.post(
+        token_url,
+        data={"grant_type": "authorization_code", "code": "x", "client_id": url},
+        timeout=5,
+    )
+    assert public.json()["error"] == "invalid_client"  # it must sign, not merely name itself
 
 
 def test_a_loopback_redirect_from_the_document_may_change_port(browser, documents, make_user):
