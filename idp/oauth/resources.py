@@ -192,9 +192,7 @@ def check_scopes(scope: str, client_scope: str, target: Target) -> None:
         return  # an unregistered resource, allowed by the operator: its scopes are unknown
     extra = [s for s in scope.split() if s not in client_scope.split() and not target.accepts(s)]
     if extra:
-        raise InvalidScopeError(
-            f"No requested resource accepts the scope {' '.join(extra)}."
-        )
+        raise InvalidScopeError(f"No requested resource accepts the scope {' '.join(extra)}.")
 
 
 def narrowed(values: list[str], authorized: list[str]) -> list[str]:

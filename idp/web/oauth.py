@@ -103,6 +103,11 @@ def consent_page(uid: str) -> BaseResponse | tuple[str | Response, int] | str:
     except OAuth2Error as error:
         return _deliver_error(error, interaction)
     if request.method == "GET":
+        # Step-up by scope: the user is asked only for what was not allowed before.
+        allowed = set.intersection(
+            *(consent.remembered(user, client, r) for r in target.uris or [""])
+        )
+        asked = [s for s in interaction.scopes if s not in allowed] or interaction.scopes
         return render_template(
             "oauth/consent.html",
             client=client,
@@ -111,7 +116,8 @@ def consent_page(uid: str) -> BaseResponse | tuple[str | Response, int] | str:
             uid=uid,
             resources=[(r.name, r.uri) for r in target.registered]
             + [(None, uri) for uri in target.uris if uri not in {r.uri for r in target.registered}],
-            scopes=_described(interaction.scopes, target),
+            scopes=_described(asked, target),
+            already=_described([s for s in interaction.scopes if s not in asked], target),
             redirect_host=urlsplit(grant.redirect_uri).netloc,
         )
     if request.form.get("decision") != "allow":

@@ -14,16 +14,26 @@ accepted; the tests of those defences turn them back on.
 from __future__ import annotations
 
 import html
+import ipaddress
 import json
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from joserfc.jwk import RSAKey
 from sqlalchemy import select
 
 from idp.db import db
@@ -53,14 +63,17 @@ class Route:
 class DocumentServer:
     """A real threaded HTTP server on 127.0.0.1 that counts the requests per path."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: Any = None) -> None:
         from werkzeug.serving import make_server
 
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self._server = make_server(
+            "127.0.0.1", 0, self._app, threaded=True, ssl_context=ssl_context
+        )
         self._server.daemon_threads = True  # a trickling answer must not hold up the test
-        self.base = f"http://127.0.0.1:{self._server.port}"
+        scheme = "https" if ssl_context else "http"
+        self.base = f"{scheme}://127.0.0.1:{self._server.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -127,6 +140,47 @@ def valid_document(url: str, **changes: Any) -> dict[str, Any]:
 def documents() -> Iterator[DocumentServer]:
     served = DocumentServer()
     yield served
+    served.stop()
+
+
+def self_signed(directory: Path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "documents.test")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "documents.pem", directory / "documents.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+@pytest.fixture
+def https_documents(tmp_path: Path) -> Iterator[tuple[DocumentServer, str]]:
+    """A document server over TLS, and the file of its certificate (to trust it or not)."""
+    cert_file, key_file = self_signed(tmp_path)
+    served = DocumentServer(ssl_context=(cert_file, key_file))
+    yield served, cert_file
     served.stop()
 
 
@@ -212,6 +266,12 @@ def test_a_document_client_signs_a_user_in_and_gets_tokens(server, browser, docu
         timeout=5,
     )
     assert refreshed.status_code == 200, refreshed.text
+    revoked = requests.post(  # RFC 7009 §2.1, a public client naming itself
+        server.url + "/revoke",
+        data={"token": refreshed.json()["refresh_token"], "client_id": url},
+        timeout=5,
+    )
+    assert revoked.status_code == 200, revoked.text
     row = stored_client(server, url)
     assert row is not None
     assert (row.name, row.auth_method, row.dynamic, row.secret_hash) == (
@@ -225,6 +285,42 @@ def test_a_document_client_signs_a_user_in_and_gets_tokens(server, browser, docu
     assert row.last_used_at is not None
     # §4.4: fetched once, then the cached copy served authorize, consent and both token calls.
     assert documents.hits["/client.json"] == 1
+
+
+def test_a_document_client_may_authenticate_with_private_key_jwt(
+    server, browser, documents, make_user
+):
+    """The draft §4.1 allows asymmetric client authentication; the keys come inline."""
+    make_user(ADA[0])
+    key = RSAKey.generate_key(2048, parameters={"kid": "doc-key"})
+    url = documents.base + "/client.json"
+    documents.publish(
+        document=valid_document(
+            url,
+            token_endpoint_auth_method="private_key_jwt",
+            jwks={"keys": [key.as_dict(private=False)]},
+        )
+    )
+    verifier, challenge = pkce()
+    browser.sign_in(*ADA)
+    callback = follow(browser, authorize_url(RegisteredClient(url, None, CALLBACK), challenge))
+    token_url = server.url + "/token"
+    session = OAuth2Session(
+        url,
+        key.as_pem(private=True),
+        token_endpoint_auth_method=PrivateKeyJWT(token_url),
+        redirect_uri=CALLBACK,
+    )
+
+    token = session.fetch_token(token_url, code=query_of(callback)["code"], code_verifier=verifier)
+
+    assert "access_token" in token
+    public = requests.post(
+        token_url,
+        data={"grant_type": "authorization_code", "code": "x", "client_id": url},
+        timeout=5,
+    )
+    assert public.json()["error"] == "invalid_client"  # it must sign, not merely name itself
 
 
 def test_a_loopback_redirect_from_the_document_may_change_port(browser, documents, make_user):
@@ -243,6 +339,25 @@ def test_a_loopback_redirect_from_the_document_may_change_port(browser, document
     )
 
     assert location.startswith("http://localhost:43117/callback?code=")
+
+
+@pytest.mark.settings(IDP_ENV="production", IDP_ISSUER="https://login.example.test")
+def test_an_https_document_is_fetched_with_its_certificate_checked(
+    server, browser, https_documents, monkeypatch
+):
+    """The draft §3: https. TLS is checked against the URL's host, though the connection goes
+    to the address vetted beforehand."""
+    documents, cert_file = https_documents
+    url = documents.publish()
+
+    untrusted = authorize(browser, url)
+    assert_error_page(untrusted, f"The client metadata document at {url} could not be fetched.")
+
+    monkeypatch.setenv("SSL_CERT_FILE", cert_file)  # OpenSSL's trust store, read per context
+    trusted = authorize(browser, url)
+    assert trusted.status_code == 302
+    assert stored_client(server, url).name == "Orbit Agent"
+    assert documents.hits["/client.json"] == 1  # the refused handshake sent no request
 
 
 def test_a_document_naming_another_client_id_is_refused(browser, documents, snapshot):
