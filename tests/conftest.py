@@ -114,6 +114,19 @@ class Inbox:
                     )
                 self._changed.wait(left)
 
+    def wait_for_count(self, to: str, count: int, timeout: float = 10) -> list[EmailMessage]:
+        """Wait until `count` messages reached `to` (mail is often sent in the background)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while (
+                len(found := [m for m in self.messages if to.lower() in str(m["To"]).lower()])
+                < count
+            ):
+                left = deadline - time.monotonic()
+                assert left > 0, f"{len(found)} of {count} messages to {to} in {timeout}s"
+                self._changed.wait(left)
+            return found
+
     def assert_nothing_to(self, address: str, wait: float = 1.0) -> None:
         """No message reached `address` (waiting `wait` s for background deliveries)."""
         time.sleep(wait)

@@ -14,6 +14,7 @@ from idp.db import db
 from idp.identity.models import LoginSession, User
 from tests.conftest import PASSWORD, Browser, LiveServer
 from tests.oauth.conftest import authorize_url, pkce
+from tests.test_two_factor import with_two_factor
 
 
 def test_sessions_are_cached_in_redis_and_forgotten_on_sign_out(env, browser, make_user):
@@ -88,4 +89,23 @@ def test_an_app_sign_in_while_redis_is_down_says_to_try_again(browser, make_clie
 
     assert response.status_code == 503
     assert "Signing in to apps is briefly unavailable. Try again soon." in response.text
+    assert snapshot() == before
+
+
+@pytest.mark.settings(REDIS_URL="redis://127.0.0.1:1/0")
+def test_a_second_factor_sign_in_while_redis_is_down_says_to_try_again(
+    server, browser, make_user, snapshot
+):
+    """The sign-in waiting for its second factor lives in the store: without it, say so and
+    open no session (never skip the second factor)."""
+    with_two_factor(server.app, make_user("ada@example.com"))
+    before = snapshot()
+
+    response = browser.sign_in("ada@example.com")
+
+    assert response.status_code == 503
+    assert "Signing in with a second factor is briefly unavailable. Try again soon." in (
+        response.text
+    )
+    assert browser.cookie() is None
     assert snapshot() == before

@@ -17,7 +17,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 
-from flask import g, redirect, request, url_for
+from flask import g, make_response, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from idp.core.security import digest, new_token
@@ -29,9 +29,13 @@ from idp.services import services
 from idp.web.current import (
     current_login,
     current_user,
+    delete_private_cookie,
+    private_cookie_name,
     safe_next,
+    set_private_cookie,
     set_session_cookie,
 )
+from idp.web.errors import render_error
 
 PENDING_TTL = 600
 
@@ -50,8 +54,11 @@ class Pending:
         return db.session.get(User, self.user_id)
 
 
+PENDING_COOKIE = "idp_pending"
+
+
 def pending_cookie_name() -> str:
-    return "__Host-idp_pending" if services().settings.is_https else "idp_pending"
+    return private_cookie_name(PENDING_COOKIE)
 
 
 def complete_first_factor(
@@ -71,9 +78,17 @@ def complete_first_factor(
     ):
         token = new_token()
         pending = Pending(user.id, list(amr), remember, target)
-        services().store.set(
-            "pending:" + digest(token), json.dumps(asdict(pending)).encode(), PENDING_TTL
-        )
+        try:
+            services().store.set(
+                "pending:" + digest(token), json.dumps(asdict(pending)).encode(), PENDING_TTL
+            )
+        except StoreUnavailable:
+            page: Response = make_response(
+                render_error(
+                    503, "Signing in with a second factor is briefly unavailable. Try again soon."
+                )
+            )
+            return page
         g.pending_cookie = token
         return redirect(url_for("two_factor.second_factor"), 303)
     start_session(user, amr, remember=remember)
@@ -145,19 +160,8 @@ def write_pending_cookie(response: Response) -> Response:
     token = g.get("pending_cookie")
     if token is None:
         return response
-    secure = services().settings.is_https
     if token:
-        response.set_cookie(
-            pending_cookie_name(),
-            token,
-            max_age=PENDING_TTL,
-            path="/",
-            secure=secure,
-            httponly=True,
-            samesite="Lax",
-        )
+        set_private_cookie(response, PENDING_COOKIE, token, PENDING_TTL)
     else:
-        response.delete_cookie(
-            pending_cookie_name(), path="/", secure=secure, httponly=True, samesite="Lax"
-        )
+        delete_private_cookie(response, PENDING_COOKIE)
     return response

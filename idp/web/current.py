@@ -24,8 +24,37 @@ from idp.services import services
 View = TypeVar("View", bound=Callable[..., Any])
 
 
+def private_cookie_name(base: str) -> str:
+    """`base`, or `__Host-base` over HTTPS (RFC 6265bis §4.1.3.2: Secure, no Domain, Path=/)."""
+    return "__Host-" + base if services().settings.is_https else base
+
+
+def set_private_cookie(response: Response, base: str, value: str, max_age: int | None) -> None:
+    """A cookie only this site's HTTP requests carry: HttpOnly, SameSite=Lax, Secure over
+    HTTPS; `max_age` None makes it end with the browser."""
+    response.set_cookie(
+        private_cookie_name(base),
+        value,
+        max_age=max_age,
+        path="/",
+        secure=services().settings.is_https,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def delete_private_cookie(response: Response, base: str) -> None:
+    response.delete_cookie(
+        private_cookie_name(base),
+        path="/",
+        secure=services().settings.is_https,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
 def cookie_name() -> str:
-    return "__Host-idp_session" if services().settings.is_https else "idp_session"
+    return private_cookie_name("idp_session")
 
 
 def init_app(app: Flask) -> None:
@@ -56,24 +85,10 @@ def _write_cookie(response: Response) -> Response:
     if cookie is None:
         return response
     token, max_age = cookie
-    if not token:
-        response.delete_cookie(
-            cookie_name(),
-            path="/",
-            secure=services().settings.is_https,
-            httponly=True,
-            samesite="Lax",
-        )
-        return response
-    response.set_cookie(
-        cookie_name(),
-        token,
-        max_age=max_age,
-        path="/",
-        secure=services().settings.is_https,
-        httponly=True,
-        samesite="Lax",
-    )
+    if token:
+        set_private_cookie(response, "idp_session", token, max_age)
+    else:
+        delete_private_cookie(response, "idp_session")
     return response
 
 

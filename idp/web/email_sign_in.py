@@ -46,13 +46,20 @@ from idp.mail import MailError
 from idp.services import services
 from idp.web import lockout
 from idp.web.authn import complete_first_factor
-from idp.web.current import safe_next
+from idp.web.current import (
+    delete_private_cookie,
+    private_cookie_name,
+    safe_next,
+    set_private_cookie,
+)
 from idp.web.forms import Form
 from idp.web.lockout import Locked
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("email_sign_in", __name__)
+# Names this browser's request for a link and code (its digest binds them to the browser).
+COOKIE = "idp_email_sign_in"
 
 EXPIRED = "This sign-in request has expired, or was made in another browser. Ask for a new code."
 # The answers of one_time.redeem_code, given for an address without an account too.
@@ -225,13 +232,7 @@ def _signed_in(user: User, next_url: str | None, browser: str) -> Response:
         with contextlib.suppress(StoreUnavailable):
             services().store.delete(_record_key(browser))
     response = complete_first_factor(user, ["otp"], remember=False, next_url=next_url)
-    response.delete_cookie(
-        _cookie_name(),
-        path="/",
-        secure=services().settings.is_https,
-        httponly=True,
-        samesite="Lax",
-    )
+    delete_private_cookie(response, COOKIE)
     return response
 
 
@@ -258,24 +259,12 @@ def _typed_code(raw: str) -> str:
 
 def _browser() -> str:
     """The digest of this browser's sign-in-by-email cookie, or ""."""
-    cookie = request.cookies.get(_cookie_name())
+    cookie = request.cookies.get(private_cookie_name(COOKIE))
     return digest(cookie) if cookie else ""
 
 
-def _cookie_name() -> str:
-    return "__Host-idp_email_sign_in" if services().settings.is_https else "idp_email_sign_in"
-
-
 def _set_cookie(response: Response, value: str) -> None:
-    response.set_cookie(
-        _cookie_name(),
-        value,
-        max_age=services().settings.email_sign_in_ttl,
-        path="/",
-        secure=services().settings.is_https,
-        httponly=True,
-        samesite="Lax",
-    )
+    set_private_cookie(response, COOKIE, value, services().settings.email_sign_in_ttl)
 
 
 def _save_request(browser: str, asked: SignInRequest) -> None:

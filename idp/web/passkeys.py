@@ -152,6 +152,8 @@ def sign_in() -> Response | JsonAnswer:
     response = authn.complete_first_factor(
         user, assertion.amr, remember=False, next_url=_text(body.get("next"))
     )
+    if "Location" not in response.headers:  # the store is down: no pending second factor
+        return _error("Signing in is briefly unavailable. Try again soon.", 503, "unavailable")
     return jsonify(redirect=response.headers["Location"])
 
 

@@ -34,9 +34,11 @@ from idp.web import authn, lockout
 from idp.web.current import (
     current_login,
     current_user,
+    delete_private_cookie,
     fresh_login_required,
     login_required,
     safe_next,
+    set_private_cookie,
 )
 from idp.web.devices import describe_device
 from idp.web.forms import Form
@@ -344,31 +346,12 @@ def _ttl() -> int:
     return services().settings.trusted_device_ttl
 
 
-def _trusted_cookie_name() -> str:
-    prefix = "__Host-" if services().settings.is_https else ""
-    return prefix + two_factor.TRUSTED_COOKIE
-
-
 def _set_trusted_cookie(response: Response, token: str) -> None:
-    response.set_cookie(
-        _trusted_cookie_name(),
-        token,
-        max_age=_ttl(),
-        path="/",
-        secure=services().settings.is_https,
-        httponly=True,
-        samesite="Lax",
-    )
+    set_private_cookie(response, two_factor.TRUSTED_COOKIE, token, _ttl())
 
 
 def _clear_trusted_cookie(response: Response) -> None:
-    response.delete_cookie(
-        _trusted_cookie_name(),
-        path="/",
-        secure=services().settings.is_https,
-        httponly=True,
-        samesite="Lax",
-    )
+    delete_private_cookie(response, two_factor.TRUSTED_COOKIE)
 
 
 def _setting(name: str) -> str:

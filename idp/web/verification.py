@@ -39,7 +39,14 @@ from idp.identity.models import User
 from idp.identity.one_time import InvalidToken
 from idp.services import services
 from idp.web.authn import complete_first_factor
-from idp.web.current import current_user, login_required, safe_next
+from idp.web.current import (
+    current_user,
+    delete_private_cookie,
+    login_required,
+    private_cookie_name,
+    safe_next,
+    set_private_cookie,
+)
 from idp.web.forms import Form
 
 bp = Blueprint("verification", __name__)
@@ -241,8 +248,11 @@ def _sign_in_url(email: str, next_url: str) -> str:
     return url_for("auth.sign_in", login_hint=email, next=next_url)
 
 
+SIGN_UP_COOKIE = "idp_sign_up"
+
+
 def sign_up_cookie_name() -> str:
-    return "__Host-idp_sign_up" if services().settings.is_https else "idp_sign_up"
+    return private_cookie_name(SIGN_UP_COOKIE)
 
 
 def _browser_digest() -> str | None:
@@ -254,21 +264,10 @@ def _write_sign_up_cookie(response: Response) -> Response:
     token = g.get("sign_up_cookie")
     if token is None:
         return response
-    secure = services().settings.is_https
     if token:
-        response.set_cookie(
-            sign_up_cookie_name(),
-            token,
-            max_age=services().settings.verify_email_ttl,
-            path="/",
-            secure=secure,
-            httponly=True,
-            samesite="Lax",
-        )
+        set_private_cookie(response, SIGN_UP_COOKIE, token, services().settings.verify_email_ttl)
     else:
-        response.delete_cookie(
-            sign_up_cookie_name(), path="/", secure=secure, httponly=True, samesite="Lax"
-        )
+        delete_private_cookie(response, SIGN_UP_COOKIE)
     return response
 
 
