@@ -25,6 +25,7 @@ from idp.identity.models import User
 from idp.identity.sessions import ActiveSession
 from idp.oauth import acr, consent
 from idp.oauth.interaction import Interaction, Next, decide, requested_claims
+from idp.oauth.metadata_documents import names_document
 from idp.oauth.models import TokenFamily
 from idp.oauth.resources import Target, check_scopes, target_of
 from idp.oauth.scopes import DESCRIPTIONS, user_claims
@@ -301,8 +302,8 @@ def _target(interaction: Interaction, grant: Any) -> Target:
 
 def _origin(client: Any) -> str:
     """How the client came to be, in the words of the consent page."""
-    if client.client_id.startswith("https://"):
-        host = urlsplit(client.client_id).netloc
+    if names_document(client.client_id):
+        host = urlsplit(client.client_id).hostname
         return f"This app is identified by a metadata document at {host}."
     if client.dynamic:
         return "This app registered itself."

@@ -19,8 +19,9 @@ from idp.db import db
 from idp.oauth.models import Client
 from idp.oauth.resources import create_resource, delete_resource
 from tests.conftest import PASSWORD
-from tests.oauth.conftest import authorize_url, follow, pkce, query_of
+from tests.oauth.conftest import RegisteredClient, authorize_url, follow, pkce, query_of
 from tests.oauth.issued import claims_of, post_as, refresh
+from tests.oauth.test_client_metadata_documents import CALLBACK, DocumentServer
 
 NOTES = "https://notes.example.com/mcp"
 FILES = "https://files.example.com/api"
@@ -295,29 +296,29 @@ def test_the_consent_page_names_the_resource_and_its_scopes_in_plain_words(
     assert 'name="decision" value="allow"' in page and 'name="decision" value="deny"' in page
 
 
+@pytest.mark.settings(IDP_CLIENT_METADATA_ALLOW_PRIVATE="true")
 def test_the_consent_page_says_how_the_app_came_to_be(app, browser, ada, make_client, resources):
     dynamic = make_client(name="Self")
-    documented = make_client(name="Documented")
     with app.app_context():
         db.session.execute(
             update(Client).where(Client.client_id == dynamic.client_id).values(dynamic=True)
         )
-        db.session.execute(
-            update(Client)
-            .where(Client.client_id == documented.client_id)
-            .values(client_id="https://agent.example.org/client.json")
-        )
         db.session.commit()
-    documented.client_id = "https://agent.example.org/client.json"
-    browser.sign_in(*ADA)
-
-    pages = {}
-    for client in (dynamic, documented):
-        url = with_resources(authorize_url(client, pkce()[1], scope="notes:read"), NOTES)
-        pages[client.client_id] = browser.get(browser.get(url).headers["Location"]).text
+    admin = make_client(name="Operator's")
+    served = DocumentServer()
+    try:
+        documented = RegisteredClient(served.publish(), None, CALLBACK)
+        browser.sign_in(*ADA)
+        pages = {}
+        for client in (dynamic, documented, admin):
+            url = with_resources(authorize_url(client, pkce()[1], scope="notes:read"), NOTES)
+            pages[client.client_id] = browser.get(browser.get(url).headers["Location"]).text
+    finally:
+        served.stop()
 
     assert "This app registered itself." in pages[dynamic.client_id]
-    assert "identified by a metadata document at agent.example.org" in pages[documented.client_id]
+    assert "identified by a metadata document at 127.0.0.1" in pages[documented.client_id]
+    assert "This app was registered by the administrator." in pages[admin.client_id]
 
 
 def test_denying_consent_stores_no_consent(browser, ada, make_client, resources, snapshot):
