@@ -6,7 +6,9 @@ The pieces, each real:
 - `mcp_server`: the SDK's MCPServer under uvicorn (tests/mcp/mcp_server.py);
 - `loopback`: the client's redirect URI, a small HTTP server on 127.0.0.1 as a CLI runs one
   (RFC 8252 §7.3); it hands the authorization response to whoever waits for it;
-- `person`: signs in and consents in Chromium when an authorization URL is handed over.
+- `person`: signs in and consents in Chromium when an authorization URL is handed over;
+- `document_server`: an HTTPS server on 127.0.0.1 publishing client metadata documents (MCP
+  authorization 2025-11-25 "Client ID Metadata Documents"), trusted by the provider.
 
 Playwright's sync API keeps an event loop running in the main thread, so SDK clients run
 elsewhere (a thread of their own, or a node process) and hand authorization URLs over.
@@ -19,6 +21,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +32,7 @@ from idp.oauth.resources import create_resource
 from tests.browser.conftest import chromium, context, new_context  # noqa: F401 (fixtures)
 from tests.conftest import PASSWORD, LiveServer
 from tests.mcp.mcp_server import McpServerThread
+from tests.oauth.test_client_metadata_documents import DocumentServer, self_signed, valid_document
 
 RESOURCE_SCOPES = {"profile": "See your name", "email": "Send email as you"}
 WAIT = 60  # seconds for a client to reach its next step (a browser flow takes a few)
@@ -100,6 +104,7 @@ class Person:
     page: Page
     email: str
     seen: list[str] = field(default_factory=list)  # what each consent page asked for
+    introduced: list[str] = field(default_factory=list)  # how each one presented the client
 
     def authorize(self, url: str, *, expect_sign_in: bool) -> None:
         page = self.page
@@ -111,6 +116,7 @@ class Person:
         # No sign-in form here when the session is live: the next page is the consent page.
         expect(page.get_by_role("heading", level=1)).to_contain_text("to access your account?")
         self.seen.append(page.locator("ul.scopes").inner_text())
+        self.introduced.append(page.locator(".card.client").inner_text())
         page.get_by_role("button", name="Allow").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("You can close this window")
 
@@ -130,3 +136,28 @@ def next_authorization_url(urls: queue.Queue[str], ended: Callable[[], bool]) ->
             if ended():
                 raise AssertionError("the client ended without asking to authorize") from None
     raise AssertionError(f"no authorization URL from the client in {WAIT}s")
+
+
+@pytest.fixture
+def document_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DocumentServer]:
+    """Where an MCP client publishes its client metadata document: HTTPS on 127.0.0.1 (the
+    SDKs accept only https client_id URLs), with a self-signed certificate the provider
+    trusts through SSL_CERT_FILE (OpenSSL reads it for each new context). Only the provider
+    fetches the document; the client merely names its URL. Fetching from 127.0.0.1 needs
+    IDP_CLIENT_METADATA_ALLOW_PRIVATE (see `document_client_settings`)."""
+    cert_file, key_file = self_signed(tmp_path)
+    served = DocumentServer(ssl_context=(cert_file, key_file))
+    monkeypatch.setenv("SSL_CERT_FILE", cert_file)
+    yield served
+    served.stop()
+
+
+document_client_settings = pytest.mark.settings(IDP_CLIENT_METADATA_ALLOW_PRIVATE="true")
+
+
+def publish_client_document(served: DocumentServer, name: str, redirect_uri: str) -> str:
+    """Publish a public MCP client's metadata document; returns its URL, the client_id
+    (the document's client_id is that exact URL, as the draft §4.1 requires)."""
+    url = served.base + "/notes-cli/client.json"
+    document = valid_document(url, client_name=name, client_uri=None, redirect_uris=[redirect_uri])
+    return served.publish("/notes-cli/client.json", document)

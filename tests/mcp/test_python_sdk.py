@@ -7,6 +7,9 @@ What the SDK's client does on its own, and what is checked:
 - authorizes with PKCE S256 and `resource` (RFC 7636, RFC 8707 §2) through a person signing in
   and consenting in Chromium, checks `iss` (RFC 9207 §2.4), exchanges the code;
 - lists the tools and calls one;
+- or, given the URL of its client metadata document, uses it as client_id and registers
+  nothing (MCP authorization 2025-11-25 "Client ID Metadata Documents"); the provider fetches
+  the document and the consent page says where the app is identified;
 - a tool needing one more scope answers 403 insufficient_scope with the scope (RFC 6750 §3.1,
   MCP authorization 2025-11-25 "Scope Challenge Handling"); the SDK asks again for the union
   of scopes, the person consents without signing in again, and the call goes through.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import queue
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
@@ -35,7 +39,13 @@ from sqlalchemy import select
 
 from idp.db import db
 from idp.oauth.models import Client as StoredClient
-from tests.mcp.conftest import Loopback, Person, next_authorization_url
+from tests.mcp.conftest import (
+    Loopback,
+    Person,
+    document_client_settings,
+    next_authorization_url,
+    publish_client_document,
+)
 from tests.oauth.conftest import query_of
 from tests.oauth.issued import claims_of
 
@@ -63,10 +73,16 @@ class MemoryStorage:
 
 
 def oauth_provider(
-    mcp_url: str, loopback: Loopback, urls: queue.Queue[str], storage: MemoryStorage
+    mcp_url: str,
+    loopback: Loopback,
+    urls: queue.Queue[str],
+    storage: MemoryStorage,
+    client_metadata_url: str | None = None,
 ) -> OAuthClientProvider:
     """The SDK's OAuth client: the redirect handler hands the URL to the person at the
-    browser; the callback handler waits for the response at the loopback redirect URI."""
+    browser; the callback handler waits for the response at the loopback redirect URI.
+    With `client_metadata_url` the SDK uses that URL as its client_id instead of
+    registering, when the provider advertises `client_id_metadata_document_supported`."""
 
     async def redirect_handler(url: str) -> None:
         urls.put(url)
@@ -88,7 +104,22 @@ def oauth_provider(
         storage=storage,
         redirect_handler=redirect_handler,
         callback_handler=callback_handler,
+        client_metadata_url=client_metadata_url,
     )
+
+
+async def read_notes(mcp_url: str, auth: OAuthClientProvider) -> dict[str, Any]:
+    """Connect, list the tools, call the one the first grant allows."""
+    async with (
+        httpx2.AsyncClient(auth=auth, timeout=60) as http,
+        Client(streamable_http_client(mcp_url, http_client=http)) as client,
+    ):
+        tools = await client.list_tools()
+        notes = await client.call_tool("read_notes", {})
+    return {
+        "tools": sorted(tool.name for tool in tools.tools),
+        "read_notes": (notes.is_error, notes.content[0].text),  # type: ignore[union-attr]
+    }
 
 
 async def use_notes(mcp_url: str, auth: OAuthClientProvider) -> dict[str, Any]:
@@ -168,3 +199,50 @@ def test_sdk_registers_authorizes_calls_and_steps_up(
     assert claims["client_id"] == storage.client.client_id
     assert claims["aud"] == mcp_server.url  # RFC 8707 §2, RFC 9068 §3
     assert claims["scope"] == "profile email"  # cut to what the resource accepts
+
+
+@document_client_settings
+def test_sdk_uses_a_client_metadata_document_instead_of_registering(
+    server, mcp_server, loopback, person: Person, make_user, document_server
+):
+    """MCP authorization 2025-11-25 "Client ID Metadata Documents": the client's https URL is
+    its client_id; the provider fetches the document at that URL and checks the redirect URI
+    against it (the draft §4.1, §6.1); nothing is registered (RFC 7591 is not used)."""
+    user_id = make_user("ada@example.com")
+    document_url = publish_client_document(document_server, "Notes CLI", loopback.redirect_uri)
+    storage, urls = MemoryStorage(), queue.Queue[str]()
+    provider = oauth_provider(mcp_server.url, loopback, urls, storage, document_url)
+    client = start(read_notes, mcp_server.url, provider)
+
+    authorization = next_authorization_url(urls, lambda: ended(client))
+    person.authorize(authorization, expect_sign_in=True)
+    result = client.result(timeout=60)
+
+    assert result == {
+        "tools": ["read_notes", "send_email"],
+        "read_notes": (False, f"notes of {user_id}"),
+    }
+    assert storage.client is not None and storage.client.client_id == document_url
+    query = query_of(authorization)
+    assert query["client_id"] == document_url
+    assert query["code_challenge_method"] == "S256"
+    assert query["resource"] == mcp_server.url  # RFC 8707 §2
+    assert query["redirect_uri"] == loopback.redirect_uri
+    # The consent page says where the app is identified, and where the answer goes.
+    [introduced] = person.introduced
+    assert "This app is identified by a metadata document at 127.0.0.1." in introduced
+    assert f"you will be sent to {urlsplit(loopback.redirect_uri).netloc}." in introduced
+    # The provider fetched the document once and kept it per its Cache-Control (the draft
+    # §4.4); the client it knows is the document's, not a registered one.
+    assert document_server.hits["/notes-cli/client.json"] == 1
+    with server.app.app_context():
+        clients = db.session.scalars(select(StoredClient)).all()
+        assert [(c.client_id, c.name, c.dynamic) for c in clients] == [
+            (document_url, "Notes CLI", False)
+        ]
+        assert clients[0].redirect_uris == [loopback.redirect_uri]
+    claims = claims_of(server, storage.tokens[-1].access_token)
+    assert claims["sub"] == str(user_id)
+    assert claims["client_id"] == document_url
+    assert claims["aud"] == mcp_server.url  # RFC 8707 §2, RFC 9068 §3
+    assert claims["scope"] == "profile"  # cut to what the resource accepts
