@@ -7,6 +7,8 @@ consents in Chromium. Checked: discovery from the 401 (RFC 9728 §5.1), registra
 public client (RFC 7591 §3.2.1), PKCE S256 and `resource` (RFC 7636, RFC 8707 §2), `iss` in
 the response (RFC 9207 §2.4), a tool call, and the step-up after 403 insufficient_scope
 (RFC 6750 §3.1, MCP authorization 2025-11-25 "Scope Challenge Handling") with consent only.
+Given the URL of its client metadata document, the SDK uses it as client_id and registers
+nothing (MCP authorization 2025-11-25 "Client ID Metadata Documents").
 
 Without Node 20+ the test is skipped, except on CI (`CI=true`), where that is a failure.
 """
@@ -14,6 +16,7 @@ Without Node 20+ the test is skipped, except on CI (`CI=true`), where that is a 
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import threading
@@ -24,7 +27,12 @@ from sqlalchemy import select
 
 from idp.db import db
 from idp.oauth.models import Client as StoredClient
-from tests.mcp.conftest import Person, next_authorization_url
+from tests.mcp.conftest import (
+    Person,
+    document_client_settings,
+    next_authorization_url,
+    publish_client_document,
+)
 from tests.oauth.conftest import query_of
 from tests.oauth.issued import claims_of
 from tests.oauth.test_oauth4webapi import NODE_DIR, install_dependencies, node
@@ -37,8 +45,11 @@ class NodeClient:
     """mcp-client.mjs in a subprocess; its stdout lines sorted into URLs and the result."""
 
     def __init__(self, *args: str) -> None:
+        # Only the provider fetches a client metadata document: Node trusts nothing extra.
+        environment = {k: v for k, v in os.environ.items() if k != "SSL_CERT_FILE"}
         self.process = subprocess.Popen(
             [node(), str(SCRIPT), *args],
+            env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -127,10 +138,63 @@ def test_typescript_sdk_registers_authorizes_calls_and_steps_up(
     # challenge names: the granted one and the one the tool needs.
     assert first_query["scope"] == "profile"
     assert second_query["scope"].split() == ["profile", "email"]
-    assert person.seen == ["See your name", "See your name\nSend email as you"]
+    # The step-up's consent page asks only for the scope not yet allowed.
+    assert person.seen == ["See your name", "Send email as you"]
     tokens = result["tokens"]
     assert [set(token["scope"].split()) for token in tokens] == [{"profile"}, {"profile", "email"}]
     claims = claims_of(server, tokens[-1]["access_token"])
     assert claims["sub"] == str(user_id)
     assert claims["client_id"] == registered["client_id"]
+    assert claims["aud"] == mcp_server.url  # RFC 8707 §2, RFC 9068 §3
+
+
+@document_client_settings
+def test_typescript_sdk_uses_a_client_metadata_document_instead_of_registering(
+    server, mcp_server, person: Person, make_user, document_server
+):
+    """MCP authorization 2025-11-25 "Client ID Metadata Documents": the SDK's
+    `clientMetadataUrl` is its client_id; the document lists the loopback redirect URI without
+    a port, as a published document of a command-line client must (RFC 8252 §7.3: the port
+    is chosen at run time and may vary); the provider fetches it, nothing is registered."""
+    install_dependencies()
+    user_id = make_user("ada@example.com")
+    document_url = publish_client_document(
+        document_server, "Notes CLI (TypeScript)", "http://127.0.0.1/callback"
+    )
+    client = NodeClient(mcp_server.url, server.url, document_url)
+    try:
+        authorization = next_authorization_url(client.urls, client.ended)
+        person.authorize(authorization, expect_sign_in=True)
+        second = next_authorization_url(client.urls, client.ended)  # the step-up
+        person.authorize(second, expect_sign_in=False)
+        result = client.finish()
+    finally:
+        client.stop()
+
+    assert result["read_notes"] == {"isError": False, "text": f"notes of {user_id}"}
+    assert result["send_email"] == {
+        "isError": False,
+        "text": f"sent to grace@example.com for {user_id} with email profile",
+    }
+    assert result["client"] == {"client_id": document_url}  # no registration response
+    for query in (query_of(authorization), query_of(second)):
+        assert query["client_id"] == document_url
+        assert query["code_challenge_method"] == "S256"
+        assert query["resource"] == mcp_server.url  # RFC 8707 §2
+        assert query["redirect_uri"].startswith("http://127.0.0.1:")
+    for introduced in person.introduced:
+        assert "This app is identified by a metadata document at 127.0.0.1." in introduced
+    # Fetched once and kept per its Cache-Control (the draft §4.4); the only client the
+    # provider knows is the document's.
+    assert document_server.hits["/notes-cli/client.json"] == 1
+    with server.app.app_context():
+        clients = db.session.scalars(select(StoredClient)).all()
+        assert [(c.client_id, c.name, c.dynamic) for c in clients] == [
+            (document_url, "Notes CLI (TypeScript)", False)
+        ]
+    tokens = result["tokens"]
+    assert [set(token["scope"].split()) for token in tokens] == [{"profile"}, {"profile", "email"}]
+    claims = claims_of(server, tokens[-1]["access_token"])
+    assert claims["sub"] == str(user_id)
+    assert claims["client_id"] == document_url
     assert claims["aud"] == mcp_server.url  # RFC 8707 §2, RFC 9068 §3

@@ -6,7 +6,12 @@
  * (RFC 7636, RFC 8707). The redirect URI is a loopback HTTP server this script runs
  * (RFC 8252 §7.3); the person at the browser is the test, which reads the URLs to open here.
  *
- *   node mcp-client.mjs <mcp-server-url> <issuer>
+ *   node mcp-client.mjs <mcp-server-url> <issuer> [<client-metadata-url>]
+ *
+ * With a client metadata URL the SDK uses it as client_id instead of registering, when the
+ * authorization server advertises `client_id_metadata_document_supported` (MCP authorization
+ * 2025-11-25 "Client ID Metadata Documents"); the document published there lists
+ * http://127.0.0.1/callback, whose port may vary (RFC 8252 §7.3).
  *
  * Prints one JSON object per line on stdout:
  *   {"authorize": "<authorization URL>"}   open it, sign in and consent (once per authorization)
@@ -20,7 +25,7 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 
-const [mcpUrl, issuer] = process.argv.slice(2)
+const [mcpUrl, issuer, clientMetadataUrl] = process.argv.slice(2)
 const TIMEOUT_MS = 90_000
 
 /** The loopback redirect URI: hands each authorization response to the one waiting for it. */
@@ -49,8 +54,9 @@ function startLoopback() {
 
 /** The SDK's OAuthClientProvider, kept in memory (a real CLI would keep it on disk). */
 class MemoryProvider {
-  constructor(redirectUrl) {
+  constructor(redirectUrl, clientMetadataUrl) {
     this.redirectUrl = redirectUrl
+    if (clientMetadataUrl) this.clientMetadataUrl = clientMetadataUrl
     this.clientMetadata = {
       client_name: 'Notes CLI (TypeScript)',
       redirect_uris: [redirectUrl],
@@ -122,7 +128,7 @@ function textOf(result) {
 
 async function main() {
   const loopback = await startLoopback()
-  const provider = new MemoryProvider(loopback.redirectUrl)
+  const provider = new MemoryProvider(loopback.redirectUrl, clientMetadataUrl)
   const client = new Client({ name: 'notes-cli', version: '1.0.0' })
   const session = { provider, loopback, transport: undefined }
   const connect = () => {
