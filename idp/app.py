@@ -16,7 +16,7 @@ from idp.db import db
 from idp.identity.sessions import SessionService
 from idp.keys import key_store
 from idp.mail import Mailer
-from idp.oauth import discovery
+from idp.oauth import discovery, metadata_documents
 from idp.oauth.server import Server
 from idp.oauth.tokens import TokenService
 from idp.services import Services
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     store = make_store(settings.redis_url, settings.redis_prefix)
     keys = key_store(settings)
     keys.ensure_key()
-    oauth = Server(settings.issuer)
+    oauth = Server(settings.issuer, metadata_documents.from_settings(settings, store))
     oauth.init_app(app)
     app.extensions["idp"] = Services(
         settings=settings,
@@ -72,7 +72,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         ),
         oauth=oauth,
         discovery=discovery.serialized(
-            settings.issuer, registration=settings.registration != "off"
+            settings.issuer,
+            registration=settings.registration != "off",
+            metadata_documents=settings.client_metadata_documents,
         ),
         mailer=Mailer(settings),
     )

@@ -266,6 +266,17 @@ def clients_delete(client_id: str) -> None:
         click.echo(f"Deleted client {client_id}.")
 
 
+@clients.command("prune")
+def clients_prune() -> None:
+    """Delete dynamically registered clients unused for IDP_DYNAMIC_CLIENT_UNUSED_TTL."""
+    from idp.oauth.clients import prune_unused
+
+    settings = _settings()
+    with _app_context(settings):
+        count = prune_unused(settings.dynamic_client_unused_ttl)
+    click.echo(f"Deleted {count} unused dynamically registered client{'s' * (count != 1)}.")
+
+
 def _client_json(client: Any) -> dict[str, Any]:
     return {
         "client_id": client.client_id,
@@ -279,6 +290,81 @@ def _client_json(client: Any) -> dict[str, Any]:
         "access_token_ttl": client.access_token_ttl,
         "id_token_ttl": client.id_token_ttl,
         "refresh_token_ttl": client.refresh_token_ttl,
+    }
+
+
+@cli.group()
+def resources() -> None:
+    """Manage protected resources (APIs and MCP servers; RFC 8707 resource indicators)."""
+
+
+def _scope_option(value: str) -> tuple[str, str]:
+    scope, _, description = value.partition("=")
+    return scope.strip(), " ".join(description.split())
+
+
+@resources.command("create")
+@click.argument("uri")
+@click.option("--name", required=True, help="Name shown on the consent page.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    help='A scope it accepts, optionally with plain words: "notes:read=Read your notes".',
+)
+@click.option(
+    "--access-token-ttl",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Access token lifetime in seconds (default: the client's; capped by "
+    "IDP_MAX_TOKEN_LIFETIME).",
+)
+def resources_create(
+    uri: str, name: str, scopes: tuple[str, ...], access_token_ttl: int | None
+) -> None:
+    """Register the resource URI (the `aud` of its access tokens) and print it as JSON."""
+    from idp.oauth.resources import create_resource
+
+    with _app_context(_settings()):
+        try:
+            resource = create_resource(
+                uri, name, dict(_scope_option(value) for value in scopes), access_token_ttl
+            )
+        except IdpError as error:
+            raise click.ClickException(f"{error.field or 'resource'}: {error.message}") from None
+        click.echo(json.dumps(_resource_json(resource), indent=2))
+
+
+@resources.command("list")
+def resources_list() -> None:
+    """List registered resources as JSON lines."""
+    from idp.oauth.resources import list_resources
+
+    with _app_context(_settings()):
+        for resource in list_resources():
+            click.echo(json.dumps(_resource_json(resource)))
+
+
+@resources.command("delete")
+@click.argument("uri")
+def resources_delete(uri: str) -> None:
+    """Delete the resource URI: tokens are no longer issued or refreshed for it."""
+    from idp.oauth.resources import delete_resource
+
+    with _app_context(_settings()):
+        if not delete_resource(uri):
+            raise click.ClickException(f"uri: no resource {uri!r}")
+        click.echo(f"Deleted resource {uri}.")
+
+
+def _resource_json(resource: Any) -> dict[str, Any]:
+    return {
+        "uri": resource.uri,
+        "name": resource.name,
+        "scopes": resource.scopes,
+        "access_token_ttl": resource.access_token_ttl,
+        "created_at": resource.created_at.isoformat(),
     }
 
 

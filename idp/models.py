@@ -7,6 +7,7 @@ from idp.identity.passkeys import Passkey, PasskeyUserHandle
 from idp.identity.two_factor_models import BackupCode, TotpFactor, TrustedDevice
 from idp.oauth.device import DeviceAuthorization
 from idp.oauth.models import AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
+from idp.oauth.resources import Resource
 
 __all__ = [
     "AuditEvent",
@@ -20,6 +21,7 @@ __all__ = [
     "Passkey",
     "PasskeyUserHandle",
     "RefreshToken",
+    "Resource",
     "TokenFamily",
     "TotpFactor",
     "TrustedDevice",

@@ -290,6 +290,13 @@ class Settings:
         "reuse after that revokes its grant.",
         default=10,
     )
+    allow_unregistered_resources: bool = _setting(
+        "IDP_ALLOW_UNREGISTERED_RESOURCES",
+        _boolean,
+        "Accept a well-formed `resource` (RFC 8707) that is not registered: the token's audience "
+        "is it, with the scopes and lifetime the client would get without one.",
+        default=False,
+    )
     session_ttl: int = _setting(
         "IDP_SESSION_TTL",
         _seconds,
@@ -346,6 +353,39 @@ class Settings:
         _rate_limit,
         "Client registrations per client IP.",
         default="20 per hour",
+    )
+    dynamic_client_unused_ttl: int = _setting(
+        "IDP_DYNAMIC_CLIENT_UNUSED_TTL",
+        _seconds,
+        "Seconds after which a dynamically registered client that has not used the token "
+        "endpoint since is deleted (on each registration, and by `idp clients prune`).",
+        default=30 * 86400,
+    )
+    client_metadata_documents: bool = _setting(
+        "IDP_CLIENT_METADATA_DOCUMENTS",
+        _boolean,
+        "Whether an https URL may be a client_id naming the client's metadata document "
+        "(Client ID Metadata Documents, used by MCP clients).",
+        default=True,
+    )
+    client_metadata_allow_private: bool = _setting(
+        "IDP_CLIENT_METADATA_ALLOW_PRIVATE",
+        _boolean,
+        "Whether metadata documents may be fetched from private, loopback, link-local or other "
+        "non-public addresses. Keep false unless the documents live on your own network.",
+        default=False,
+    )
+    client_metadata_timeout: int = _setting(
+        "IDP_CLIENT_METADATA_TIMEOUT",
+        _seconds,
+        "Seconds a metadata document fetch may take in all (connect, TLS, headers and body).",
+        default=5,
+    )
+    client_metadata_max_bytes: int = _setting(
+        "IDP_CLIENT_METADATA_MAX_BYTES",
+        lambda n, raw: _integer(n, raw, minimum=256),
+        "Largest metadata document accepted, in bytes.",
+        default=5120,
     )
     device_code_ttl: int = _setting(
         "IDP_DEVICE_CODE_TTL",

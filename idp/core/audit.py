@@ -60,6 +60,9 @@ class Event(enum.StrEnum):
     # Device authorization grant (RFC 8628)
     DEVICE_AUTHORIZED = "device_authorized"
     DEVICE_DENIED = "device_denied"
+    # Resource indicators (RFC 8707)
+    RESOURCE_CREATED = "resource_created"
+    RESOURCE_DELETED = "resource_deleted"
 
 
 class AuditEvent(Model):

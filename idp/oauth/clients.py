@@ -7,14 +7,16 @@ registration access token of a dynamically registered client (RFC 7592).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
-from idp.db import db
+from idp.db import db, utcnow
 from idp.errors import InvalidInput
 from idp.oauth.models import Client
 from idp.oauth.redirects import problem_with
@@ -68,6 +70,32 @@ def create_client(
     record(Event.CLIENT_CREATED, subject=client.client_id, name=name, dynamic=dynamic)
     db.session.commit()
     return client, secret
+
+
+def put_client(client_id: str, spec: ClientSpec) -> Client:
+    """Create or refresh a public client whose id is chosen elsewhere: the URL of its metadata
+    document (idp.oauth.metadata_documents). Changes are recorded only when there are some."""
+    name, method = _checked(spec)
+    if method in SECRET_METHODS:
+        raise InvalidInput("A client described by a document cannot use a secret.", field="auth")
+    client = find_client(client_id)
+    if client is None:
+        client = Client(client_id=client_id, first_party=False, dynamic=False)
+        _apply(client, spec, name, method)
+        db.session.add(client)
+        try:
+            db.session.flush()
+        except IntegrityError:  # another process saved it first
+            db.session.rollback()
+            return put_client(client_id, spec)
+        record(Event.CLIENT_CREATED, subject=client_id, name=name, dynamic=False)
+        db.session.commit()
+        return client
+    _apply(client, spec, name, method)
+    if db.session.is_modified(client):
+        record(Event.CLIENT_UPDATED, subject=client_id, name=name, dynamic=False)
+        db.session.commit()
+    return client
 
 
 def update_client(client: Client, spec: ClientSpec) -> str | None:
@@ -167,6 +195,33 @@ def find_client(client_id: str) -> Client | None:
 
 def list_clients() -> list[Client]:
     return list(db.session.scalars(select(Client).order_by(Client.created_at)))
+
+
+def prune_unused(unused_for: int) -> int:
+    """Delete dynamically registered clients unused at the token endpoint for `unused_for`
+    seconds (never used: since registering); returns how many went."""
+    cutoff = utcnow() - timedelta(seconds=unused_for)
+    stale = list(
+        db.session.scalars(
+            select(Client.client_id).where(
+                Client.dynamic.is_(True),
+                func.coalesce(Client.last_used_at, Client.created_at) < cutoff,
+            )
+        )
+    )
+    if not stale:
+        return 0
+    db.session.execute(delete(Client).where(Client.client_id.in_(stale)))
+    for client_id in stale:
+        record(Event.CLIENT_DELETED, subject=client_id, reason="unused")
+    db.session.commit()
+    return len(stale)
+
+
+def mark_used(client_id: int) -> None:
+    """Note that a client used the token endpoint (keeps a dynamic client from expiring)."""
+    db.session.execute(update(Client).where(Client.id == client_id).values(last_used_at=utcnow()))
+    db.session.commit()
 
 
 def delete_client(client_id: str) -> bool:

@@ -1,6 +1,10 @@
-"""Consent: what a user let a client see, remembered per user, client and scope set."""
+"""Consent: what a user let a client see, remembered per user, client and resource
+(RFC 8707: an allowed resource does not stand for another one) as a set of scopes."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 
@@ -10,39 +14,73 @@ from idp.identity.models import User
 from idp.oauth.models import Client, Consent, TokenFamily
 
 
-def remembered(user: User, client: Client) -> set[str]:
-    row = _find(user, client)
+def remembered(user: User, client: Client, resource: str = "") -> set[str]:
+    row = _find(user, client, resource)
     return set(row.scopes) if row else set()
 
 
-def needs_consent(user: User, client: Client, scopes: list[str]) -> bool:
-    return not client.first_party and not set(scopes) <= remembered(user, client)
+def needs_consent(
+    user: User, client: Client, scopes: list[str], resources: list[str] | None = None
+) -> bool:
+    """Whether the user must be asked: consent is remembered per client and per resource, so
+    an allowed resource A does not cover a resource B (RFC 8707)."""
+    if client.first_party:
+        return False
+    return any(not set(scopes) <= remembered(user, client, r) for r in resources or [""])
 
 
-def grant(user: User, client: Client, scopes: list[str]) -> None:
-    row = _find(user, client)
-    if row is None:
-        row = Consent(user_id=user.id, client_id=client.id, scopes=[])
-        db.session.add(row)
-    row.scopes = sorted(set(row.scopes) | set(scopes))
-    record(Event.CONSENT_GRANTED, user_id=user.id, subject=client.client_id, scopes=sorted(scopes))
+def grant(
+    user: User, client: Client, scopes: list[str], resources: list[str] | None = None
+) -> None:
+    for resource in resources or [""]:
+        row = _find(user, client, resource)
+        if row is None:
+            row = Consent(user_id=user.id, client_id=client.id, resource=resource, scopes=[])
+            db.session.add(row)
+        row.scopes = sorted(set(row.scopes) | set(scopes))
+    record(
+        Event.CONSENT_GRANTED,
+        user_id=user.id,
+        subject=client.client_id,
+        scopes=sorted(scopes),
+        **({"resources": list(resources)} if resources else {}),
+    )
     db.session.commit()
 
 
-def apps_with_access(user: User) -> list[Consent]:
-    return list(
-        db.session.scalars(
-            select(Consent).where(Consent.user_id == user.id).order_by(Consent.updated_at.desc())
-        )
+@dataclass
+class AppAccess:
+    """What one client may do for the user, over all the resources it was allowed."""
+
+    client_id: int
+    client: Client
+    scopes: list[str]
+    created_at: datetime
+
+
+def apps_with_access(user: User) -> list[AppAccess]:
+    """One entry per client, newest first, with the scopes of all its consents."""
+    rows = db.session.scalars(
+        select(Consent).where(Consent.user_id == user.id).order_by(Consent.updated_at.desc())
     )
+    apps: dict[int, AppAccess] = {}
+    for row in rows:
+        app = apps.setdefault(
+            row.client_id, AppAccess(row.client_id, row.client, [], row.created_at)
+        )
+        app.scopes = sorted(set(app.scopes) | set(row.scopes))
+        app.created_at = min(app.created_at, row.created_at)
+    return list(apps.values())
 
 
 def revoke(user: User, client_id: int) -> bool:
     """Forget the consent and revoke every token the client holds for this user."""
-    row = db.session.scalar(
-        select(Consent).where(Consent.user_id == user.id, Consent.client_id == client_id)
+    rows = list(
+        db.session.scalars(
+            select(Consent).where(Consent.user_id == user.id, Consent.client_id == client_id)
+        )
     )
-    if row is None:
+    if not rows:
         return False
     db.session.execute(
         update(TokenFamily)
@@ -53,13 +91,18 @@ def revoke(user: User, client_id: int) -> bool:
         )
         .values(revoked_at=utcnow())
     )
-    record(Event.CONSENT_REVOKED, user_id=user.id, subject=row.client.client_id)
-    db.session.delete(row)
+    record(Event.CONSENT_REVOKED, user_id=user.id, subject=rows[0].client.client_id)
+    for row in rows:
+        db.session.delete(row)
     db.session.commit()
     return True
 
 
-def _find(user: User, client: Client) -> Consent | None:
+def _find(user: User, client: Client, resource: str) -> Consent | None:
     return db.session.scalar(
-        select(Consent).where(Consent.user_id == user.id, Consent.client_id == client.id)
+        select(Consent).where(
+            Consent.user_id == user.id,
+            Consent.client_id == client.id,
+            Consent.resource == resource,
+        )
     )

@@ -172,7 +172,7 @@ def _allowed_scope(requested: str | None, client: Client) -> str:
     """RFC 6749 §3.3: the scope must be sent, and within the client's registration."""
     if not requested or not requested.split():
         raise InvalidScopeError("Send the scope the device needs, such as 'openid'.")
-    allowed = client.get_allowed_scope(requested)
+    allowed = client.registered_scope(requested)
     if allowed is None:
         raise InvalidScopeError("The scope asks for more than the client is registered for.")
     return allowed

@@ -12,8 +12,11 @@ from idp.oauth.introspection import CLIENT_AUTH_METHODS
 from idp.oauth.scopes import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 
 
-def metadata(issuer: str, *, registration: bool = False) -> dict[str, Any]:
-    """The metadata; `registration` advertises dynamic client registration (RFC 7591 §3)."""
+def metadata(
+    issuer: str, *, registration: bool = False, metadata_documents: bool = False
+) -> dict[str, Any]:
+    """The metadata; `registration` advertises dynamic client registration (RFC 7591 §3),
+    `metadata_documents` URL client_ids (Client ID Metadata Documents; MCP 2025-11-25)."""
     document: dict[str, Any] = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/authorize",
@@ -57,8 +60,13 @@ def metadata(issuer: str, *, registration: bool = False) -> dict[str, Any]:
     }
     if registration:
         document["registration_endpoint"] = f"{issuer}/register"
+    if metadata_documents:
+        document["client_id_metadata_document_supported"] = True
     return document
 
 
-def serialized(issuer: str, *, registration: bool = False) -> bytes:
-    return json.dumps(metadata(issuer, registration=registration), separators=(",", ":")).encode()
+def serialized(
+    issuer: str, *, registration: bool = False, metadata_documents: bool = False
+) -> bytes:
+    document = metadata(issuer, registration=registration, metadata_documents=metadata_documents)
+    return json.dumps(document, separators=(",", ":")).encode()

@@ -10,6 +10,9 @@
   racing) is allowed; later reuse revokes the family.
 - Tokens are minted by `TokenService` (JWT access tokens, ID tokens, hashed refresh tokens).
 - Clients authenticate at the token endpoint as registered (idp.oauth.client_auth).
+- Resource indicators (RFC 8707 §2.2): a code or refresh token request may name a subset of
+  the resources the grant was authorized for, never another; client credentials may name
+  registered resources. Access tokens carry them as `aud` (idp.oauth.tokens).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from idp.core.security import digest, new_token
 from idp.db import db, utcnow
 from idp.identity.models import User
 from idp.oauth.models import AuthorizationCode, Client, RefreshToken, TokenFamily
+from idp.oauth.resources import check_scopes, narrowed, target_of
 from idp.oauth.tokens import Grant, TokenService
 
 CODE_TTL = 60
@@ -84,6 +88,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 auth_time=context.auth_time,
                 acr=context.acr,
                 amr=list(context.amr),
+                resources=list(context.resources),
                 expires_at=utcnow() + timedelta(seconds=CODE_TTL),
             )
         )
@@ -101,6 +106,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if row.expires_at <= utcnow():
             return None
         return row
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        # RFC 8707 §2.2: checked before the code is consumed, so a refused request changes
+        # nothing and the code still works with the resources the user allowed.
+        code: AuthorizationCode = self.request.authorization_code
+        self.request.resources = narrowed(requested_resources(self.request), code.resources)
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
         """Already consumed in `generate_token`; nothing left to do."""
@@ -139,8 +151,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             amr=list(code.amr),
             nonce=code.nonce,
             id_token_claims=list((code.claims or {}).get("id_token", [])),
+            resources=self.request.resources,
         )
-        family = tokens().open_family(grant)
+        family = tokens().open_family(grant, resources=code.resources)
         code.family_id = family.id
         refresh = include_refresh_token and "offline_access" in code.scope.split()
         body = tokens().issue(grant, family, refresh=refresh)
@@ -154,7 +167,13 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL
 
     def validate_requested_scope(self) -> None:
-        _within(self.request.payload.scope or "", self.request.client.scope)
+        """The client's registered scopes, and those of the resources it names (RFC 8707)."""
+        target = target_of(requested_resources(self.request), allow_unregistered=_allow_any())
+        scope = self.request.payload.scope or ""
+        if not target:
+            _within(scope, self.request.client.own_scope)
+        check_scopes(scope, self.request.client.own_scope, target)
+        self.request.resources = target.uris
 
     def generate_token(
         self,
@@ -164,7 +183,9 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         expires_in: Any = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        grant = Grant(client=self.request.client, scope=scope or "")
+        grant = Grant(
+            client=self.request.client, scope=scope or "", resources=self.request.resources
+        )
         family = tokens().open_family(grant)
         body = tokens().issue(grant, family, refresh=False)
         db.session.commit()
@@ -199,6 +220,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             raise InvalidGrantError("The refresh token is unknown.")
         _check(row, self.request.client)
         _within(self.request.payload.scope or "", row.family.scope)
+        # RFC 8707 §2.2: the family's resources, or fewer; a resource since removed is refused.
+        resources = narrowed(requested_resources(self.request), row.family.resources)
+        target_of(resources, allow_unregistered=_allow_any())
+        self.request.resources = resources
         return PresentedRefreshToken(row)
 
     def authenticate_user(self, refresh_token: PresentedRefreshToken) -> User | None:
@@ -225,6 +250,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             auth_time=family.auth_time,
             acr=family.acr,
             amr=list(family.amr),
+            resources=self.request.resources,
         )
         body = tokens().issue(grant, family, refresh=True)
         db.session.commit()
@@ -232,6 +258,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def revoke_old_credential(self, refresh_token: PresentedRefreshToken) -> None:
         """Already rotated in `generate_token`, before the new pair was minted."""
+
+
+def requested_resources(request: Any) -> list[str]:
+    """The `resource` parameters of a token request (RFC 8707 §2.2; several are allowed)."""
+    return [str(value) for value in request.payload.datalist.get("resource", [])]
+
+
+def _allow_any() -> bool:
+    from idp.services import services
+
+    return bool(services().settings.allow_unregistered_resources)
 
 
 def _check(row: RefreshToken, client: Client) -> None:

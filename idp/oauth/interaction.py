@@ -58,6 +58,11 @@ class Interaction:
     def scopes(self) -> list[str]:
         return (self.param("scope") or "").split()
 
+    @property
+    def resources(self) -> list[str]:
+        """The `resource` parameters, in order and without repeats (RFC 8707 §2.1)."""
+        return list(dict.fromkeys(v for k, v in self.params if k == "resource"))
+
     def save(self, store: Store) -> None:
         data = {"params": self.params, "created_at": self.created_at, "consented": self.consented}
         store.set("interaction:" + self.uid, json.dumps(data).encode(), INTERACTION_TTL)
@@ -100,7 +105,8 @@ def decide(
             )
         return Next.STEP_UP
     wants_consent = ("consent" in prompts and not interaction.consented) or (
-        not interaction.consented and consent.needs_consent(user, client, interaction.scopes)
+        not interaction.consented
+        and consent.needs_consent(user, client, interaction.scopes, interaction.resources)
     )
     if wants_consent:
         if "none" in prompts:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from idp.core.security import digest, same
 from idp.db import Model, UTCDateTime, utcnow
 from idp.oauth.redirects import matches_registered
+from idp.oauth.scopes import SUPPORTED_SCOPES
 
 
 class Client(Model):
@@ -56,10 +57,37 @@ class Client(Model):
         # RFC 6749 §3.1.2.3: without a redirect_uri, only a single registered one is unambiguous.
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
 
+    @property
+    def own_scope(self) -> str:
+        """The scopes this client may ask for on its own, before any resource's scopes.
+
+        A client that registered itself chose its own `scope` (RFC 7591 §2), so that list
+        limits nothing an attacker could not register anyway: it may ask for any supported
+        scope, and the person's consent decides. MCP clients depend on it: they register
+        with the scopes of the first challenge and later step up to others (MCP
+        authorization 2025-11-25, "Scope Challenge Handling") without registering again.
+        """
+        return " ".join(SUPPORTED_SCOPES) if self.dynamic else self.scope
+
     def get_allowed_scope(self, scope: str) -> str | None:
-        """The requested scope, or None (invalid_scope) if it asks for more than allowed."""
+        """The requested scope, or None (invalid_scope) if it asks for more than allowed.
+
+        At the authorization endpoint a client may also ask for the scopes of registered
+        resources (RFC 8707); the request must then name a resource that accepts them
+        (idp.oauth.resources.check_scopes), and the user is asked.
+        """
+        from idp.oauth.resources import resource_scopes
+
         requested = scope.split() if scope else []
-        if not set(requested) <= set(self.scope.split()):
+        extra = set(requested) - set(self.own_scope.split())
+        if extra and not extra <= resource_scopes():
+            return None
+        return " ".join(dict.fromkeys(requested))
+
+    def registered_scope(self, scope: str) -> str | None:
+        """The requested scope if the client may ask for all of it on its own, else None."""
+        requested = scope.split() if scope else []
+        if not set(requested) <= set(self.own_scope.split()):
             return None
         return " ".join(dict.fromkeys(requested))
 
@@ -102,6 +130,7 @@ class AuthorizationCode(Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     family_id: Mapped[str | None] = mapped_column(String(64))
+    resources: Mapped[list[str]] = mapped_column(JSON, default=list)  # RFC 8707, as authorized
 
     client: Mapped[Client] = relationship()
 
@@ -134,6 +163,8 @@ class TokenFamily(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # RFC 8707: the resources the grant was authorized for; a refresh may narrow, never widen.
+    resources: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     client: Mapped[Client] = relationship()
 
@@ -154,16 +185,18 @@ class RefreshToken(Model):
 
 
 class Consent(Model):
-    """What a user allowed a client: remembered per user, client and scope set."""
+    """What a user allowed a client: remembered per user, client and resource (RFC 8707; ""
+    when the request named none), as the set of scopes allowed."""
 
     __tablename__ = "oauth_consent"
-    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+    __table_args__ = (UniqueConstraint("user_id", "client_id", "resource"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[int] = mapped_column(
         ForeignKey("oauth_client.id", ondelete="CASCADE"), index=True
     )
+    resource: Mapped[str] = mapped_column(String(2000), default="")
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -10,6 +10,8 @@ this module supplies what they leave to us:
   registration access token (RFC 7592 §3), stored as a SHA-256 digest. Both are compared in
   constant time; a missing or wrong one is `invalid_token` (RFC 6750 §3.1).
 - The client information response (RFC 7591 §3.2.1, RFC 7592 §3).
+- Expiry: each registration first deletes dynamic clients unused for
+  IDP_DYNAMIC_CLIENT_UNUSED_TTL (clients.prune_unused).
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
         supported = self.params.get("token_endpoint_auth_methods_supported", [])
         if method not in supported:
             raise InvalidClientMetadataError(
-                _printable(f"token_endpoint_auth_method must be one of {', '.join(supported)}.")
+                printable(f"token_endpoint_auth_method must be one of {', '.join(supported)}.")
             )
 
     def validate_jwks(self) -> None:
@@ -128,7 +130,7 @@ def _is_list_of_strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     return "".join(ch if ch in DESCRIPTION_CHARS else "?" for ch in text)
 
 
@@ -163,7 +165,7 @@ def _default_name(redirect_uris: list[str]) -> str:
 def protocol_error(error: InvalidInput) -> OAuth2Error:
     """The RFC 7591 §3.2.2 error for a client the store refused."""
     kind = InvalidRedirectURIError if error.field == "redirect_uris" else InvalidClientMetadataError
-    return kind(_printable(error.message))
+    return kind(printable(error.message))
 
 
 @dataclass
@@ -253,7 +255,7 @@ class MetadataEndpoint:
         try:
             claims.validate()
         except JoseError as error:
-            raise InvalidClientMetadataError(_printable(error.description)) from error
+            raise InvalidClientMetadataError(printable(error.description)) from error
         registered: dict[str, Any] = claims.get_registered_claims()
         return registered
 
@@ -262,12 +264,18 @@ class RegistrationEndpoint(MetadataEndpoint, ClientRegistrationEndpoint):  # typ
     """POST /register (RFC 7591 §3); open, or guarded by an initial access token."""
 
     def __init__(
-        self, *, issuer: str, server_metadata: dict[str, Any], initial_token: str | None
+        self,
+        *,
+        issuer: str,
+        server_metadata: dict[str, Any],
+        initial_token: str | None,
+        unused_ttl: int,
     ) -> None:
         super().__init__()
         self.issuer = issuer
         self.server_metadata = server_metadata
         self.initial_token = initial_token
+        self.unused_ttl = unused_ttl
 
     def authenticate_token(self, request: Any) -> RegistrationAccess:
         if self.initial_token is None:
@@ -286,6 +294,7 @@ class RegistrationEndpoint(MetadataEndpoint, ClientRegistrationEndpoint):  # typ
     def save_client(
         self, client_info: dict[str, Any], client_metadata: dict[str, Any], request: Any
     ) -> Client:
+        clients.prune_unused(self.unused_ttl)  # registrations nobody used go first
         token = new_token(32)
         try:
             client, secret = clients.create_client(

@@ -5,6 +5,10 @@ Clients authenticate with `client_secret_basic`, `client_secret_post`, `private_
 endpoint (RFC 8628, idp.oauth.device); token, introspection (RFC 7662) and revocation (RFC 7009)
 responses are never cached (RFC 6749 §5.1). The web layer delivers authorization
 responses, adding `iss` (RFC 9207) and the `form_post` response mode.
+
+A client_id that is a URL names a client metadata document (idp.oauth.metadata_documents);
+one that cannot be used is `invalid_client`, everywhere a client is looked up. A successful
+token response marks its client used (dynamically registered clients expire when unused).
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ from typing import Any
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2 import OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidClientError
 from flask import Response
 from flask import request as flask_request
 
 from idp.oauth.client_auth import PrivateKeyJWT
-from idp.oauth.clients import find_client
+from idp.oauth.clients import find_client, mark_used
 from idp.oauth.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from idp.oauth.grants import (
     AuthorizationCodeGrant,
@@ -28,13 +33,16 @@ from idp.oauth.grants import (
     S256Only,
 )
 from idp.oauth.introspection import IntrospectionEndpoint
+from idp.oauth.metadata_documents import MetadataDocumentError, MetadataDocuments, names_document
+from idp.oauth.registration import printable
 from idp.oauth.revocation import RevocationEndpoint
 
 
 class Server(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, issuer: str) -> None:
+    def __init__(self, issuer: str, documents: MetadataDocuments | None = None) -> None:
         super().__init__()
         self.issuer = issuer
+        self.documents = documents  # None: URL client_ids are unknown clients
         self.register_grant(AuthorizationCodeGrant, [S256Only(required=True)])
         self.register_grant(ClientCredentialsGrant)
         self.register_grant(RefreshTokenGrant)
@@ -45,7 +53,22 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         self.register_endpoint(DeviceAuthorizationEndpoint)
 
     def query_client(self, client_id: str) -> Any:
-        return find_client(client_id)
+        if not names_document(client_id):
+            return find_client(client_id)
+        if self.documents is None:
+            return None
+        try:
+            return self.documents.client(client_id)
+        except MetadataDocumentError as error:
+            raise InvalidClientError(description=printable(error.message)) from None
+
+    def create_token_response(self, request: Any = None) -> Response:
+        oauth_request = self.create_oauth2_request(request)
+        response: Response = super().create_token_response(oauth_request)
+        client = getattr(oauth_request, "client", None)
+        if response.status_code == 200 and client is not None:
+            mark_used(client.id)
+        return response
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         """Tokens are stored as they are minted (idp.oauth.tokens)."""

@@ -23,6 +23,7 @@ from idp.db import db, utcnow
 from idp.identity.models import User
 from idp.keys import KeyStore, SigningKey
 from idp.oauth.models import Client, RefreshToken, TokenFamily
+from idp.oauth.resources import Target, registered_target
 from idp.oauth.scopes import subject, user_claims
 
 
@@ -39,6 +40,8 @@ class Grant:
     amr: list[str] = field(default_factory=list)
     nonce: str | None = None
     id_token_claims: list[str] = field(default_factory=list)
+    # RFC 8707: the access token's audience; none means this issuer.
+    resources: list[str] = field(default_factory=list)
 
 
 class TokenService:
@@ -51,11 +54,17 @@ class TokenService:
         self.max_lifetime = max_lifetime
         self._sid_key = hashlib.sha256(b"idp sid\0" + secret_key.encode()).digest()
 
-    def access_ttl(self, client: Client) -> int:
-        return min(client.access_token_ttl, self.max_lifetime)
+    def access_ttl(self, client: Client, target: Target | None = None) -> int:
+        """The client's access-token lifetime, or the resource's when it sets one."""
+        lifetime = (target.access_token_ttl() if target else None) or client.access_token_ttl
+        return min(lifetime, self.max_lifetime)
 
-    def open_family(self, grant: Grant) -> TokenFamily:
-        lifetime = grant.client.refresh_token_ttl if grant.user else self.access_ttl(grant.client)
+    def open_family(self, grant: Grant, resources: list[str] | None = None) -> TokenFamily:
+        """A new family for `grant`; `resources` (default: the grant's) are what it may reach."""
+        if grant.user:
+            lifetime = grant.client.refresh_token_ttl
+        else:
+            lifetime = self.access_ttl(grant.client, registered_target(grant.resources))
         family = TokenFamily(
             id=new_token(18),
             client_id=grant.client.id,
@@ -65,19 +74,24 @@ class TokenService:
             auth_time=grant.auth_time,
             acr=grant.acr,
             amr=list(grant.amr),
+            resources=list(grant.resources if resources is None else resources),
             expires_at=utcnow() + timedelta(seconds=lifetime),
         )
         db.session.add(family)
         return family
 
     def issue(self, grant: Grant, family: TokenFamily, *, refresh: bool) -> dict[str, Any]:
-        """The token response body (RFC 6749 §5.1); the caller commits."""
-        access_token = self.access_token(grant, family)
+        """The token response body (RFC 6749 §5.1); the caller commits.
+
+        `scope` is the access token's: with resources, only what they accept (RFC 8707 §2.2).
+        """
+        target = registered_target(grant.resources)
+        access_token = self.access_token(grant, family, target)
         body: dict[str, Any] = {
             "access_token": access_token,
             "token_type": "Bearer",
-            "expires_in": self.access_ttl(grant.client),
-            "scope": grant.scope,
+            "expires_in": self.access_ttl(grant.client, target),
+            "scope": target.cut(grant.scope),
         }
         if refresh:
             body["refresh_token"] = self.refresh_token(grant.client, family)
@@ -93,16 +107,16 @@ class TokenService:
         )
         return token
 
-    def access_token(self, grant: Grant, family: TokenFamily) -> str:
+    def access_token(self, grant: Grant, family: TokenFamily, target: Target) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "sub": subject(grant.user) if grant.user else grant.client.client_id,
-            "aud": self.issuer,
+            "aud": target.audience or self.issuer,  # RFC 8707 §2, RFC 9068 §2.2
             "client_id": grant.client.client_id,
-            "scope": grant.scope,
+            "scope": target.cut(grant.scope),
             "iat": now,
-            "exp": now + self.access_ttl(grant.client),
+            "exp": now + self.access_ttl(grant.client, target),
             "jti": f"{family.id}.{new_token(12)}",
             **_authentication(grant),
         }

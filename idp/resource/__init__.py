@@ -7,6 +7,7 @@ adapter, the `mcp` SDK.
 
 from idp.resource.flask_views import bearer_token, require, serve_metadata
 from idp.resource.mcp_adapter import McpTokenVerifier
+from idp.resource.mcp_tool_scopes import ToolScopes
 from idp.resource.verifier import BearerError, Claims, IssuerUnavailable, ResourceServer
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "IssuerUnavailable",
     "McpTokenVerifier",
     "ResourceServer",
+    "ToolScopes",
     "bearer_token",
     "require",
     "serve_metadata",

@@ -93,8 +93,8 @@ class ResourceServer:
 
     `resource` is this resource's identifier (RFC 9728 §1.2), the value access tokens must
     carry in `aud`. `accept_issuer_audience=True` also accepts tokens whose `aud` is the
-    issuer: this provider issues those until it supports RFC 8707 resource indicators, so it
-    is opt-in, and any resource accepting them accepts tokens meant for every other resource.
+    issuer: the provider issues those to clients that send no RFC 8707 `resource`, so it is
+    opt-in, and any resource accepting them accepts tokens meant for every other resource.
     `leeway` is the clock skew, in seconds, allowed on `exp` and `iat`.
     """
 

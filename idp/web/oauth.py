@@ -25,7 +25,9 @@ from idp.identity.models import User
 from idp.identity.sessions import ActiveSession
 from idp.oauth import acr, consent
 from idp.oauth.interaction import Interaction, Next, decide, requested_claims
+from idp.oauth.metadata_documents import names_document
 from idp.oauth.models import TokenFamily
+from idp.oauth.resources import Target, check_scopes, target_of
 from idp.oauth.scopes import DESCRIPTIONS, user_claims
 from idp.oauth.server import Server
 from idp.services import services
@@ -50,8 +52,13 @@ class Context:
     """How the user signed in, handed to the grant that saves the code."""
 
     def __init__(
-        self, login: ActiveSession, claims: dict[str, list[str]], acr_values: list[str]
+        self,
+        login: ActiveSession,
+        claims: dict[str, list[str]],
+        acr_values: list[str],
+        resources: list[str],
     ) -> None:
+        self.resources = resources  # RFC 8707, checked by `_target`
         self.session_id = login.id
         self.auth_time = login.authenticated_at
         self.amr = list(login.amr) or ["pwd"]
@@ -92,13 +99,26 @@ def consent_page(uid: str) -> BaseResponse | tuple[str | Response, int] | str:
     if failure is not None:
         return failure
     client = grant.client
+    try:
+        target = _target(interaction, grant)
+    except OAuth2Error as error:
+        return _deliver_error(error, interaction)
     if request.method == "GET":
+        # Step-up by scope: the user is asked only for what was not allowed before.
+        allowed = set.intersection(
+            *(consent.remembered(user, client, r) for r in target.uris or [""])
+        )
+        asked = [s for s in interaction.scopes if s not in allowed] or interaction.scopes
         return render_template(
             "oauth/consent.html",
             client=client,
+            origin=_origin(client),
             user=user,
             uid=uid,
-            scopes=[(s, DESCRIPTIONS.get(s, s)) for s in interaction.scopes],
+            resources=[(r.name, r.uri) for r in target.registered]
+            + [(None, uri) for uri in target.uris if uri not in {r.uri for r in target.registered}],
+            scopes=_described(asked, target),
+            already=_described([s for s in interaction.scopes if s not in asked], target),
             redirect_host=urlsplit(grant.redirect_uri).netloc,
         )
     if request.form.get("decision") != "allow":
@@ -110,7 +130,7 @@ def consent_page(uid: str) -> BaseResponse | tuple[str | Response, int] | str:
             ),
             interaction,
         )
-    consent.grant(user, client, interaction.scopes)
+    consent.grant(user, client, interaction.scopes, target.uris)
     interaction.consented = True
     return _run(interaction)
 
@@ -235,6 +255,7 @@ def _run(interaction: Interaction) -> BaseResponse | tuple[str | Response, int]:
             raise RequestUriNotSupported(redirect_uri=grant.redirect_uri)
         if interaction.param("response_mode") not in {None, "query", "form_post"}:
             raise InvalidRequestError("response_mode must be query or form_post.")
+        resources = _target(interaction, grant)
         claims = requested_claims(interaction.param("claims"))
         step = decide(interaction, login, user, grant.client, _hinted_subject(interaction))
     except OAuth2Error as error:
@@ -256,12 +277,46 @@ def _run(interaction: Interaction) -> BaseResponse | tuple[str | Response, int]:
         return _redirect(url_for("oauth.consent_page", uid=interaction.uid))
     assert user is not None and login is not None
     wanted = acr.requested(interaction.param("acr_values"), interaction.param("claims"))
-    grant.request.interaction = Context(login, claims, wanted)
+    grant.request.interaction = Context(login, claims, wanted, resources.uris)
     response = server().create_authorization_response(
         request=grant.request, grant_user=user, grant=grant
     )
     services().store.delete("interaction:" + interaction.uid)
     return _deliver(response.headers["Location"], interaction)
+
+
+def _target(interaction: Interaction, grant: Any) -> Target:
+    """RFC 8707 §2: the resources the request names, checked before the user sees anything;
+    scopes beyond the client's registration must be ones those resources accept."""
+    try:
+        target = target_of(
+            interaction.resources,
+            allow_unregistered=services().settings.allow_unregistered_resources,
+        )
+        check_scopes(" ".join(interaction.scopes), grant.client.own_scope, target)
+    except OAuth2Error as error:
+        error.redirect_uri = grant.redirect_uri
+        raise
+    return target
+
+
+def _origin(client: Any) -> str:
+    """How the client came to be, in the words of the consent page."""
+    if names_document(client.client_id):
+        host = urlsplit(client.client_id).hostname
+        return f"This app is identified by a metadata document at {host}."
+    if client.dynamic:
+        return "This app registered itself."
+    return "This app was registered by the administrator."
+
+
+def _described(scopes: list[str], target: Target) -> list[tuple[str, str]]:
+    """Each scope in plain words: the resource's description, else the OpenID Connect one."""
+    described = []
+    for scope in scopes:
+        words = next((r.scopes[scope] for r in target.registered if r.scopes.get(scope)), "")
+        described.append((scope, words or DESCRIPTIONS.get(scope, scope)))
+    return described
 
 
 def _load(uid: str) -> Interaction | None:

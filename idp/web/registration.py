@@ -73,7 +73,10 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     initial_token = settings.registration_token if settings.registration == "token" else None
     idp.oauth.register_endpoint(
         RegistrationEndpoint(
-            issuer=settings.issuer, server_metadata=advertised, initial_token=initial_token
+            issuer=settings.issuer,
+            server_metadata=advertised,
+            initial_token=initial_token,
+            unused_ttl=settings.dynamic_client_unused_ttl,
         )
     )
     idp.oauth.register_endpoint(

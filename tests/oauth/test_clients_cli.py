@@ -86,7 +86,7 @@ def test_a_public_client_has_no_secret(cli_env):
         (
             ["--redirect-uri", "http://shop.example/cb"],
             "Error: redirect_uris: Redirect URI 'http://shop.example/cb' may use http only on a "
-            "loopback address (127.0.0.1 or [::1]).",
+            "loopback address (127.0.0.1, [::1] or localhost).",
         ),
         (
             ["--redirect-uri", "https://shop.example/cb#x"],

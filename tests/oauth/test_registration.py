@@ -137,6 +137,30 @@ def test_a_public_client_registers_and_signs_a_user_in(server, browser, make_use
     assert refreshed.status_code == 200, refreshed.text
 
 
+def test_a_registered_scope_does_not_cap_what_a_self_registered_client_asks_later(
+    server, browser, make_user, make_client
+):
+    """RFC 7591 §2 `scope`: a client that registered itself chose that list, so it limits
+    nothing; it may later ask for another supported scope, and consent decides. MCP clients
+    step up this way without registering again (MCP authorization 2025-11-25)."""
+    make_user(ADA[0])
+    info = register(
+        server,
+        {"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none", "scope": "profile"},
+    ).json()
+    client = RegisteredClient(info["client_id"], None)
+    browser.sign_in(*ADA)
+
+    callback = follow(browser, authorize_url(client, pkce()[1], scope="profile email"))
+    assert "code" in params_of(callback)
+    unknown = follow(browser, authorize_url(client, pkce()[1], scope="profile wallet"))
+    assert params_of(unknown)["error"] == "invalid_scope"  # supported scopes only
+    # A client registered by an operator keeps the scopes it was given (RFC 6749 §3.3).
+    managed = make_client(scopes=["openid", "profile"])
+    refused = follow(browser, authorize_url(managed, pkce()[1], scope="openid email"))
+    assert params_of(refused)["error"] == "invalid_scope"
+
+
 def test_a_confidential_client_registers_and_uses_its_secret(server, browser, make_user):
     make_user(ADA[0])
     response = register(

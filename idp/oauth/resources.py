@@ -1,0 +1,213 @@
+"""Resource indicators (RFC 8707): the registry of protected resources, and the `resource`
+request parameter checked against it.
+
+A `Resource` is an API or MCP server that accepts our access tokens: its URI (the token's
+`aud`), a name shown on the consent page, the scopes it accepts with a plain-words description
+each, and optionally its own access-token lifetime. An access token for resources carries
+them as its audience and only the scopes they accept (`Target.cut`).
+
+A `resource` value must be an absolute URI without a fragment (RFC 8707 §2); an unregistered
+one is refused with `invalid_target` unless IDP_ALLOW_UNREGISTERED_RESOURCES is set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from authlib.oauth2.rfc6749.errors import InvalidScopeError, OAuth2Error
+from sqlalchemy import JSON, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.core.audit import Event, record
+from idp.db import Model, UTCDateTime, db, utcnow
+from idp.errors import InvalidInput
+
+MAX_URI_LENGTH = 2000
+MAX_NAME_LENGTH = 200
+MAX_SCOPE_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 200
+
+
+class Resource(Model):
+    """A protected resource (RFC 8707 §1) registered with this provider."""
+
+    __tablename__ = "oauth_resource"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uri: Mapped[str] = mapped_column(String(MAX_URI_LENGTH), unique=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    # scope -> plain-words description ("" when none), in the order they were given
+    scopes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    access_token_ttl: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InvalidTargetError(OAuth2Error):
+    """RFC 8707 §2: the requested resource is invalid, missing, unknown, or malformed."""
+
+    error = "invalid_target"
+    status_code = 400
+
+
+def problem_with(uri: str) -> str | None:
+    """Why `uri` cannot name a resource (RFC 8707 §2), or None when it can."""
+    if not uri or len(uri) > MAX_URI_LENGTH or any(ch.isspace() for ch in uri):
+        return "must be an absolute URI without spaces"
+    if "#" in uri:
+        return "must not contain a fragment"
+    scheme, colon, rest = uri.partition(":")
+    if not colon or not scheme or not scheme[0].isalpha() or not rest:
+        return "must be an absolute URI"
+    if scheme.lower() in ("http", "https") and not rest.startswith("//"):
+        return "must be an absolute URI"
+    return None
+
+
+# The registry, used by `idp resources`.
+
+
+def create_resource(
+    uri: str, name: str, scopes: dict[str, str], access_token_ttl: int | None = None
+) -> Resource:
+    problem = problem_with(uri)
+    if problem:
+        raise InvalidInput(f"The resource URI {problem}.", field="uri")
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(
+            f"A resource needs a name of 1 to {MAX_NAME_LENGTH} characters.", field="name"
+        )
+    if not scopes:
+        raise InvalidInput("A resource accepts at least one scope.", field="scope")
+    for scope, description in scopes.items():
+        if not _valid_scope(scope):
+            raise InvalidInput(f"{scope!r} is not a scope token (RFC 6749 §3.3).", field="scope")
+        if len(description) > MAX_DESCRIPTION_LENGTH:
+            raise InvalidInput(
+                f"A scope description has at most {MAX_DESCRIPTION_LENGTH} characters.",
+                field="scope",
+            )
+    if access_token_ttl is not None and access_token_ttl <= 0:
+        raise InvalidInput(
+            "The access-token lifetime must be a positive number of seconds.",
+            field="access_token_ttl",
+        )
+    if find_resource(uri) is not None:
+        raise InvalidInput(f"A resource {uri} is already registered.", field="uri")
+    resource = Resource(uri=uri, name=name, scopes=scopes, access_token_ttl=access_token_ttl)
+    db.session.add(resource)
+    record(Event.RESOURCE_CREATED, subject=uri, name=name, scopes=list(scopes))
+    db.session.commit()
+    return resource
+
+
+def list_resources() -> list[Resource]:
+    return list(db.session.scalars(select(Resource).order_by(Resource.uri)))
+
+
+def delete_resource(uri: str) -> bool:
+    resource = find_resource(uri)
+    if resource is None:
+        return False
+    db.session.delete(resource)
+    record(Event.RESOURCE_DELETED, subject=uri)
+    db.session.commit()
+    return True
+
+
+def find_resource(uri: str) -> Resource | None:
+    return db.session.scalar(select(Resource).where(Resource.uri == uri))
+
+
+def resource_scopes() -> set[str]:
+    """Every scope some registered resource accepts."""
+    return {scope for resource in list_resources() for scope in resource.scopes}
+
+
+def _valid_scope(scope: str) -> bool:
+    # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+    allowed = all(ch == "\x21" or "\x23" <= ch <= "\x5b" or "\x5d" <= ch <= "\x7e" for ch in scope)
+    return bool(scope) and len(scope) <= MAX_SCOPE_LENGTH and allowed
+
+
+# The `resource` parameter of a request.
+
+
+@dataclass
+class Target:
+    """The resources a request names: registered ones, and unregistered ones when allowed."""
+
+    uris: list[str] = field(default_factory=list)
+    registered: list[Resource] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.uris)
+
+    @property
+    def audience(self) -> str | list[str] | None:
+        """The `aud` of an access token for this target (RFC 8707 §2, RFC 9068 §2.2)."""
+        if not self.uris:
+            return None
+        return self.uris[0] if len(self.uris) == 1 else list(self.uris)
+
+    def cut(self, scope: str) -> str:
+        """The scopes an access token for these resources carries: those they accept.
+
+        With no resource, or with an unregistered one, the scope is not cut.
+        """
+        if not self.uris or len(self.registered) < len(self.uris):
+            return scope
+        accepted = {s for resource in self.registered for s in resource.scopes}
+        return " ".join(s for s in scope.split() if s in accepted)
+
+    def accepts(self, scope: str) -> bool:
+        return any(scope in resource.scopes for resource in self.registered)
+
+    def access_token_ttl(self) -> int | None:
+        """The shortest lifetime among the resources that set one."""
+        lifetimes = [r.access_token_ttl for r in self.registered if r.access_token_ttl]
+        return min(lifetimes) if lifetimes else None
+
+
+def target_of(values: list[str], *, allow_unregistered: bool) -> Target:
+    """The resources a request names, or InvalidTargetError."""
+    uris = list(dict.fromkeys(values))
+    target = Target(uris=uris)
+    for uri in uris:
+        problem = problem_with(uri)
+        if problem:
+            raise InvalidTargetError(f"The resource {problem}.")
+        resource = find_resource(uri)
+        if resource is not None:
+            target.registered.append(resource)
+        elif not allow_unregistered:
+            raise InvalidTargetError(f"The resource {uri} is not known here.")
+    return target
+
+
+def check_scopes(scope: str, client_scope: str, target: Target) -> None:
+    """A scope the client is not registered for must be one a named resource accepts."""
+    if len(target.registered) < len(target.uris):
+        return  # an unregistered resource, allowed by the operator: its scopes are unknown
+    extra = [s for s in scope.split() if s not in client_scope.split() and not target.accepts(s)]
+    if extra:
+        raise InvalidScopeError(f"No requested resource accepts the scope {' '.join(extra)}.")
+
+
+def narrowed(values: list[str], authorized: list[str]) -> list[str]:
+    """RFC 8707 §2.2: a token request may name a subset of the authorized resources, never
+    another one; naming none keeps them all."""
+    asked = list(dict.fromkeys(values))
+    for uri in asked:
+        problem = problem_with(uri)
+        if problem:
+            raise InvalidTargetError(f"The resource {problem}.")
+        if uri not in authorized:
+            raise InvalidTargetError(f"The resource {uri} was not authorized for this grant.")
+    return asked or list(authorized)
+
+
+def registered_target(uris: list[str]) -> Target:
+    """A target of resources that were checked when they were authorized."""
+    return Target(uris=list(uris), registered=[r for u in uris if (r := find_resource(u))])
