@@ -298,11 +298,6 @@ def resources() -> None:
     """Manage protected resources (APIs and MCP servers; RFC 8707 resource indicators)."""
 
 
-def _scope_option(value: str) -> tuple[str, str]:
-    scope, _, description = value.partition("=")
-    return scope.strip(), " ".join(description.split())
-
-
 @resources.command("create")
 @click.argument("uri")
 @click.option("--name", required=True, help="Name shown on the consent page.")
@@ -324,12 +319,12 @@ def resources_create(
     uri: str, name: str, scopes: tuple[str, ...], access_token_ttl: int | None
 ) -> None:
     """Register the resource URI (the `aud` of its access tokens) and print it as JSON."""
-    from idp.oauth.resources import create_resource
+    from idp.oauth.resources import create_resource, parse_scope
 
     with _app_context(_settings()):
         try:
             resource = create_resource(
-                uri, name, dict(_scope_option(value) for value in scopes), access_token_ttl
+                uri, name, dict(parse_scope(value) for value in scopes), access_token_ttl
             )
         except IdpError as error:
             raise click.ClickException(f"{error.field or 'resource'}: {error.message}") from None

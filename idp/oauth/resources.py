@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidScopeError, OAuth2Error
 from sqlalchemy import JSON, String, select
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from idp.core.audit import Event, record
 from idp.db import Model, UTCDateTime, db, utcnow
 from idp.errors import InvalidInput
+from idp.identity.models import User
 
 MAX_URI_LENGTH = 2000
 MAX_NAME_LENGTH = 200
@@ -64,12 +66,37 @@ def problem_with(uri: str) -> str | None:
     return None
 
 
-# The registry, used by `idp resources`.
+# The registry, used by `idp resources` and the admin page (idp/web/admin.py).
+
+
+def parse_scope(text: str) -> tuple[str, str]:
+    """`scope` or `scope=Plain words` -> (scope, description); `create_resource` checks them."""
+    scope, _, description = text.partition("=")
+    return scope.strip(), " ".join(description.split())
+
+
+def parse_lifetime(text: str) -> int | None:
+    """An access-token lifetime typed as seconds; empty means none of its own."""
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit() or int(text) <= 0:
+        raise InvalidInput(
+            "The access-token lifetime must be a positive number of seconds.",
+            field="access_token_ttl",
+        )
+    return int(text)
 
 
 def create_resource(
-    uri: str, name: str, scopes: dict[str, str], access_token_ttl: int | None = None
+    uri: str,
+    name: str,
+    scopes: dict[str, str],
+    access_token_ttl: int | None = None,
+    *,
+    admin: User | None = None,
 ) -> Resource:
+    """Register a resource; `admin` is who did it on the admin page (None from the CLI)."""
     problem = problem_with(uri)
     if problem:
         raise InvalidInput(f"The resource URI {problem}.", field="uri")
@@ -97,7 +124,13 @@ def create_resource(
         raise InvalidInput(f"A resource {uri} is already registered.", field="uri")
     resource = Resource(uri=uri, name=name, scopes=scopes, access_token_ttl=access_token_ttl)
     db.session.add(resource)
-    record(Event.RESOURCE_CREATED, subject=uri, name=name, scopes=list(scopes))
+    record(
+        Event.RESOURCE_CREATED,
+        subject=uri,
+        name=name,
+        scopes=list(scopes),
+        **_by(admin),
+    )
     db.session.commit()
     return resource
 
@@ -106,14 +139,20 @@ def list_resources() -> list[Resource]:
     return list(db.session.scalars(select(Resource).order_by(Resource.uri)))
 
 
-def delete_resource(uri: str) -> bool:
+def delete_resource(uri: str, *, admin: User | None = None) -> bool:
     resource = find_resource(uri)
     if resource is None:
         return False
     db.session.delete(resource)
-    record(Event.RESOURCE_DELETED, subject=uri)
+    record(Event.RESOURCE_DELETED, subject=uri, **_by(admin))
     db.session.commit()
     return True
+
+
+def _by(admin: User | None) -> dict[str, Any]:
+    """Who changed the registry, for the audit row: the admin (kept by email should the
+    account go), or nobody for the CLI."""
+    return {} if admin is None else {"user_id": admin.id, "admin": admin.email}
 
 
 def find_resource(uri: str) -> Resource | None:

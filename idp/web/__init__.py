@@ -13,6 +13,7 @@ from werkzeug import Response
 from idp.mail import views as outbox
 from idp.web import (
     account,
+    admin,
     auth,
     authn,
     current,
@@ -56,6 +57,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     tokens.init_app(app)
     logout.init_app(app)
     registration.init_app(app, limiter)
+    admin.init_app(app)
     app.add_url_rule("/", "home", _home)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,130 @@
+"""The admin pages, for users with `User.is_admin`: the protected resources (RFC 8707) that
+tokens may be issued for. The same service functions as `idp resources` do the work.
+
+Every admin page needs a fresh sign-in (a password typed within IDP_SESSION_FRESH_AGE);
+a signed-in user who is not an admin gets 403. Changes are written to the audit log with the
+admin who made them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, StringField, TextAreaField
+
+from idp.db import db
+from idp.errors import IdpError
+from idp.identity.models import User
+from idp.oauth.resources import (
+    MAX_NAME_LENGTH,
+    MAX_URI_LENGTH,
+    Resource,
+    create_resource,
+    delete_resource,
+    list_resources,
+    parse_lifetime,
+    parse_scope,
+)
+from idp.web.current import current_user, fresh_login_required
+from idp.web.errors import render_error
+from idp.web.forms import Form
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+class ResourceForm(Form):
+    uri = StringField(
+        "URI",
+        description="The resource indicator clients send (RFC 8707): an absolute URI without "
+        "a fragment, such as https://notes.example.com/mcp. It is the audience of its tokens.",
+        render_kw={"autocomplete": "off", "required": True, "maxlength": MAX_URI_LENGTH},
+    )
+    name = StringField(
+        "Name",
+        description="Shown to people on the consent page.",
+        render_kw={"autocomplete": "off", "required": True, "maxlength": MAX_NAME_LENGTH},
+    )
+    scope = TextAreaField(
+        "Scopes",
+        description="One per line: the scope, or the scope, “=” and what it allows in plain "
+        "words, such as notes:read=Read your notes.",
+        render_kw={"required": True, "rows": 4, "spellcheck": "false"},
+    )
+    access_token_ttl = StringField(
+        "Access-token lifetime in seconds (optional)",
+        description="Left empty, tokens last as long as the client's do.",
+        render_kw={"autocomplete": "off", "inputmode": "numeric"},
+    )
+    next = HiddenField(default="/admin/resources")
+
+
+def admin_required(view: View) -> View:
+    """Signed out: to sign in. Not an admin: 403. A stale sign-in: confirm the password."""
+    fresh_view = fresh_login_required(view)
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        user = current_user()
+        if user is not None and not user.is_admin:
+            return render_error(403, "Only administrators can open the admin pages.")
+        return fresh_view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@bp.get("/resources")
+@admin_required
+def resources() -> str:
+    return _render_list(ResourceForm())
+
+
+@bp.post("/resources")
+@admin_required
+def create() -> Response | tuple[str, int]:
+    form = ResourceForm()
+    try:
+        resource = create_resource(
+            (form.uri.data or "").strip(),
+            form.name.data or "",
+            dict(
+                parse_scope(line) for line in (form.scope.data or "").splitlines() if line.strip()
+            ),
+            parse_lifetime(form.access_token_ttl.data or ""),
+            admin=_admin(),
+        )
+    except IdpError as error:
+        form.fail(error)
+        return _render_list(form), 400
+    flash(f"The resource {resource.uri} was added.")
+    return redirect(url_for("admin.resources"), 303)
+
+
+@bp.route("/resources/<int:resource_id>/delete", methods=["GET", "POST"])
+@admin_required
+def delete(resource_id: int) -> str | Response:
+    resource = db.session.get(Resource, resource_id) or abort(404)
+    if request.method == "GET":
+        return render_template("admin/delete_resource.html", resource=resource)
+    delete_resource(resource.uri, admin=_admin())
+    flash(f"The resource {resource.uri} was deleted.")
+    return redirect(url_for("admin.resources"), 303)
+
+
+def _render_list(form: ResourceForm) -> str:
+    return render_template("admin/resources.html", resources=list_resources(), form=form)
+
+
+def _admin() -> User:
+    user = current_user()
+    assert user is not None and user.is_admin
+    return user
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
