@@ -40,6 +40,10 @@ from idp.identity import users
 from idp.oauth.clients import ClientSpec, create_client
 from idp.settings import Settings
 
+# Chromium fixtures for every package that drives a browser (tests/browser, tests/mcp): one
+# registration, so the whole run shares one browser and one Playwright event loop.
+pytest_plugins = ["tests.browser.fixtures"]
+
 PASSWORD = "plum-orchard-47-lantern"
 SECRET = "test-secret-" + "s" * 40
 RUN_PREFIX = f"idp-test-{uuid.uuid4().hex[:8]}:"

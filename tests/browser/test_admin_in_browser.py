@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from idp.identity import users
 from idp.oauth.resources import find_resource
-from tests.browser.conftest import DESKTOP, PHONE, screenshot, sign_in
+from tests.browser.fixtures import DESKTOP, PHONE, screenshot, sign_in
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser

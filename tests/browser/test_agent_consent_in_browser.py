@@ -17,7 +17,7 @@ from sqlalchemy import update
 from idp.db import db
 from idp.oauth.models import Client
 from idp.oauth.resources import create_resource
-from tests.browser.conftest import DESKTOP, PHONE, screenshot, sign_in
+from tests.browser.fixtures import DESKTOP, PHONE, screenshot, sign_in
 from tests.oauth.conftest import authorize_url, pkce
 
 pytestmark = pytest.mark.browser

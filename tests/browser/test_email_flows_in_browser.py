@@ -12,7 +12,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.browser.fixtures import DESKTOP, PHONE, screenshot
 from tests.conftest import PASSWORD, link_in
 
 pytestmark = pytest.mark.browser

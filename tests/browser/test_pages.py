@@ -17,7 +17,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, screenshot, sign_in
+from tests.browser.fixtures import DESKTOP, PHONE, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -27,7 +27,7 @@ from idp.app import create_app
 from idp.core.security import digest
 from idp.identity.models import LoginSession
 from idp.settings import Settings
-from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS
+from tests.browser.fixtures import DESKTOP, PHONE, SCREENSHOTS
 from tests.conftest import PASSWORD, LiveServer
 from tests.test_passkeys import user_id_of, with_totp
 

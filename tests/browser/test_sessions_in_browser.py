@@ -14,7 +14,7 @@ import time
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, screenshot, sign_in
+from tests.browser.fixtures import DESKTOP, PHONE, screenshot, sign_in
 from tests.conftest import PASSWORD, link_in
 
 pytestmark = pytest.mark.browser

@@ -15,7 +15,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.browser.fixtures import DESKTOP, PHONE, screenshot
 from tests.conftest import PASSWORD
 from tests.test_two_factor import with_two_factor
 

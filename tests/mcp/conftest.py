@@ -29,7 +29,6 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from idp.oauth.resources import create_resource
-from tests.browser.conftest import chromium, context, new_context  # noqa: F401 (fixtures)
 from tests.conftest import PASSWORD, LiveServer
 from tests.mcp.mcp_server import McpServerThread
 from tests.oauth.test_client_metadata_documents import DocumentServer, self_signed, valid_document
@@ -122,7 +121,7 @@ class Person:
 
 
 @pytest.fixture
-def person(context: BrowserContext) -> Person:  # noqa: F811 (the fixture imported above)
+def person(context: BrowserContext) -> Person:
     return Person(context.new_page(), "ada@example.com")
 
 

@@ -1,4 +1,5 @@
-"""Browser fixtures: one headless Debian Chromium per test run, a fresh context per test.
+"""Browser fixtures (a pytest plugin, see tests/conftest.py): one headless Debian Chromium per
+test run, a fresh context per test.
 
 Without Chromium the browser tests are skipped, except on CI (CI=true), where they fail: a CI
 image that lost its browser must not turn the suite green by skipping it.
