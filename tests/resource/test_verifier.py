@@ -127,16 +127,19 @@ def test_an_expired_token_is_refused(server, service):
 @pytest.mark.parametrize(
     ("overrides", "description"),
     [
-        ({"exp": int(time.time()) - 60}, "The token has expired."),  # past the 30 s leeway
-        ({"iat": int(time.time()) + 600}, "The token is issued in the future."),
+        # Times are seconds from when the test runs, not from when it was collected.
+        ({"exp": -60}, "The token has expired."),  # past the 30 s leeway
+        ({"iat": 600}, "The token is issued in the future."),
         ({"iss": "https://evil.example.com"}, "The token is from another issuer."),
         ({"client_id": None}, "The token names no client."),
     ],
 )
 def test_claims_outside_rfc_9068_are_refused(server, overrides, description):
     api = ResourceServer(server.url, RESOURCE_A)
+    now = int(time.time())
+    claims = {k: now + v if k in ("exp", "iat") else v for k, v in overrides.items()}
 
-    error = refused(api, signed_by_provider(server, **overrides))
+    error = refused(api, signed_by_provider(server, **claims))
 
     assert (error.error, error.description) == ("invalid_token", description)
 
