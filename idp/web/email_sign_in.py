@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -25,7 +24,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
-    copy_current_request_context,
     redirect,
     render_template,
     request,
@@ -46,6 +44,7 @@ from idp.mail import MailError
 from idp.services import services
 from idp.web import lockout
 from idp.web.authn import complete_first_factor
+from idp.web.background import after_answering
 from idp.web.current import (
     delete_private_cookie,
     private_cookie_name,
@@ -119,12 +118,7 @@ def ask() -> str | Response | tuple[str, int]:
     browser = digest(cookie)
     # Whether the address has an account must not show in the answer, nor in its timing:
     # the lookup, the new link and code, and the mail happen after it, for every address.
-    threading.Thread(
-        target=copy_current_request_context(_send_if_account),
-        args=(email, browser),
-        name="sign-in-mail",
-        daemon=True,
-    ).start()
+    after_answering(_send_if_account, email, browser)
     next_url = safe_next(form.next.data, default="")
     _save_request(browser, SignInRequest(email, next_url, request.remote_addr, time.time()))
     response = _check_inbox(email, CodeForm(formdata=None))
@@ -152,8 +146,6 @@ def _send_if_account(email: str, browser: str) -> None:
         )
     except MailError:
         pass  # logged by the mailer; the page already said "if there is an account"
-    except Exception:  # a background thread has nobody else to tell
-        log.exception("sign-in mail to %s failed", email)
 
 
 @bp.route("/sign-in/email/code", methods=["GET", "POST"])

@@ -8,6 +8,8 @@ fetch links do not use it up; its URL carries the secret, so it sends no Referer
 
 from __future__ import annotations
 
+import contextlib
+
 from flask import (
     Blueprint,
     Flask,
@@ -25,11 +27,13 @@ from wtforms import EmailField, PasswordField
 from idp.errors import IdpError
 from idp.identity import recovery, users
 from idp.identity.one_time import InvalidToken
+from idp.mail import MailError
 from idp.services import services
 from idp.web import lockout
+from idp.web.background import after_answering
 from idp.web.current import clear_session_cookie, current_user
 from idp.web.forms import PASSWORD_HINT, Form
-from idp.web.verification import limit_mail, pretend_to_send
+from idp.web.verification import limit_mail
 
 bp = Blueprint("recovery", __name__)
 
@@ -52,18 +56,25 @@ def request_reset() -> str | tuple[str, int]:
     if request.method == "GET":
         form.email.data = request.args.get("email", "")[:320]
         return render_template("auth/reset_request.html", form=form)
-    ttl = services().settings.password_reset_ttl
     try:
-        issued = recovery.request_reset(form.email.data or "", ttl=ttl)
+        email = users.normalise_email(form.email.data or "")
     except IdpError as error:
         form.fail(error)
         return render_template("auth/reset_request.html", form=form), 400
-    email = users.normalise_email(form.email.data or "")
+    # The same answer, at the same speed, whether or not the address has an account.
+    after_answering(_send_reset_link, email)
+    return render_template("auth/reset_sent.html", email=email)
+
+
+def _send_reset_link(email: str) -> None:
+    ttl = services().settings.password_reset_ttl
+    issued = recovery.request_reset(email, ttl=ttl)
     if issued is None:
-        pretend_to_send("password_reset", email)
-    else:
-        user, secret = issued
-        services().mailer.send_later(
+        return
+    user, secret = issued
+    # A failure is logged by the mailer; the page only said "if there is an account".
+    with contextlib.suppress(MailError):
+        services().mailer.send(
             user.email,
             "Reset your password",
             "password_reset",
@@ -71,7 +82,6 @@ def request_reset() -> str | tuple[str, int]:
             link=url_for("recovery.reset_page", secret=secret, _external=True),
             minutes=max(1, ttl // 60),
         )
-    return render_template("auth/reset_sent.html", email=email)
 
 
 @bp.get("/reset-password/<secret>")

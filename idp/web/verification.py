@@ -39,6 +39,7 @@ from idp.identity.models import User
 from idp.identity.one_time import InvalidToken
 from idp.services import services
 from idp.web.authn import complete_first_factor
+from idp.web.background import after_answering
 from idp.web.current import (
     current_user,
     delete_private_cookie,
@@ -77,17 +78,19 @@ def resend() -> Response | tuple[str, int]:
     except IdpError as error:
         form.fail(error)
         return render_template("auth/verify_pending.html", form=form), 400
-    user = verification.needs_verifying(email)
-    browser = _browser_digest()
-    bound = (
-        user is not None and browser is not None and verification.latest_browser(user) == browser
-    )
     next_url = safe_next(form.next.data)
-    if user is not None:
-        send_verification(user, next_url, browser=browser if bound else None)
-    else:
-        pretend_to_send("verify_email", email)
+    # The same answer, at the same speed, whether or not the address waits for verification.
+    after_answering(_resend_if_unverified, email, next_url, _browser_digest())
     return check_inbox(email, next_url, resent=True)
+
+
+def _resend_if_unverified(email: str, next_url: str, browser: str | None) -> None:
+    user = verification.needs_verifying(email)
+    if user is None:
+        return
+    # A resent link signs in only the browser that signed up for this account.
+    bound = browser is not None and verification.latest_browser(user) == browser
+    send_verification(user, next_url, browser=browser if bound else None)
 
 
 @bp.post("/account/email/verify")
@@ -211,12 +214,6 @@ def send_verification(user: User, next_url: str, *, browser: str | None = None) 
         link=url_for("verification.verify_page", secret=secret, _external=True, **query),
         hours=max(1, ttl // 3600),
     )
-
-
-def pretend_to_send(template: str, to: str) -> None:
-    """Render a message and drop it: the answer costs what sending would (no enumeration by
-    timing), while nobody gets mail they cannot use."""
-    services().mailer.compose(to, "", template, user=None, link="", hours=0)
 
 
 # Helpers
