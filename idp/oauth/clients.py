@@ -51,6 +51,15 @@ class ClientSpec:
     refresh_token_ttl: int = 30 * 86400
 
 
+def new_client_id() -> str:
+    """16 random bytes, URL-safe, never starting with "-" or "_": a client_id that starts
+    with "-" would be read as an option by `idp clients delete CLIENT_ID`."""
+    while True:
+        client_id = new_token(16)
+        if client_id[0].isalnum():
+            return client_id
+
+
 def create_client(
     spec: ClientSpec, *, dynamic: bool = False, registration_token: str | None = None
 ) -> tuple[Client, str | None]:
@@ -58,7 +67,7 @@ def create_client(
     name, method = _checked(spec)
     secret = new_token(32) if method in SECRET_METHODS else None
     client = Client(
-        client_id=new_token(16),
+        client_id=new_client_id(),
         secret_hash=digest(secret) if secret else None,
         registration_token_hash=digest(registration_token) if registration_token else None,
         first_party=spec.first_party,
