@@ -21,6 +21,7 @@ import requests
 from sqlalchemy import select
 
 from idp.db import db
+from idp.identity.models import LoginSession
 from idp.oauth.device import DeviceAuthorization
 from tests.conftest import PASSWORD, SECRET, Browser, LiveServer
 from tests.oauth.issued import claims_of, post_as, refresh
@@ -146,7 +147,9 @@ def test_a_cli_signs_its_user_in(server, browser, make_user, cli_client):
     assert access["client_id"] == cli_client.client_id
     assert access["amr"] == ["pwd"]
     assert access["acr"] == "1"
-    assert abs(access["auth_time"] - time.time()) < 60
+    with server.app.app_context():
+        signed_in = db.session.scalars(select(LoginSession.authenticated_at)).one()
+    assert access["auth_time"] == int(signed_in.timestamp())  # the approving session's
     id_token = claims_of(server, issued["id_token"])
     assert id_token["aud"] == cli_client.client_id
     assert id_token["sub"] == str(user_id)
