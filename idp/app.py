@@ -9,17 +9,19 @@ from flask import Flask, Response
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from idp import web
+from idp import keys as idp_keys
+from idp import mail, web
 from idp.core import ratelimit
+from idp.core import store as core_store
 from idp.core.store import make_store
 from idp.db import db
+from idp.identity import sessions
 from idp.identity.sessions import SessionService
 from idp.keys import key_store
 from idp.mail import Mailer
 from idp.oauth import discovery, metadata_documents
 from idp.oauth.server import Server
 from idp.oauth.tokens import TokenService
-from idp.services import Services
 from idp.settings import ROOT, Settings
 
 
@@ -55,28 +57,24 @@ def create_app(settings: Settings | None = None) -> Flask:
             x_host=settings.proxy_hops,
         )
     db.init_app(app)
+    app.extensions["idp.settings"] = settings
     store = make_store(settings.redis_url, settings.redis_prefix)
+    core_store.init_app(app, store)
     keys = key_store(settings)
     keys.ensure_key()
-    oauth = Server(settings.issuer, metadata_documents.from_settings(settings, store))
-    oauth.init_app(app)
-    app.extensions["idp"] = Services(
-        settings=settings,
-        store=store,
-        sessions=SessionService(
-            store, ttl=settings.session_ttl, remember_ttl=settings.remember_ttl
-        ),
-        keys=keys,
-        tokens=TokenService(
-            keys, settings.issuer, settings.secret_key, max_lifetime=settings.max_token_lifetime
-        ),
-        oauth=oauth,
-        discovery=discovery.serialized(
-            settings.issuer,
-            registration=settings.registration != "off",
-            metadata_documents=settings.client_metadata_documents,
-        ),
-        mailer=Mailer(settings),
+    idp_keys.init_app(app, keys)
+    sessions.init_app(
+        app, SessionService(store, ttl=settings.session_ttl, remember_ttl=settings.remember_ttl)
+    )
+    mail.init_app(app, Mailer(settings))
+    tokens = TokenService(
+        keys, settings.issuer, settings.secret_key, max_lifetime=settings.max_token_lifetime
+    )
+    Server(settings, tokens, store, metadata_documents.from_settings(settings, store)).init_app(app)
+    app.extensions["idp.oauth.discovery"] = discovery.serialized(
+        settings.issuer,
+        registration=settings.registration != "off",
+        metadata_documents=settings.client_metadata_documents,
     )
     limiter = ratelimit.init_app(app, settings)
     web.init_app(app, limiter)
@@ -90,7 +88,7 @@ def mount_under_issuer_path(app: Flask, settings: Settings) -> None:
     path = urlsplit(settings.issuer).path.rstrip("/")
     if not path:
         return
-    metadata = app.extensions["idp"].discovery
+    metadata = app.extensions["idp.oauth.discovery"]
     well_known = {
         f"/.well-known/oauth-authorization-server{path}",
         f"/.well-known/openid-configuration{path}",

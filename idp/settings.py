@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import current_app
 from limits import parse as parse_limit
 
 # The checkout: templates/ and static/ live beside the package.
@@ -513,3 +514,9 @@ def documented() -> list[tuple[str, str, str]]:
         default = "" if f.name == "secret_key" else str(f.default)
         rows.append((f.metadata["env"], default, f.metadata["doc"]))
     return rows
+
+
+def app_settings() -> Settings:
+    """The settings of the current app (registered by `create_app`)."""
+    value: Settings = current_app.extensions["idp.settings"]
+    return value

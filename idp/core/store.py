@@ -12,6 +12,7 @@ import time
 from typing import Protocol
 
 import redis
+from flask import Flask, current_app
 
 
 class StoreUnavailable(RuntimeError):
@@ -122,3 +123,13 @@ class RedisStore:
 
 def make_store(redis_url: str, prefix: str) -> Store:
     return RedisStore(redis_url, prefix) if redis_url else MemoryStore()
+
+
+def init_app(app: Flask, store: Store) -> None:
+    app.extensions["idp.store"] = store
+
+
+def app_store() -> Store:
+    """The store of the current app."""
+    value: Store = current_app.extensions["idp.store"]
+    return value

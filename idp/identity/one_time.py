@@ -25,6 +25,7 @@ from idp.core.security import digest, new_token
 from idp.db import Model, UTCDateTime, db, utcnow
 from idp.errors import IdpError
 from idp.identity.models import User
+from idp.settings import app_settings
 
 CODE_ATTEMPTS = 5
 
@@ -189,8 +190,6 @@ def _retire(purpose: str, user: User) -> None:
 
 
 def _code_mac(purpose: str, user_id: int, salt: str, code: str) -> str:
-    from flask import current_app
-
-    key = str(current_app.config["SECRET_KEY"]).encode()
+    key = app_settings().secret_key.encode()
     message = f"{purpose}:{user_id}:{salt}:{code}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()

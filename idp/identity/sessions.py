@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import Flask, current_app
 from sqlalchemy import delete, select
 
 from idp.core.audit import Event, record
@@ -276,3 +277,13 @@ class SessionService:
                 CACHE_SECONDS,
                 error,
             )
+
+
+def init_app(app: Flask, sessions: SessionService) -> None:
+    app.extensions["idp.sessions"] = sessions
+
+
+def app_sessions() -> SessionService:
+    """The session service of the current app."""
+    value: SessionService = current_app.extensions["idp.sessions"]
+    return value

@@ -20,7 +20,7 @@ import time
 from datetime import timedelta
 
 import pyotp
-from flask import current_app, request
+from flask import request
 from sqlalchemy import delete, select, update
 
 from idp.core.audit import Event, record
@@ -30,6 +30,7 @@ from idp.errors import IdpError
 from idp.identity.models import User
 from idp.identity.two_factor_models import BackupCode, TotpFactor, TrustedDevice
 from idp.keys.sealing import CannotOpen, Sealer
+from idp.settings import app_settings
 
 STEP_SECONDS = 30  # RFC 6238 §5.2 recommends 30 s
 DIGITS = 6
@@ -304,4 +305,4 @@ def _sealer() -> Sealer:
 
 
 def _secret_key() -> str:
-    return str(current_app.config["SECRET_KEY"])
+    return str(app_settings().secret_key)

@@ -8,6 +8,8 @@ more, until every token it signed has expired (OpenID Connect Core §10.1.1).
 
 from __future__ import annotations
 
+from flask import Flask, current_app
+
 from idp.keys.errors import KeyStoreError
 from idp.keys.jwk import ALGORITHMS
 from idp.keys.store import KeyInfo, KeyStore, SigningKey
@@ -21,6 +23,8 @@ __all__ = [
     "KeyStore",
     "KeyStoreError",
     "SigningKey",
+    "app_keys",
+    "init_app",
     "key_store",
 ]
 
@@ -36,3 +40,13 @@ def key_store(settings: Settings) -> KeyStore:
         activation_delay=settings.jwks_max_age + ACTIVATION_MARGIN,
         retention=settings.max_token_lifetime + settings.jwks_max_age,
     )
+
+
+def init_app(app: Flask, keys: KeyStore) -> None:
+    app.extensions["idp.keys"] = keys
+
+
+def app_keys() -> KeyStore:
+    """The key store of the current app."""
+    value: KeyStore = current_app.extensions["idp.keys"]
+    return value

@@ -22,7 +22,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from flask import render_template
+from flask import Flask, current_app, render_template
 
 from idp.core.security import new_token
 from idp.errors import IdpError
@@ -123,3 +123,13 @@ def formatdate_compact() -> str:
     from datetime import UTC, datetime
 
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+
+
+def init_app(app: Flask, mailer: Mailer) -> None:
+    app.extensions["idp.mailer"] = mailer
+
+
+def app_mailer() -> Mailer:
+    """The mailer of the current app."""
+    value: Mailer = current_app.extensions["idp.mailer"]
+    return value

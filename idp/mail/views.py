@@ -11,22 +11,20 @@ from email.parser import BytesParser
 
 from flask import Blueprint, Flask, abort, render_template
 
-from idp.services import services
+from idp.mail import app_mailer
 
 bp = Blueprint("outbox", __name__, url_prefix="/dev/outbox")
 
 
 @bp.get("")
 def index() -> str:
-    messages = [
-        (path.stem, _read(path.read_bytes())) for path in services().mailer.outbox_messages()
-    ]
+    messages = [(path.stem, _read(path.read_bytes())) for path in app_mailer().outbox_messages()]
     return render_template("mail/outbox.html", messages=messages)
 
 
 @bp.get("/<name>")
 def show(name: str) -> str:
-    path = next((p for p in services().mailer.outbox_messages() if p.stem == name), None)
+    path = next((p for p in app_mailer().outbox_messages() if p.stem == name), None)
     if path is None:
         abort(404)
     message = _read(path.read_bytes())
@@ -41,5 +39,5 @@ def _read(raw: bytes) -> EmailMessage:
 
 
 def init_app(app: Flask) -> None:
-    if app.extensions["idp"].settings.env == "development":
+    if app.extensions["idp.settings"].env == "development":
         app.register_blueprint(bp)

@@ -21,7 +21,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import Key, KeySet
 
-from idp.core.store import StoreUnavailable
+from idp.core.store import StoreUnavailable, app_store
 from idp.oauth.models import Client
 
 KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
@@ -75,11 +75,10 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         )
 
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
-        from idp.services import services
 
         ttl = max(1, int(claims["exp"] - time.time()) + self.leeway)
         try:
-            return services().store.add(f"client-assertion:{claims['sub']}:{jti}", b"1", ttl)
+            return app_store().add(f"client-assertion:{claims['sub']}:{jti}", b"1", ttl)
         except StoreUnavailable as error:
             log.warning("cannot check a client assertion for replay: %s", error)
             raise ReplayCheckUnavailable() from error

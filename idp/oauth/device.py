@@ -44,6 +44,7 @@ from idp.oauth import acr, consent
 from idp.oauth.grants import CONFIDENTIAL, tokens
 from idp.oauth.models import Client
 from idp.oauth.tokens import Grant
+from idp.settings import app_settings
 
 # RFC 8628 §6.1: no vowels (no words), no digits (no 0/O or 1/I confusion).
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
@@ -101,9 +102,7 @@ class DeviceAuthorization(Model):
 
 
 def _settings() -> Any:
-    from idp.services import services
-
-    return services().settings
+    return app_settings()
 
 
 def normalise_user_code(typed: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flask import current_app
+
 from idp.oauth import acr
 from idp.oauth.client_auth import SIGNING_ALGORITHMS
 from idp.oauth.clients import GRANT_TYPES
@@ -70,3 +72,9 @@ def serialized(
 ) -> bytes:
     document = metadata(issuer, registration=registration, metadata_documents=metadata_documents)
     return json.dumps(document, separators=(",", ":")).encode()
+
+
+def app_metadata() -> bytes:
+    """The current app's metadata document, serialised once."""
+    value: bytes = current_app.extensions["idp.oauth.discovery"]
+    return value

@@ -36,16 +36,15 @@ from idp.db import db, utcnow
 from idp.identity.models import User
 from idp.oauth.models import AuthorizationCode, Client, RefreshToken, TokenFamily
 from idp.oauth.resources import check_scopes, narrowed, target_of
-from idp.oauth.tokens import Grant, TokenService
+from idp.oauth.tokens import Grant, TokenService, app_tokens
+from idp.settings import app_settings
 
 CODE_TTL = 60
 CONFIDENTIAL = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
 
 def tokens() -> TokenService:
-    from idp.services import services
-
-    return services().tokens
+    return app_tokens()
 
 
 class S256Only(CodeChallenge):
@@ -266,9 +265,7 @@ def requested_resources(request: Any) -> list[str]:
 
 
 def _allow_any() -> bool:
-    from idp.services import services
-
-    return bool(services().settings.allow_unregistered_resources)
+    return bool(app_settings().allow_unregistered_resources)
 
 
 def _check(row: RefreshToken, client: Client) -> None:
@@ -300,9 +297,8 @@ def _rotate(row: RefreshToken) -> None:
 
 def _allow_reuse(row: RefreshToken, rotated_at: datetime) -> None:
     """RFC 9700 §4.14.2: reuse of a rotated token revokes its family, past a short grace."""
-    from idp.services import services
 
-    grace = timedelta(seconds=services().settings.refresh_reuse_grace)
+    grace = timedelta(seconds=app_settings().refresh_reuse_grace)
     if utcnow() - rotated_at <= grace:
         return
     family = row.family

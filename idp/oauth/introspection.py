@@ -23,7 +23,7 @@ from idp.db import db, utcnow
 from idp.identity.models import User
 from idp.oauth.models import Client, RefreshToken, TokenFamily
 from idp.oauth.scopes import subject
-from idp.oauth.tokens import TokenService
+from idp.oauth.tokens import TokenService, app_tokens
 
 ACCESS_TOKEN = "access_token"  # noqa: S105 (a token type hint)
 REFRESH_TOKEN = "refresh_token"  # noqa: S105 (a token type hint)
@@ -56,9 +56,7 @@ class PresentedToken:
 
 
 def tokens() -> TokenService:
-    from idp.services import services
-
-    return services().tokens
+    return app_tokens()
 
 
 def find_token(token: str, hint: str | None) -> PresentedToken | None:

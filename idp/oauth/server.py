@@ -20,9 +20,10 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2 import OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidClientError
-from flask import Response
+from flask import Flask, Response, current_app
 from flask import request as flask_request
 
+from idp.core.store import Store
 from idp.oauth.client_auth import PrivateKeyJWT
 from idp.oauth.clients import find_client, mark_used
 from idp.oauth.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
@@ -36,21 +37,42 @@ from idp.oauth.introspection import IntrospectionEndpoint
 from idp.oauth.metadata_documents import MetadataDocumentError, MetadataDocuments, names_document
 from idp.oauth.registration import printable
 from idp.oauth.revocation import RevocationEndpoint
+from idp.oauth.tokens import TokenService
+from idp.settings import Settings
 
 
 class Server(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, issuer: str, documents: MetadataDocuments | None = None) -> None:
+    """The provider's protocol engine, built with everything its grants and endpoints use:
+    they reach it as `self.server`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: TokenService,
+        store: Store,
+        documents: MetadataDocuments | None = None,
+    ) -> None:
         super().__init__()
-        self.issuer = issuer
+        self.settings = settings
+        self.issuer = settings.issuer
+        self.tokens = tokens
+        self.store = store
         self.documents = documents  # None: URL client_ids are unknown clients
         self.register_grant(AuthorizationCodeGrant, [S256Only(required=True)])
         self.register_grant(ClientCredentialsGrant)
         self.register_grant(RefreshTokenGrant)
         self.register_grant(DeviceCodeGrant)
-        self.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT(issuer))
+        self.register_client_auth_method(
+            PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT(self.issuer)
+        )
         self.register_endpoint(IntrospectionEndpoint)
         self.register_endpoint(RevocationEndpoint)
         self.register_endpoint(DeviceAuthorizationEndpoint)
+
+    def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
+        super().init_app(app, *args, **kwargs)
+        app.extensions["idp.oauth"] = self
+        app.extensions["idp.oauth.tokens"] = self.tokens
 
     def query_client(self, client_id: str) -> Any:
         if not names_document(client_id):
@@ -86,3 +108,9 @@ class Server(AuthorizationServer):  # type: ignore[misc]
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
         return response
+
+
+def app_server() -> Server:
+    """The authorization server of the current app."""
+    value: Server = current_app.extensions["idp.oauth"]
+    return value

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from authlib.oidc.core.util import create_half_hash
+from flask import current_app
 from joserfc import jwt
 from joserfc.errors import JoseError
 
@@ -185,3 +186,9 @@ def _authentication(grant: Grant) -> dict[str, Any]:
     if grant.amr:
         claims["amr"] = grant.amr
     return claims
+
+
+def app_tokens() -> TokenService:
+    """The token service of the current app (registered with the authorization server)."""
+    value: TokenService = current_app.extensions["idp.oauth.tokens"]
+    return value

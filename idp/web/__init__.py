@@ -62,7 +62,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals["current_user"] = current_user
-    app.jinja_env.globals["site_name"] = app.extensions["idp"].settings.site_name
+    app.jinja_env.globals["site_name"] = app.extensions["idp.settings"].site_name
 
 
 def _home() -> Response:

@@ -17,9 +17,11 @@ from idp.db import db
 from idp.errors import IdpError
 from idp.identity import deletion, email_change, users
 from idp.identity.models import User
+from idp.identity.sessions import app_sessions
+from idp.mail import app_mailer
 from idp.oauth import consent
 from idp.oauth.scopes import DESCRIPTIONS
-from idp.services import services
+from idp.settings import app_settings
 from idp.web.current import (
     clear_session_cookie,
     current_login,
@@ -76,7 +78,7 @@ def password() -> str | Response | tuple[str, int]:
         form.fail(error)
         return _render(password_form=form), 400
     login = current_login()
-    ended = services().sessions.revoke_all(
+    ended = app_sessions().revoke_all(
         _user(), keep=login.id if login else None, reason="password_changed"
     )
     flash(
@@ -91,7 +93,7 @@ def password() -> str | Response | tuple[str, int]:
 def change_email() -> str | Response | tuple[str, int]:
     """Mail a confirmation link to the new address; if that fails, store nothing."""
     form, user = ChangeEmailForm(), _user()
-    ttl = services().settings.verify_email_ttl
+    ttl = app_settings().verify_email_ttl
     try:
         new_email, secret = email_change.request_change(user, form.email.data or "", ttl=ttl)
         _mail_new_address(user, new_email, secret, hours=max(1, ttl // 3600))
@@ -109,7 +111,7 @@ def change_email() -> str | Response | tuple[str, int]:
 
 def _mail_new_address(user: User, new_email: str, secret: str | None, *, hours: int) -> None:
     """The link, or (when another account has the address) a note saying so, to its owner."""
-    mailer = services().mailer
+    mailer = app_mailer()
     if secret is None:
         mailer.send(
             new_email,
@@ -142,11 +144,11 @@ def delete() -> str | Response | tuple[str, int]:
     except IdpError as error:
         form.fail(error)
         return render_template("account/delete.html", form=form, user=user), 400
-    services().sessions.revoke_all(user, reason="account_deleted")
+    app_sessions().revoke_all(user, reason="account_deleted")
     name = user.name
     email = deletion.delete_account(user)
     clear_session_cookie()
-    services().mailer.send_later(email, "Your account was deleted", "account_deleted", name=name)
+    app_mailer().send_later(email, "Your account was deleted", "account_deleted", name=name)
     flash("Your account and everything in it were deleted.")
     return redirect(url_for("auth.sign_in"), 303)
 
@@ -156,10 +158,10 @@ def delete() -> str | Response | tuple[str, int]:
 def revoke_session(session_id: int) -> Response:
     login = current_login()
     if login is not None and login.id == session_id:
-        services().sessions.revoke(_user(), session_id)
+        app_sessions().revoke(_user(), session_id)
         clear_session_cookie()
         return redirect(url_for("auth.sign_in"), 303)
-    if services().sessions.revoke(_user(), session_id):
+    if app_sessions().revoke(_user(), session_id):
         flash("The session was signed out.")
     else:
         flash("That session had already ended.")
@@ -170,7 +172,7 @@ def revoke_session(session_id: int) -> Response:
 @fresh_login_required
 def revoke_other_sessions() -> Response:
     login = current_login()
-    ended = services().sessions.revoke_all(_user(), keep=login.id if login else None)
+    ended = app_sessions().revoke_all(_user(), keep=login.id if login else None)
     flash(f"Signed out {ended} other session(s)." if ended else "There were no other sessions.")
     return redirect(url_for("account.index"), 303)
 
@@ -178,7 +180,7 @@ def revoke_other_sessions() -> Response:
 @bp.post("/sessions/revoke-all")
 @fresh_login_required
 def revoke_all_sessions() -> Response:
-    services().sessions.revoke_all(_user())
+    app_sessions().revoke_all(_user())
     clear_session_cookie()
     return redirect(url_for("auth.sign_in"), 303)
 
@@ -221,7 +223,7 @@ def _render(
             "device": describe_device(row.user_agent),
             "current": login is not None and row.id == login.id,
         }
-        for row in services().sessions.list_for(user.id)
+        for row in app_sessions().list_for(user.id)
     ]
     apps = [
         {
@@ -241,7 +243,7 @@ def _render(
         email_form=email_form or ChangeEmailForm(formdata=None),
         sessions=sessions,
         apps=apps,
-        fresh=login is not None and login.is_fresh(services().settings.session_fresh_age),
+        fresh=login is not None and login.is_fresh(app_settings().session_fresh_age),
         request_path=request.path,
     )
 

@@ -11,7 +11,8 @@ from werkzeug.wrappers import Response
 from idp.errors import IdpError, InvalidCredentials
 from idp.identity import users, verification
 from idp.identity.passwords import verify_password
-from idp.services import services
+from idp.identity.sessions import app_sessions
+from idp.settings import app_settings
 from idp.web import lockout
 from idp.web import verification as verification_pages
 from idp.web.authn import complete_first_factor
@@ -76,7 +77,7 @@ def sign_up() -> str | Response | tuple[str, int]:
 def sign_out() -> Response:
     login, user = current_login(), current_user()
     if login is not None and user is not None:
-        services().sessions.sign_out(login, user)
+        app_sessions().sign_out(login, user)
     clear_session_cookie()
     return redirect(url_for("auth.sign_in"), 303)
 
@@ -102,7 +103,7 @@ def confirm() -> str | Response | tuple[str, int]:
         form.fail(InvalidCredentials("The password is incorrect.", field="password"))
         return render_template("auth/confirm.html", form=form, user=user), 400
     lockout.succeeded("password", user.email)
-    services().sessions.reauthenticate(login, ["pwd"])
+    app_sessions().reauthenticate(login, ["pwd"])
     return redirect(safe_next(form.next.data), 303)
 
 
@@ -122,7 +123,7 @@ def _account_key() -> str:
 
 
 def _setting(name: str) -> str:
-    value: str = getattr(services().settings, name)
+    value: str = getattr(app_settings(), name)
     return value
 
 

@@ -21,11 +21,11 @@ from flask import g, make_response, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from idp.core.security import digest, new_token
-from idp.core.store import StoreUnavailable
+from idp.core.store import StoreUnavailable, app_store
 from idp.db import db
 from idp.identity.models import User
-from idp.identity.sessions import merge_amr
-from idp.services import services
+from idp.identity.sessions import app_sessions, merge_amr
+from idp.settings import app_settings
 from idp.web.current import (
     current_login,
     current_user,
@@ -68,7 +68,7 @@ def complete_first_factor(
     from idp.identity import two_factor  # imported here: two_factor builds on this module
 
     target = safe_next(next_url)
-    settings = services().settings
+    settings = app_settings()
     if settings.require_verified_email and user.email_verified_at is None:
         return redirect(url_for("verification.pending", next=target), 303)
     if (
@@ -79,7 +79,7 @@ def complete_first_factor(
         token = new_token()
         pending = Pending(user.id, list(amr), remember, target)
         try:
-            services().store.set(
+            app_store().set(
                 "pending:" + digest(token), json.dumps(asdict(pending)).encode(), PENDING_TTL
             )
         except StoreUnavailable:
@@ -101,7 +101,7 @@ def load_pending() -> Pending | None:
     if not token:
         return None
     try:
-        raw = services().store.get("pending:" + digest(token))
+        raw = app_store().get("pending:" + digest(token))
     except StoreUnavailable:
         return None
     return Pending(**json.loads(raw)) if raw else None
@@ -128,7 +128,7 @@ def complete_second_factor(amr: list[str], next_url: str | None = None) -> Respo
             return redirect(safe_next(pending.next), 303)
     login = current_login()
     if login is not None:
-        services().sessions.reauthenticate(login, amr)
+        app_sessions().reauthenticate(login, amr)
         return redirect(safe_next(next_url), 303)
     return redirect(url_for("auth.sign_in"), 303)
 
@@ -137,7 +137,7 @@ def end_pending() -> None:
     token = request.cookies.get(pending_cookie_name())
     if token:
         with contextlib.suppress(StoreUnavailable):
-            services().store.delete("pending:" + digest(token))
+            app_store().delete("pending:" + digest(token))
     g.pending_cookie = ""
 
 
@@ -145,8 +145,8 @@ def start_session(user: User, amr: list[str], *, remember: bool) -> None:
     """Open a session for this browser, replacing the one it had (no fixation, no orphan)."""
     previous, previous_user = current_login(), current_user()
     if previous is not None and previous_user is not None:
-        services().sessions.revoke(previous_user, previous.id, reason="replaced")
-    token, _ = services().sessions.start(
+        app_sessions().revoke(previous_user, previous.id, reason="replaced")
+    token, _ = app_sessions().start(
         user,
         remember=remember,
         ip=request.remote_addr,

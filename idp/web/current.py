@@ -18,15 +18,15 @@ from werkzeug.wrappers import Response
 
 from idp.db import db
 from idp.identity.models import User
-from idp.identity.sessions import ActiveSession
-from idp.services import services
+from idp.identity.sessions import ActiveSession, app_sessions
+from idp.settings import app_settings
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 
 def private_cookie_name(base: str) -> str:
     """`base`, or `__Host-base` over HTTPS (RFC 6265bis §4.1.3.2: Secure, no Domain, Path=/)."""
-    return "__Host-" + base if services().settings.is_https else base
+    return "__Host-" + base if app_settings().is_https else base
 
 
 def set_private_cookie(response: Response, base: str, value: str, max_age: int | None) -> None:
@@ -37,7 +37,7 @@ def set_private_cookie(response: Response, base: str, value: str, max_age: int |
         value,
         max_age=max_age,
         path="/",
-        secure=services().settings.is_https,
+        secure=app_settings().is_https,
         httponly=True,
         samesite="Lax",
     )
@@ -47,7 +47,7 @@ def delete_private_cookie(response: Response, base: str) -> None:
     response.delete_cookie(
         private_cookie_name(base),
         path="/",
-        secure=services().settings.is_https,
+        secure=app_settings().is_https,
         httponly=True,
         samesite="Lax",
     )
@@ -70,14 +70,14 @@ def _load_session() -> None:
     token = request.cookies.get(cookie_name())
     if not token:
         return
-    active, slid = services().sessions.resolve(token)
+    active, slid = app_sessions().resolve(token)
     user = db.session.get(User, active.user_id) if active else None
     if active is None or user is None:
         g.cookie = ("", 0)
         return
     g.login, g.user = active, user
     if slid and active.remember:
-        g.cookie = (token, services().settings.remember_ttl)
+        g.cookie = (token, app_settings().remember_ttl)
 
 
 def _write_cookie(response: Response) -> Response:
@@ -94,7 +94,7 @@ def _write_cookie(response: Response) -> Response:
 
 def set_session_cookie(token: str, remember: bool) -> None:
     """Send the cookie for a new session: persistent only when the user asked to be remembered."""
-    g.cookie = (token, services().settings.remember_ttl if remember else None)
+    g.cookie = (token, app_settings().remember_ttl if remember else None)
 
 
 def clear_session_cookie() -> None:
@@ -148,7 +148,7 @@ def fresh_login_required(view: View) -> View:
         login = current_login()
         if login is None or current_user() is None:
             return _to_sign_in()
-        if not login.is_fresh(services().settings.session_fresh_age):
+        if not login.is_fresh(app_settings().session_fresh_age):
             # After a POST the user comes back to the page the form lives on, and submits again.
             back = (
                 request.form.get("next")

@@ -18,8 +18,8 @@ from wtforms import StringField
 from idp.oauth import device
 from idp.oauth.device import DeviceAuthorization, UnknownUserCode
 from idp.oauth.scopes import DESCRIPTIONS
-from idp.oauth.server import Server
-from idp.services import services
+from idp.oauth.server import Server, app_server
+from idp.settings import app_settings
 from idp.web.current import current_login, current_user, login_required
 from idp.web.forms import Form
 
@@ -42,7 +42,7 @@ class UserCodeForm(Form):
 
 
 def server() -> Server:
-    value: Server = services().oauth
+    value: Server = app_server()
     return value
 
 
@@ -105,7 +105,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     app.extensions["csrf"].exempt(device_authorization)
     # Both pages tell whether a code exists, so entries on either count against one limit.
     per_ip = limiter.shared_limit(
-        lambda: str(services().settings.device_user_code_limit),
+        lambda: str(app_settings().device_user_code_limit),
         scope="device-user-code",
         methods=["POST"],
     )

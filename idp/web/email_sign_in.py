@@ -34,14 +34,14 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, HiddenField, StringField
 
 from idp.core.security import digest, new_token, same
-from idp.core.store import StoreUnavailable
+from idp.core.store import StoreUnavailable, app_store
 from idp.errors import IdpError, InvalidInput
 from idp.identity import email_sign_in as service
 from idp.identity import users
 from idp.identity.models import User
 from idp.identity.one_time import CODE_ATTEMPTS, InvalidToken
-from idp.mail import MailError
-from idp.services import services
+from idp.mail import MailError, app_mailer
+from idp.settings import app_settings
 from idp.web import lockout
 from idp.web.authn import complete_first_factor
 from idp.web.background import after_answering
@@ -132,9 +132,9 @@ def _send_if_account(email: str, browser: str) -> None:
         user = users.find_by_email(email)
         if user is None:
             return
-        settings = services().settings
+        settings = app_settings()
         secret, code = service.issue(user, browser=browser, ttl=settings.email_sign_in_ttl)
-        services().mailer.send(
+        app_mailer().send(
             email,
             f"Sign in to {settings.site_name}",
             "sign_in",
@@ -222,7 +222,7 @@ def _redeem_code(browser: str, asked: SignInRequest, code: str) -> User:
 def _signed_in(user: User, next_url: str | None, browser: str) -> Response:
     if browser:
         with contextlib.suppress(StoreUnavailable):
-            services().store.delete(_record_key(browser))
+            app_store().delete(_record_key(browser))
     response = complete_first_factor(user, ["otp"], remember=False, next_url=next_url)
     delete_private_cookie(response, COOKIE)
     return response
@@ -235,7 +235,7 @@ def _check_inbox(email: str, form: CodeForm) -> Response:
         email=email,
         form=form,
         resend=resend,
-        minutes=services().settings.email_sign_in_ttl // 60,
+        minutes=app_settings().email_sign_in_ttl // 60,
     )
     return Response(page, mimetype="text/html")
 
@@ -256,18 +256,18 @@ def _browser() -> str:
 
 
 def _set_cookie(response: Response, value: str) -> None:
-    set_private_cookie(response, COOKIE, value, services().settings.email_sign_in_ttl)
+    set_private_cookie(response, COOKIE, value, app_settings().email_sign_in_ttl)
 
 
 def _save_request(browser: str, asked: SignInRequest) -> None:
-    ttl = round(asked.at + services().settings.email_sign_in_ttl - time.time())
+    ttl = round(asked.at + app_settings().email_sign_in_ttl - time.time())
     with contextlib.suppress(StoreUnavailable):  # the link works without it
-        services().store.set(_record_key(browser), json.dumps(asdict(asked)).encode(), max(1, ttl))
+        app_store().set(_record_key(browser), json.dumps(asdict(asked)).encode(), max(1, ttl))
 
 
 def _load_request(browser: str) -> SignInRequest | None:
     try:
-        raw = services().store.get(_record_key(browser))
+        raw = app_store().get(_record_key(browser))
     except StoreUnavailable:
         return None
     return SignInRequest(**json.loads(raw)) if raw else None
@@ -286,7 +286,7 @@ def _address_key() -> str:
 
 
 def _setting(name: str) -> str:
-    value: str = getattr(services().settings, name)
+    value: str = getattr(app_settings(), name)
     return value
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from idp.services import services
+from idp.settings import app_settings
 
 CSP = "; ".join(
     [
@@ -36,7 +36,7 @@ def _add_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if services().settings.is_https:
+    if app_settings().is_https:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
     if response.mimetype == "text/html":
         headers["Cache-Control"] = "no-store"

@@ -8,8 +8,8 @@ from flask import Blueprint, Flask, Response, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from idp import db
-from idp.core.store import StoreUnavailable
-from idp.services import services
+from idp.core.store import StoreUnavailable, app_store
+from idp.settings import app_settings
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -30,9 +30,9 @@ def readyz() -> tuple[Response, int]:
         log.warning("readiness: database unreachable: %s", error)
         checks["database"] = "unreachable"
         db.db.session.rollback()
-    if services().settings.redis_url:
+    if app_settings().redis_url:
         try:
-            services().store.ping()
+            app_store().ping()
             checks["redis"] = "ok"
         except StoreUnavailable as error:
             log.warning("readiness: redis unreachable: %s", error)

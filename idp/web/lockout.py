@@ -22,11 +22,12 @@ import time
 from flask import request
 
 from idp.core.audit import Event, record
-from idp.core.store import StoreUnavailable
+from idp.core.store import StoreUnavailable, app_store
 from idp.db import db
 from idp.errors import IdpError
 from idp.identity.models import User
-from idp.services import services
+from idp.mail import app_mailer
+from idp.settings import app_settings
 
 IP_FACTOR = 5
 MAX_WAIT = 60
@@ -60,7 +61,7 @@ def check(credential: str, account: str) -> None:
                 "another way or reset your password.",
                 detail=key,
             )
-        slow_after = services().settings.lockout_slow_after
+        slow_after = app_settings().lockout_slow_after
         if scale == 1 and failures >= slow_after:
             wait = min(MAX_WAIT, 2 ** (failures - slow_after))
             if last + wait > now:
@@ -74,7 +75,7 @@ def check(credential: str, account: str) -> None:
 
 def failed(credential: str, account: str, user: User | None = None) -> None:
     """Count a failure; lock (audit, and tell the owner by email) at the threshold."""
-    settings = services().settings
+    settings = app_settings()
     for key, scale in _scopes(credential, account):
         state = _state(key) or (0, 0.0, 0.0)
         failures = state[0] + 1
@@ -95,7 +96,7 @@ def failed(credential: str, account: str, user: User | None = None) -> None:
             )
             db.session.commit()
             if user is not None and scope == "account":
-                services().mailer.send_later(
+                app_mailer().send_later(
                     user.email,
                     f"Sign-in attempts on your {settings.site_name} account were blocked",
                     "credential_locked",
@@ -109,7 +110,7 @@ def failed(credential: str, account: str, user: User | None = None) -> None:
 def succeeded(credential: str, account: str) -> None:
     """The owner got it right: forget the account's failures (not the IP's)."""
     with contextlib.suppress(StoreUnavailable):
-        services().store.delete(_key(credential, "account", account))
+        app_store().delete(_key(credential, "account", account))
 
 
 def _scopes(credential: str, account: str) -> list[tuple[str, int]]:
@@ -125,7 +126,7 @@ def _key(credential: str, scope: str, value: str) -> str:
 
 def _state(key: str) -> tuple[int, float, float] | None:
     try:
-        raw = services().store.get(key)
+        raw = app_store().get(key)
     except StoreUnavailable:
         return None  # fail open: the per-IP rate limits still hold
     if raw is None:
@@ -137,7 +138,7 @@ def _state(key: str) -> tuple[int, float, float] | None:
 def _save(key: str, failures: int, locked_until: float) -> None:
     value = json.dumps({"failures": failures, "last": time.time(), "locked_until": locked_until})
     with contextlib.suppress(StoreUnavailable):
-        services().store.set(key, value.encode(), services().settings.lockout_seconds)
+        app_store().set(key, value.encode(), app_settings().lockout_seconds)
 
 
 def _label(credential: str) -> str:

@@ -23,10 +23,11 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from flask import Blueprint, Flask, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from idp.identity.sessions import app_sessions
 from idp.oauth.clients import find_client
 from idp.oauth.models import Client
 from idp.oauth.scopes import subject
-from idp.services import services
+from idp.oauth.tokens import app_tokens
 from idp.web.current import clear_session_cookie, current_login, current_user
 from idp.web.errors import render_error
 
@@ -100,7 +101,7 @@ def _hint_claims(hint: str) -> dict[str, Any] | None:
     An access token is signed by the same keys, so `typ` tells them apart. A hint that fails
     is not used at all (§4), which leaves the request unproven: the user confirms.
     """
-    claims = services().tokens.verify(hint, typ="JWT", allow_expired=True)
+    claims = app_tokens().verify(hint, typ="JWT", allow_expired=True)
     if claims is None or not isinstance(claims.get("aud"), str) or not claims.get("sub"):
         return None
     return claims
@@ -145,7 +146,7 @@ def _return_address(
 def _finish(logout: LogoutRequest) -> Answer:
     login, user = current_login(), current_user()
     if login is not None and user is not None:
-        services().sessions.sign_out(login, user)
+        app_sessions().sign_out(login, user)
         clear_session_cookie()
     if logout.redirect_to:
         return redirect(logout.redirect_to, 303)

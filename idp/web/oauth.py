@@ -19,18 +19,21 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as BaseResponse
 
-from idp.core.store import StoreUnavailable
+from idp.core.store import StoreUnavailable, app_store
 from idp.db import db
 from idp.identity.models import User
 from idp.identity.sessions import ActiveSession
+from idp.keys import app_keys
 from idp.oauth import acr, consent
+from idp.oauth.discovery import app_metadata
 from idp.oauth.interaction import Interaction, Next, decide, requested_claims
 from idp.oauth.metadata_documents import names_document
 from idp.oauth.models import TokenFamily
 from idp.oauth.resources import Target, check_scopes, target_of
 from idp.oauth.scopes import DESCRIPTIONS, user_claims
-from idp.oauth.server import Server
-from idp.services import services
+from idp.oauth.server import Server, app_server
+from idp.oauth.tokens import app_tokens
+from idp.settings import app_settings
 from idp.web.current import current_login, current_user
 from idp.web.errors import render_error
 
@@ -67,7 +70,7 @@ class Context:
 
 
 def server() -> Server:
-    value: Server = services().oauth
+    value: Server = app_server()
     return value
 
 
@@ -154,7 +157,7 @@ def userinfo() -> Response:
     )
     if not token:
         return _bearer_error(401, None)
-    claims = services().tokens.verify(token)
+    claims = app_tokens().verify(token)
     family = _live_family(claims)
     if claims is None or family is None or family.user_id is None:
         return _bearer_error(
@@ -175,18 +178,18 @@ def userinfo() -> Response:
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    return _cached_json(services().keys.jwks())
+    return _cached_json(app_keys().jwks())
 
 
 @bp.get("/.well-known/openid-configuration")
 @bp.get("/.well-known/oauth-authorization-server")
 def discovery() -> Response:
-    return _cached_json(services().discovery)
+    return _cached_json(app_metadata())
 
 
 def _cached_json(body: bytes) -> Response:
     response = Response(body, mimetype="application/json")
-    response.headers["Cache-Control"] = f"public, max-age={services().settings.jwks_max_age}"
+    response.headers["Cache-Control"] = f"public, max-age={app_settings().jwks_max_age}"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -221,7 +224,7 @@ def _bearer_error(
 def _oauth_request(interaction: Interaction) -> Request:
     builder = EnvironBuilder(
         path="/authorize",
-        base_url=services().settings.issuer,
+        base_url=app_settings().issuer,
         query_string=urlencode(interaction.params),
     )
     try:
@@ -281,7 +284,7 @@ def _run(interaction: Interaction) -> BaseResponse | tuple[str | Response, int]:
     response = server().create_authorization_response(
         request=grant.request, grant_user=user, grant=grant
     )
-    services().store.delete("interaction:" + interaction.uid)
+    app_store().delete("interaction:" + interaction.uid)
     return _deliver(response.headers["Location"], interaction)
 
 
@@ -291,7 +294,7 @@ def _target(interaction: Interaction, grant: Any) -> Target:
     try:
         target = target_of(
             interaction.resources,
-            allow_unregistered=services().settings.allow_unregistered_resources,
+            allow_unregistered=app_settings().allow_unregistered_resources,
         )
         check_scopes(" ".join(interaction.scopes), grant.client.own_scope, target)
     except OAuth2Error as error:
@@ -321,7 +324,7 @@ def _described(scopes: list[str], target: Target) -> list[tuple[str, str]]:
 
 def _load(uid: str) -> Interaction | None:
     try:
-        return Interaction.load(services().store, uid)
+        return Interaction.load(app_store(), uid)
     except StoreUnavailable:
         log.warning("cannot load an authorization request: the store is unavailable")
         return None
@@ -329,7 +332,7 @@ def _load(uid: str) -> Interaction | None:
 
 def _saved(interaction: Interaction) -> bool:
     try:
-        interaction.save(services().store)
+        interaction.save(app_store())
     except StoreUnavailable:
         log.warning("cannot save an authorization request: the store is unavailable")
         return False
@@ -340,7 +343,7 @@ def _hinted_subject(interaction: Interaction) -> str | None:
     hint = interaction.param("id_token_hint")
     if not hint:
         return None
-    claims = services().tokens.verify(hint, typ="JWT", allow_expired=True)
+    claims = app_tokens().verify(hint, typ="JWT", allow_expired=True)
     if claims is None:
         raise InvalidRequestError("id_token_hint is not an ID token issued here.")
     return str(claims.get("sub"))
@@ -372,7 +375,7 @@ def _deliver(location: str, interaction: Interaction) -> BaseResponse | tuple[st
     """Send the authorization response with `iss` (RFC 9207 §2), by redirect or form post."""
     parts = urlsplit(location)
     params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "iss"]
-    params.append(("iss", services().settings.issuer))
+    params.append(("iss", app_settings().issuer))
     if interaction.param("response_mode") == "form_post":
         target = urlunsplit(parts._replace(query=""))
         return render_template("oauth/form_post.html", action=target, params=params), 200

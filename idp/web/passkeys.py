@@ -36,13 +36,14 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from werkzeug.wrappers import Response
 
 from idp.core.security import digest, new_token
-from idp.core.store import StoreUnavailable
+from idp.core.store import StoreUnavailable, app_store
 from idp.db import db
 from idp.errors import IdpError
 from idp.identity import passkeys
 from idp.identity.models import User
 from idp.identity.passkeys import Ceremony, Passkey, PasskeyError, RelyingParty
-from idp.services import services
+from idp.mail import app_mailer
+from idp.settings import app_settings
 from idp.web import authn
 from idp.web.current import current_login, current_user, fresh_login_required, login_required
 
@@ -79,7 +80,7 @@ def json_fresh_login_required(view: View) -> View:
         if login is None or current_user() is None:
             sign_in = url_for("auth.sign_in", next=SECURITY_PAGE)
             return _error("Please sign in again.", 401, "signed_out", redirect=sign_in)
-        if not login.is_fresh(services().settings.session_fresh_age):
+        if not login.is_fresh(app_settings().session_fresh_age):
             confirm = url_for("auth.confirm", next=SECURITY_PAGE)
             return _error("Please confirm your password first.", 403, "not_fresh", redirect=confirm)
         return view(*args, **kwargs)
@@ -116,7 +117,7 @@ def register() -> Response | JsonAnswer:
         db.session.rollback()
         return _error(error.message, error.status, error.code)
     db.session.commit()
-    services().mailer.send_later(
+    app_mailer().send_later(
         user.email,
         "A passkey was added to your account",
         "passkey_added",
@@ -227,7 +228,7 @@ def remove(passkey_id: int) -> Response:
     name = passkey.name
     passkeys.remove(user, passkey)
     db.session.commit()
-    services().mailer.send_later(
+    app_mailer().send_later(
         user.email,
         "A passkey was removed from your account",
         "passkey_removed",
@@ -245,8 +246,7 @@ def security_context(user: User) -> dict[str, object]:
     login = current_login()
     return {
         "passkeys_list": passkeys.passkeys_of(user),
-        "passkeys_fresh": login is not None
-        and login.is_fresh(services().settings.session_fresh_age),
+        "passkeys_fresh": login is not None and login.is_fresh(app_settings().session_fresh_age),
         "passkeys_rename_error": g.get("passkeys_rename_error"),
         "passkeys_name_max": passkeys.NAME_MAX,
     }
@@ -271,7 +271,7 @@ def _security_page_with_error(passkey_id: int, message: str) -> tuple[str, int]:
 
 
 def relying_party() -> RelyingParty:
-    settings = services().settings
+    settings = app_settings()
     return RelyingParty(settings.webauthn_rp_id, settings.site_name, settings.webauthn_origins)
 
 
@@ -284,7 +284,7 @@ def _start(purpose: str, ceremony: Ceremony, user: User | None) -> Response | Js
         "user_id": user.id if user else None,
     }
     try:
-        services().store.set(_key(purpose, token), json.dumps(value).encode(), CHALLENGE_TTL)
+        app_store().set(_key(purpose, token), json.dumps(value).encode(), CHALLENGE_TTL)
     except StoreUnavailable:
         return _unavailable()
     return Response(ceremony.options, mimetype="application/json")
@@ -302,7 +302,7 @@ def _take_challenge(purpose: str, user: User | None) -> bytes:
 
 
 def _consume(key: str, user: User | None) -> bytes:
-    store = services().store
+    store = app_store()
     raw = store.get(key)
     if raw is None:
         raise CeremonyExpired(EXPIRED, detail="no challenge stored")
@@ -359,7 +359,7 @@ def _user() -> User:
 def init_app(app: Flask, limiter: Limiter) -> None:
     app.register_blueprint(bp)
     app.add_template_global(has_passkey_for_second_factor)
-    per_ip = limiter.limit(lambda: services().settings.sign_in_ip_limit)
+    per_ip = limiter.limit(lambda: app_settings().sign_in_ip_limit)
     options_per_ip = limiter.limit("60 per minute")
     views: dict[str, Any] = app.view_functions
     for endpoint in ("passkeys.sign_in", "passkeys.second_factor", "passkeys.register"):

@@ -27,8 +27,9 @@ from wtforms import EmailField, PasswordField
 from idp.errors import IdpError
 from idp.identity import recovery, users
 from idp.identity.one_time import InvalidToken
-from idp.mail import MailError
-from idp.services import services
+from idp.identity.sessions import app_sessions
+from idp.mail import MailError, app_mailer
+from idp.settings import app_settings
 from idp.web import lockout
 from idp.web.background import after_answering
 from idp.web.current import clear_session_cookie, current_user
@@ -67,14 +68,14 @@ def request_reset() -> str | tuple[str, int]:
 
 
 def _send_reset_link(email: str) -> None:
-    ttl = services().settings.password_reset_ttl
+    ttl = app_settings().password_reset_ttl
     issued = recovery.request_reset(email, ttl=ttl)
     if issued is None:
         return
     user, secret = issued
     # A failure is logged by the mailer; the page only said "if there is an account".
     with contextlib.suppress(MailError):
-        services().mailer.send(
+        app_mailer().send(
             user.email,
             "Reset your password",
             "password_reset",
@@ -105,12 +106,12 @@ def reset(secret: str) -> Response:
     except IdpError as error:
         form.fail(error)
         return _page("auth/reset_password.html", 400, form=form, row=row)
-    services().sessions.revoke_all(user, reason="password_reset")
+    app_sessions().revoke_all(user, reason="password_reset")
     lockout.succeeded("password", user.email)
     signed_in = current_user()
     if signed_in is not None and signed_in.id == user.id:
         clear_session_cookie()
-    services().mailer.send_later(
+    app_mailer().send_later(
         user.email,
         "Your password was changed",
         "password_changed_notice",

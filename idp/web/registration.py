@@ -17,28 +17,25 @@ from werkzeug.exceptions import HTTPException
 
 from idp.core.ratelimit import retry_at
 from idp.oauth.registration import ConfigurationEndpoint, RegistrationEndpoint
-from idp.services import Services, services
+from idp.oauth.server import Server, app_server
+from idp.settings import Settings, app_settings
 
 bp = Blueprint("registration", __name__)
 
 
 @bp.post("/register")
 def register() -> Response:
-    if services().settings.registration == "off":
+    if app_settings().registration == "off":
         return _turned_off()
-    response: Response = services().oauth.create_endpoint_response(
-        RegistrationEndpoint.ENDPOINT_NAME
-    )
+    response: Response = app_server().create_endpoint_response(RegistrationEndpoint.ENDPOINT_NAME)
     return response
 
 
 @bp.route("/register/<client_id>", methods=["GET", "PUT", "DELETE"])
 def configure(client_id: str) -> Response:
-    if services().settings.registration == "off":
+    if app_settings().registration == "off":
         return _turned_off()
-    response: Response = services().oauth.create_endpoint_response(
-        ConfigurationEndpoint.ENDPOINT_NAME
-    )
+    response: Response = app_server().create_endpoint_response(ConfigurationEndpoint.ENDPOINT_NAME)
     return response
 
 
@@ -67,11 +64,11 @@ def _json_error(status: int, error: str, description: str) -> Response:
 
 
 def init_app(app: Flask, limiter: Limiter) -> None:
-    idp: Services = app.extensions["idp"]
-    settings = idp.settings
-    advertised: dict[str, Any] = json.loads(idp.discovery)
+    settings: Settings = app.extensions["idp.settings"]
+    server: Server = app.extensions["idp.oauth"]
+    advertised: dict[str, Any] = json.loads(app.extensions["idp.oauth.discovery"])
     initial_token = settings.registration_token if settings.registration == "token" else None
-    idp.oauth.register_endpoint(
+    server.register_endpoint(
         RegistrationEndpoint(
             issuer=settings.issuer,
             server_metadata=advertised,
@@ -79,7 +76,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
             unused_ttl=settings.dynamic_client_unused_ttl,
         )
     )
-    idp.oauth.register_endpoint(
+    server.register_endpoint(
         ConfigurationEndpoint(issuer=settings.issuer, server_metadata=advertised)
     )
     app.register_blueprint(bp)
@@ -87,6 +84,6 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     csrf = app.extensions["csrf"]
     for view in (register, configure):
         csrf.exempt(view)
-    per_ip = limiter.limit(lambda: services().settings.registration_limit, methods=["POST"])
+    per_ip = limiter.limit(lambda: app_settings().registration_limit, methods=["POST"])
     views: dict[str, Any] = app.view_functions
     views["registration.register"] = per_ip(views["registration.register"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template, request
 
-from idp.services import services
+from idp.settings import app_settings
 from idp.web import passkeys, two_factor
 from idp.web.current import current_login, current_user, login_required
 
@@ -24,7 +24,7 @@ def index() -> str:
     return render_template(
         "account/security.html",
         user=user,
-        fresh=login is not None and login.is_fresh(services().settings.session_fresh_age),
+        fresh=login is not None and login.is_fresh(app_settings().session_fresh_age),
         request_path=request.path,
         **two_factor.security_context(user),
         **passkeys.security_context(user),

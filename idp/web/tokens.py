@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response
 
-from idp.oauth.server import Server
-from idp.services import services
+from idp.oauth.server import Server, app_server
 
 bp = Blueprint("tokens", __name__)
 
 
 def server() -> Server:
-    value: Server = services().oauth
+    value: Server = app_server()
     return value
 
 

@@ -28,8 +28,9 @@ from idp.db import db
 from idp.errors import IdpError
 from idp.identity import one_time, two_factor
 from idp.identity.models import User
-from idp.mail import MailError
-from idp.services import services
+from idp.identity.sessions import app_sessions
+from idp.mail import MailError, app_mailer
+from idp.settings import app_settings
 from idp.web import authn, lockout
 from idp.web.current import (
     current_login,
@@ -141,10 +142,10 @@ def email_code() -> str | Response | tuple[str, int]:
     next_url = safe_next(request.form.get("next"), default="")
     if not two_factor.requires_second_factor(user):
         return redirect(url_for(".second_factor", next=next_url or None), 303)
-    settings = services().settings
+    settings = app_settings()
     code = one_time.issue_code(EMAIL_CODE, user, ttl=settings.email_sign_in_ttl)
     try:
-        services().mailer.send(
+        app_mailer().send(
             user.email,
             f"Your {settings.site_name} verification code",
             "second_factor_code",
@@ -242,7 +243,7 @@ def setup() -> str | Response | tuple[str, int]:
         return _setup_page(user, form, secret), 400
     login = current_login()
     if login is not None:  # the code just typed proves the app: this session has both factors
-        services().sessions.reauthenticate(login, ["otp"])
+        app_sessions().reauthenticate(login, ["otp"])
     _notify(user, "turned on")
     return _backup_codes_page(codes, form.next.data, first_time=True)
 
@@ -295,7 +296,7 @@ def revoke_all_devices() -> Response:
 
 
 def _setup_page(user: User, form: SetupForm, secret: str) -> str:
-    settings = services().settings
+    settings = app_settings()
     uri = two_factor.provisioning_uri(secret, account=user.email, issuer=settings.site_name)
     qr = segno.make(uri, error="m").svg_inline(
         scale=5, dark="#000", light="#fff", title=f"QR code to add {settings.site_name} to an app"
@@ -321,8 +322,8 @@ def _backup_codes_page(codes: list[str], next_url: str | None, *, first_time: bo
 
 
 def _notify(user: User, change: str) -> None:
-    settings = services().settings
-    services().mailer.send_later(
+    settings = app_settings()
+    app_mailer().send_later(
         user.email,
         f"Two-factor authentication on your {settings.site_name} account was changed",
         "two_factor_changed",
@@ -343,7 +344,7 @@ def _user() -> User:
 
 
 def _ttl() -> int:
-    return services().settings.trusted_device_ttl
+    return app_settings().trusted_device_ttl
 
 
 def _set_trusted_cookie(response: Response, token: str) -> None:
@@ -355,7 +356,7 @@ def _clear_trusted_cookie(response: Response) -> None:
 
 
 def _setting(name: str) -> str:
-    value: str = getattr(services().settings, name)
+    value: str = getattr(app_settings(), name)
     return value
 
 

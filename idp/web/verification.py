@@ -37,7 +37,8 @@ from idp.errors import IdpError
 from idp.identity import email_change, users, verification
 from idp.identity.models import User
 from idp.identity.one_time import InvalidToken
-from idp.services import services
+from idp.mail import app_mailer
+from idp.settings import app_settings
 from idp.web.authn import complete_first_factor
 from idp.web.background import after_answering
 from idp.web.current import (
@@ -152,7 +153,7 @@ def confirm_change(secret: str) -> Response:
         user, old = email_change.confirm_change(secret)
     except InvalidToken as error:
         return _invalid_link(error.message, status=400)
-    services().mailer.send_later(
+    app_mailer().send_later(
         old,
         "Your email address was changed",
         "email_changed_notice",
@@ -184,9 +185,9 @@ def after_sign_up(result: verification.SignUp, next_url: str) -> Response:
     if result.created:
         send_verification(user, next_url, browser=digest(token))
     else:
-        services().mailer.send_later(
+        app_mailer().send_later(
             user.email,
-            f"Your {services().settings.site_name} account",
+            f"Your {app_settings().site_name} account",
             "sign_up_existing",
             user=user,
             sign_in_url=url_for("auth.sign_in", _external=True),
@@ -203,10 +204,10 @@ def check_inbox(email: str, next_url: str, *, resent: bool) -> Response:
 
 
 def send_verification(user: User, next_url: str, *, browser: str | None = None) -> None:
-    ttl = services().settings.verify_email_ttl
+    ttl = app_settings().verify_email_ttl
     secret = verification.issue_link(user, ttl=ttl, browser=browser)
     query = {"next": next_url} if next_url != "/account" else {}
-    services().mailer.send_later(
+    app_mailer().send_later(
         user.email,
         "Confirm your email address",
         "verify_email",
@@ -262,7 +263,7 @@ def _write_sign_up_cookie(response: Response) -> Response:
     if token is None:
         return response
     if token:
-        set_private_cookie(response, SIGN_UP_COOKIE, token, services().settings.verify_email_ttl)
+        set_private_cookie(response, SIGN_UP_COOKIE, token, app_settings().verify_email_ttl)
     else:
         delete_private_cookie(response, SIGN_UP_COOKIE)
     return response
@@ -291,7 +292,7 @@ def _sent(response: Response) -> bool:
 def limit_mail(app: Flask, limiter: Limiter, *endpoints: str, per_ip: bool = True) -> None:
     """Limit POSTs to views that mail a typed address, per address and per client IP; the
     counts are shared by every such view."""
-    limit = lambda: services().settings.email_send_limit  # noqa: E731
+    limit = lambda: app_settings().email_send_limit  # noqa: E731
     address_limit = limiter.shared_limit(
         limit,
         scope="mail-to-address",

@@ -28,7 +28,7 @@ def exchange(server, client, location, verifier):
 
 
 def claims_of(server, token):
-    return jwt.decode(token, server.app.extensions["idp"].keys.public_keyset()).claims
+    return jwt.decode(token, server.app.extensions["idp.keys"].public_keyset()).claims
 
 
 def test_an_unauthenticated_user_signs_in_and_returns_to_the_same_request(

@@ -254,7 +254,7 @@ def test_a_document_client_signs_a_user_in_and_gets_tokens(server, browser, docu
     )
 
     assert tokens.status_code == 200, tokens.text
-    claims = server.app.extensions["idp"].tokens.verify(tokens.json()["access_token"])
+    claims = server.app.extensions["idp.oauth.tokens"].verify(tokens.json()["access_token"])
     assert claims["client_id"] == url
     refreshed = requests.post(
         server.url + "/token",

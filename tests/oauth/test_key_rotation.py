@@ -57,7 +57,7 @@ def test_rotation_publishes_first_and_signs_after_activation(own_keys, server, m
     time.sleep(1.2)  # the store notices another process's change within a second
     published = requests.get(server.url + "/jwks.json", timeout=5).json()
     still_old = client_credentials_token(server, client)
-    store = server.app.extensions["idp"].keys
+    store = server.app.extensions["idp.keys"]
     pending = next(key for key in store.keys() if key.kid == new_kid)  # noqa: SIM118 (a KeyStore)
     time.sleep(max(0.0, (pending.activates_at - datetime.now(UTC)).total_seconds()) + 1.2)
     after = client_credentials_token(server, client)

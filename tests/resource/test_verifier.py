@@ -23,9 +23,9 @@ from joserfc.jwk import OctKey, RSAKey
 from joserfc.jws import extract_compact
 
 from idp.db import db
+from idp.keys import app_keys
 from idp.oauth.models import Client
 from idp.resource import BearerError, IssuerUnavailable, ResourceServer, require, serve_metadata
-from idp.services import services
 from tests.oauth.issued import issue
 from tests.oauth.test_userinfo import ADA
 
@@ -59,7 +59,7 @@ def signed_by_provider(server, **overrides) -> str:
         **overrides,
     }
     with server.app.app_context():
-        key = services().keys.signing_key()
+        key = app_keys().signing_key()
     return jwt.encode({"alg": key.alg, "kid": key.kid, "typ": "at+jwt"}, claims, key.key)
 
 
@@ -237,7 +237,7 @@ def test_an_unknown_kid_refetches_the_jwks_once(own_keys, server, api, service):
     before = client_credentials_token(server, service)
     api.verify(before)
     with server.app.app_context():
-        services().keys.rotate(activate_after=0)
+        app_keys().rotate(activate_after=0)
     time.sleep(1.2)  # the key store notices the new key within a second
     after = client_credentials_token(server, service)
 
