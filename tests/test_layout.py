@@ -1,51 +1,42 @@
-"""Project rules that a test can keep: imports flow one way, docs list every setting."""
+"""Project rules that a test can keep: imports flow one way without cycles, docs list every
+setting. `python -m tests.import_graph` prints the same import facts for a person to read."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 from idp.settings import documented
+from tests.import_graph import allowed, cycles, module_graph, violations
 
 ROOT = Path(__file__).resolve().parent.parent
-# DESIGN "Shape": web -> identity -> core; identity never imports web or protocol code.
-FORBIDDEN = {
-    "idp.core": ("idp.identity", "idp.web", "idp.app", "idp.cli", "idp.services"),
-    "idp.identity": ("idp.web", "idp.app", "idp.cli", "idp.services"),
-    # The verifier runs inside other people's API servers: it stands alone.
-    "idp.resource": (
-        "idp.app",
-        "idp.web",
-        "idp.oauth",
-        "idp.identity",
-        "idp.core",
-        "idp.keys",
-        "idp.services",
-        "idp.db",
-        "idp.settings",
-    ),
-}
-
-
-def imports_of(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
 
 
 def test_imports_flow_one_way():
-    wrong = []
-    for package, forbidden in FORBIDDEN.items():
-        for path in (ROOT / package.replace(".", "/")).rglob("*.py"):
-            for name in imports_of(path):
-                if name.startswith(forbidden):
-                    wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    """web -> oauth -> identity -> keys, mail -> core -> db / settings / errors, counting
+    imports inside functions too; app, cli, wsgi and models sit on top."""
+    assert violations(module_graph()) == []
 
-    assert wrong == []
+
+def test_no_import_cycle_among_idp_modules():
+    found = [" -> ".join(cycle) for cycle in cycles(module_graph())]
+
+    assert found == [], "import cycles:\n" + "\n".join(found)
+
+
+def test_the_layering_rules_read_as_documented():
+    assert allowed("web", "oauth") and allowed("oauth", "identity") and allowed("core", "db")
+    assert not allowed("identity", "oauth") and not allowed("core", "identity")
+    assert not allowed("keys", "mail") and not allowed("mail", "keys")
+    assert not allowed("mail", "web") and not allowed("keys", "app")
+    assert allowed("cli", "app") and allowed("wsgi", "app") and not allowed("models", "app")
+    assert not allowed("resource", "settings") and not allowed("web", "resource")
+    assert allowed("migrations", "models") and not allowed("migrations", "oauth")
+
+
+def test_the_cycle_finder_names_the_modules_in_order():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e2"}, "e2": set()}
+
+    assert cycles(graph) == [["a", "b", "c", "a"]]
 
 
 def test_the_readme_documents_every_setting():

@@ -31,7 +31,7 @@ def make_app(env: dict[str, str], **overrides: str):
 
 def send_one(app, to: str = "ada@example.com") -> None:
     with app.test_request_context():
-        app.extensions["idp.mail"].send(
+        app.extensions["idp.mailer"].send(
             to,
             "Sign-in attempts were blocked",
             "credential_locked",
@@ -187,7 +187,7 @@ def test_sending_later_never_raises_and_logs_the_failure(env, caplog):
     caplog.set_level(logging.ERROR, logger="idp.mail")
 
     with app.test_request_context():
-        app.extensions["idp.mail"].send_later(
+        app.extensions["idp.mailer"].send_later(
             "ada@example.com",
             "Blocked",
             "credential_locked",

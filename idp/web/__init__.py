@@ -10,7 +10,6 @@ from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from werkzeug import Response
 
-from idp.mail import views as outbox
 from idp.web import (
     account,
     admin,
@@ -24,6 +23,7 @@ from idp.web import (
     health,
     logout,
     oauth,
+    outbox,
     passkeys,
     recovery,
     registration,

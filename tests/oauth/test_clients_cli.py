@@ -1,6 +1,6 @@
 """`idp clients create|list|delete`: register clients from the command line.
 
-The secret is printed once and stored only as its SHA-256 (DESIGN "Secrets at rest").
+The secret is printed once and stored only as its SHA-256.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The development outbox: messages that had no SMTP server to go to, at /dev/outbox.
 
-Registered only in development mode; in production the routes do not exist.
+Registered only in development mode; in production the routes do not exist. Writing the
+messages is `idp.mail`'s job; this module only shows them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """`idp keys rotate` and `idp keys list`: rotate and inspect the signing keys in IDP_KEYS_DIR.
 
 A bad setting or an unusable key folder prints one line and exits 1; a bad option gets
-click's usage hint above its one `Error:` line and exits 2, like the rest of `idp`.
+click's usage hint above its one `Error:` line and exits 2, like the rest of `idp`. The key
+store itself is `idp.keys`, which knows nothing of click or the app.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ import math
 from datetime import UTC, datetime
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
+from idp.app import create_app
+from idp.core.audit import Event, record
+from idp.db import DatabaseUnavailable, check_connection, db
 from idp.keys import ALGORITHMS, KeyInfo, KeyState, KeyStore, KeyStoreError, key_store
 from idp.settings import Settings, SettingsError
 
@@ -71,13 +76,7 @@ def rotate(alg: str | None, activate_after: int | None) -> None:
 
 
 def _audit(info: KeyInfo) -> None:
-    """DESIGN "Audit": a rotation is a security event. The key exists whatever happens here."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from idp.app import create_app
-    from idp.core.audit import Event, record
-    from idp.db import DatabaseUnavailable, check_connection, db
-
+    """A rotation is a security event for the audit log. The key exists whatever happens here."""
     settings = Settings.from_env()
     try:
         check_connection(settings.database_url)

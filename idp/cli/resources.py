@@ -1,0 +1,82 @@
+"""`idp resources create|list|delete`: protected resources (RFC 8707) from the command line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from idp.cli.common import app_context, load_settings
+from idp.errors import IdpError
+from idp.oauth.resources import (
+    Resource,
+    create_resource,
+    delete_resource,
+    list_resources,
+    parse_scope,
+)
+
+
+@click.group()
+def resources() -> None:
+    """Manage protected resources (APIs and MCP servers; RFC 8707 resource indicators)."""
+
+
+@resources.command("create")
+@click.argument("uri")
+@click.option("--name", required=True, help="Name shown on the consent page.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    help='A scope it accepts, optionally with plain words: "notes:read=Read your notes".',
+)
+@click.option(
+    "--access-token-ttl",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Access token lifetime in seconds (default: the client's; capped by "
+    "IDP_MAX_TOKEN_LIFETIME).",
+)
+def resources_create(
+    uri: str, name: str, scopes: tuple[str, ...], access_token_ttl: int | None
+) -> None:
+    """Register the resource URI (the `aud` of its access tokens) and print it as JSON."""
+    with app_context(load_settings()):
+        try:
+            resource = create_resource(
+                uri, name, dict(parse_scope(value) for value in scopes), access_token_ttl
+            )
+        except IdpError as error:
+            raise click.ClickException(f"{error.field or 'resource'}: {error.message}") from None
+        click.echo(json.dumps(_resource_json(resource), indent=2))
+
+
+@resources.command("list")
+def resources_list() -> None:
+    """List registered resources as JSON lines."""
+    with app_context(load_settings()):
+        for resource in list_resources():
+            click.echo(json.dumps(_resource_json(resource)))
+
+
+@resources.command("delete")
+@click.argument("uri")
+def resources_delete(uri: str) -> None:
+    """Delete the resource URI: tokens are no longer issued or refreshed for it."""
+    with app_context(load_settings()):
+        if not delete_resource(uri):
+            raise click.ClickException(f"uri: no resource {uri!r}")
+        click.echo(f"Deleted resource {uri}.")
+
+
+def _resource_json(resource: Resource) -> dict[str, Any]:
+    return {
+        "uri": resource.uri,
+        "name": resource.name,
+        "scopes": resource.scopes,
+        "access_token_ttl": resource.access_token_ttl,
+        "created_at": resource.created_at.isoformat(),
+    }
