@@ -35,6 +35,7 @@ from idp.core.security import digest, new_token
 from idp.db import db, utcnow
 from idp.identity.models import User
 from idp.oauth.models import AuthorizationCode, Client, RefreshToken, TokenFamily
+from idp.oauth.requests import AuthorizationRequest
 from idp.oauth.resources import check_scopes, narrowed, target_of
 from idp.oauth.tokens import Grant, TokenService, app_tokens
 from idp.settings import app_settings
@@ -69,8 +70,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def generate_authorization_code(self) -> str:
         return new_token(32)
 
-    def save_authorization_code(self, code: str, request: Any) -> None:
-        context = request.interaction  # set by the authorize view: who signed in, and how
+    def save_authorization_code(self, code: str, request: AuthorizationRequest) -> None:
+        context = request.sign_in  # who signed in, and how (idp.oauth.authorize)
+        assert context is not None, "a code is issued only to a signed-in user"
         payload = request.payload
         db.session.add(
             AuthorizationCode(
@@ -83,7 +85,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 nonce=payload.data.get("nonce"),
                 code_challenge=payload.data["code_challenge"],
                 code_challenge_method=payload.data["code_challenge_method"],
-                claims={"id_token": context.id_token_claims} if context.id_token_claims else None,
+                claims={"id_token": list(context.id_token_claims)}
+                if context.id_token_claims
+                else None,
                 auth_time=context.auth_time,
                 acr=context.acr,
                 amr=list(context.amr),
