@@ -11,14 +11,13 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
-from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.http import quote_header_value
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.keys import app_keys
 from idp.oauth import authorize as flow
 from idp.oauth import userinfo as userinfo_rules
 from idp.oauth.authorize import AskConsent, GoToConsent, Login, Outcome, SignIn, StepUp
+from idp.oauth.bearer import BearerChallenge, bearer_token
 from idp.oauth.delivery import ErrorPage, Respond
 from idp.oauth.discovery import app_metadata
 from idp.oauth.server import app_server
@@ -59,11 +58,9 @@ def token() -> Response:
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo() -> Response:
     """OpenID Connect Core §5.3; the token by header (RFC 6750 §2.1) or form body (§2.2)."""
-    auth = request.authorization
-    if auth is not None and auth.type == "bearer":
-        presented = auth.token
-    else:
-        presented = request.form.get("access_token") if request.method == "POST" else None
+    presented = bearer_token(request.headers.get("Authorization"))
+    if presented is None and request.method == "POST":
+        presented = request.form.get("access_token")
     result = userinfo_rules.claims_for(app_tokens(), presented)
     if isinstance(result, userinfo_rules.Refusal):
         response = jsonify(result.body())
@@ -73,19 +70,6 @@ def userinfo() -> Response:
     response = jsonify(result)
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-class BearerChallenge(WWWAuthenticate):
-    """A `Bearer` challenge with every value a quoted-string, as RFC 6750 §3 writes them."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        super().__init__("bearer", dict(values.items()))
-
-    def to_header(self) -> str:
-        params = (
-            f"{k}={quote_header_value(v, allow_token=False)}" for k, v in self.parameters.items()
-        )
-        return "Bearer " + ", ".join(params)
 
 
 @bp.get("/jwks.json")
