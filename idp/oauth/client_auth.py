@@ -21,9 +21,18 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import Key, KeySet
 
-from idp.core.store import StoreUnavailable, app_store
+from idp.core.store import Store, StoreUnavailable
 from idp.oauth.models import Client
 
+# RFC 6749 §2.3.1 (HTTP Basic, or the form body), RFC 7523 §2.2, and `none` for public clients
+# (RFC 6749 §2.1): every way a client may authenticate, here and nowhere else.
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+PRIVATE_KEY_JWT = "private_key_jwt"
+CONFIDENTIAL_METHODS = (*SECRET_METHODS, PRIVATE_KEY_JWT)
+PUBLIC = "none"
+AUTH_METHODS = (*CONFIDENTIAL_METHODS, PUBLIC)
+# What a client may sign its assertions with: asymmetric only (never HS256 keyed with a public
+# key). Wider than what we sign with (idp.keys.jwk.ALGORITHMS): PS256 is accepted too.
 KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
 SIGNING_ALGORITHMS = list(KEY_TYPES)
 LEEWAY = 60  # seconds of clock skew allowed on exp, nbf and iat
@@ -40,11 +49,12 @@ class ReplayCheckUnavailable(OAuth2Error):
 
 
 class PrivateKeyJWT(JWTBearerClientAssertion):
-    CLIENT_AUTH_METHOD = "private_key_jwt"
+    CLIENT_AUTH_METHOD = PRIVATE_KEY_JWT
 
-    def __init__(self, issuer: str) -> None:
+    def __init__(self, issuer: str, store: Store) -> None:
         super().__init__(leeway=LEEWAY)
         self.audiences = [issuer, f"{issuer}/token"]
+        self.store = store  # remembers each jti until its assertion expires
 
     def get_audiences(self) -> list[str]:
         return self.audiences
@@ -78,7 +88,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 
         ttl = max(1, int(claims["exp"] - time.time()) + self.leeway)
         try:
-            return app_store().add(f"client-assertion:{claims['sub']}:{jti}", b"1", ttl)
+            return self.store.add(f"client-assertion:{claims['sub']}:{jti}", b"1", ttl)
         except StoreUnavailable as error:
             log.warning("cannot check a client assertion for replay: %s", error)
             raise ReplayCheckUnavailable() from error

@@ -18,14 +18,13 @@ from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
 from idp.db import db, utcnow
 from idp.errors import InvalidInput
+from idp.oauth.client_auth import AUTH_METHODS, SECRET_METHODS
 from idp.oauth.models import Client
 from idp.oauth.redirects import problem_with
 from idp.oauth.scopes import SUPPORTED_SCOPES
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE)
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
-SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 MAX_NAME_LENGTH = 200
 MAX_URI_LENGTH = 2000
 

@@ -41,10 +41,10 @@ from idp.errors import IdpError
 from idp.identity.models import User
 from idp.identity.sessions import ActiveSession
 from idp.oauth import acr, consent
-from idp.oauth.grants import CONFIDENTIAL, tokens
+from idp.oauth.client_auth import AUTH_METHODS
 from idp.oauth.models import Client
 from idp.oauth.tokens import Grant
-from idp.settings import app_settings
+from idp.oauth.wiring import ServerParts
 
 # RFC 8628 §6.1: no vowels (no words), no digits (no 0/O or 1/I confusion).
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
@@ -101,17 +101,13 @@ class DeviceAuthorization(Model):
         return self.expired
 
 
-def _settings() -> Any:
-    return app_settings()
-
-
 def normalise_user_code(typed: str) -> str:
     """The code as stored: upper case, without dashes or spaces (RFC 8628 §6.1)."""
     return "".join(ch for ch in typed.upper() if not (ch.isspace() or ch == "-"))
 
 
-def user_code_hash(code: str) -> str:
-    key = hashlib.sha256(b"idp device user code\0" + _settings().secret_key.encode()).digest()
+def user_code_hash(code: str, secret_key: str) -> str:
+    key = hashlib.sha256(b"idp device user code\0" + secret_key.encode()).digest()
     return hmac.new(key, normalise_user_code(code).encode(), hashlib.sha256).hexdigest()
 
 
@@ -123,14 +119,16 @@ def new_user_code() -> str:
 class DeviceAuthorizationEndpoint(rfc8628.DeviceAuthorizationEndpoint):  # type: ignore[misc]
     """POST /device_authorization (RFC 8628 §3.1, §3.2)."""
 
-    CLIENT_AUTH_METHODS = [*CONFIDENTIAL, "none"]
+    server: ServerParts
+
+    CLIENT_AUTH_METHODS = list(AUTH_METHODS)
 
     def create_endpoint_response(self, request: Any) -> tuple[int, dict[str, Any], list[Any]]:
         client: Client = self.authenticate_client(request)
         if not client.check_grant_type(DEVICE_CODE_GRANT_TYPE):
             raise UnauthorizedClientError("The client is not registered for the device grant.")
         scope = _allowed_scope(request.payload.scope, client)
-        settings = _settings()
+        settings = self.server.settings
         device_code, user_code = new_token(32), self._unused_user_code()
         verification_uri = f"{self.server.issuer}/device"
         db.session.execute(
@@ -141,7 +139,7 @@ class DeviceAuthorizationEndpoint(rfc8628.DeviceAuthorizationEndpoint):  # type:
         db.session.add(
             DeviceAuthorization(
                 device_code_hash=digest(device_code),
-                user_code_hash=user_code_hash(user_code),
+                user_code_hash=user_code_hash(user_code, settings.secret_key),
                 client_id=client.id,
                 scope=scope,
                 interval=settings.device_poll_interval,
@@ -163,7 +161,7 @@ class DeviceAuthorizationEndpoint(rfc8628.DeviceAuthorizationEndpoint):  # type:
         """A user code no waiting request has (a clash is unlikely: 20^8 codes)."""
         while True:
             code = new_user_code()
-            if _waiting(user_code_hash(code)) is None:
+            if _waiting(user_code_hash(code, self.server.settings.secret_key)) is None:
                 return code
 
 
@@ -180,7 +178,9 @@ def _allowed_scope(requested: str | None, client: Client) -> str:
 class DeviceCodeGrant(rfc8628.DeviceCodeGrant):  # type: ignore[misc]
     """The device polls the token endpoint (RFC 8628 §3.4); the answers are §3.5's."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL, "none"]
+    server: ServerParts
+
+    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
 
     def validate_token_request(self) -> None:
         device_code = self.request.payload.data.get("device_code")
@@ -240,10 +240,10 @@ class DeviceCodeGrant(rfc8628.DeviceCodeGrant):  # type: ignore[misc]
             acr=row.acr,
             amr=list(row.amr),
         )
-        family = tokens().open_family(grant)
+        family = self.server.tokens.open_family(grant)
         row.family_id = family.id
         refresh = include_refresh_token and "offline_access" in row.scopes
-        body = tokens().issue(grant, family, refresh=refresh)
+        body = self.server.tokens.issue(grant, family, refresh=refresh)
         db.session.commit()
         return body
 
@@ -274,11 +274,12 @@ def _waiting(code_hash: str) -> DeviceAuthorization | None:
     )
 
 
-def find_waiting(typed: str) -> DeviceAuthorization:
-    """The request a typed user code belongs to, if the user may still answer it."""
+def find_waiting(typed: str, secret_key: str) -> DeviceAuthorization:
+    """The request a typed user code belongs to, if the user may still answer it; the codes
+    are stored keyed by the server's `secret_key`."""
     code = normalise_user_code(typed)
     valid = len(code) == USER_CODE_LENGTH and all(ch in USER_CODE_ALPHABET for ch in code)
-    row = _waiting(user_code_hash(code)) if valid else None
+    row = _waiting(user_code_hash(code, secret_key)) if valid else None
     if row is None:
         raise UnknownUserCode(
             "That code is not right. Check the code shown on your device and try again.",

@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import current_app
 
+from idp.keys.jwk import ALGORITHMS
 from idp.oauth import acr
-from idp.oauth.client_auth import SIGNING_ALGORITHMS
+from idp.oauth.client_auth import AUTH_METHODS, CONFIDENTIAL_METHODS, SIGNING_ALGORITHMS
 from idp.oauth.clients import GRANT_TYPES
-from idp.oauth.introspection import CLIENT_AUTH_METHODS
 from idp.oauth.scopes import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 
 
@@ -31,21 +31,16 @@ def metadata(
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "private_key_jwt",
-            "none",
-        ],
+        "id_token_signing_alg_values_supported": list(ALGORITHMS),
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": SIGNING_ALGORITHMS,
         # RFC 8414 §2: introspection (RFC 7662) for confidential clients; revocation (RFC 7009)
         # for public clients too.
         "introspection_endpoint": f"{issuer}/introspect",
-        "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_METHODS),
         "introspection_endpoint_auth_signing_alg_values_supported": SIGNING_ALGORITHMS,
         "revocation_endpoint": f"{issuer}/revoke",
-        "revocation_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, "none"],
+        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "revocation_endpoint_auth_signing_alg_values_supported": SIGNING_ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
         # RFC 8628 §4

@@ -34,17 +34,14 @@ from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
 from idp.db import db, utcnow
 from idp.identity.models import User
+from idp.oauth.client_auth import AUTH_METHODS, CONFIDENTIAL_METHODS
 from idp.oauth.models import AuthorizationCode, Client, RefreshToken, TokenFamily
+from idp.oauth.requests import AuthorizationRequest
 from idp.oauth.resources import check_scopes, narrowed, target_of
-from idp.oauth.tokens import Grant, TokenService, app_tokens
-from idp.settings import app_settings
+from idp.oauth.tokens import Grant
+from idp.oauth.wiring import ServerParts
 
 CODE_TTL = 60
-CONFIDENTIAL = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-
-
-def tokens() -> TokenService:
-    return app_tokens()
 
 
 class S256Only(CodeChallenge):
@@ -64,13 +61,16 @@ class S256Only(CodeChallenge):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL, "none"]
+    server: ServerParts
+
+    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
 
     def generate_authorization_code(self) -> str:
         return new_token(32)
 
-    def save_authorization_code(self, code: str, request: Any) -> None:
-        context = request.interaction  # set by the authorize view: who signed in, and how
+    def save_authorization_code(self, code: str, request: AuthorizationRequest) -> None:
+        context = request.sign_in  # who signed in, and how (idp.oauth.authorize)
+        assert context is not None, "a code is issued only to a signed-in user"
         payload = request.payload
         db.session.add(
             AuthorizationCode(
@@ -83,7 +83,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 nonce=payload.data.get("nonce"),
                 code_challenge=payload.data["code_challenge"],
                 code_challenge_method=payload.data["code_challenge_method"],
-                claims={"id_token": context.id_token_claims} if context.id_token_claims else None,
+                claims={"id_token": list(context.id_token_claims)}
+                if context.id_token_claims
+                else None,
                 auth_time=context.auth_time,
                 acr=context.acr,
                 amr=list(context.amr),
@@ -152,10 +154,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             id_token_claims=list((code.claims or {}).get("id_token", [])),
             resources=self.request.resources,
         )
-        family = tokens().open_family(grant, resources=code.resources)
+        family = self.server.tokens.open_family(grant, resources=code.resources)
         code.family_id = family.id
         refresh = include_refresh_token and "offline_access" in code.scope.split()
-        body = tokens().issue(grant, family, refresh=refresh)
+        body = self.server.tokens.issue(grant, family, refresh=refresh)
         db.session.commit()
         return body
 
@@ -163,11 +165,16 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     """RFC 6749 §4.4: confidential clients only, for scopes they are registered for."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL
+    server: ServerParts
+
+    TOKEN_ENDPOINT_AUTH_METHODS = list(CONFIDENTIAL_METHODS)
 
     def validate_requested_scope(self) -> None:
         """The client's registered scopes, and those of the resources it names (RFC 8707)."""
-        target = target_of(requested_resources(self.request), allow_unregistered=_allow_any())
+        target = target_of(
+            requested_resources(self.request),
+            allow_unregistered=self.server.settings.allow_unregistered_resources,
+        )
         scope = self.request.payload.scope or ""
         if not target:
             _within(scope, self.request.client.own_scope)
@@ -185,8 +192,8 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         grant = Grant(
             client=self.request.client, scope=scope or "", resources=self.request.resources
         )
-        family = tokens().open_family(grant)
-        body = tokens().issue(grant, family, refresh=False)
+        family = self.server.tokens.open_family(grant)
+        body = self.server.tokens.issue(grant, family, refresh=False)
         db.session.commit()
         return body
 
@@ -208,7 +215,9 @@ class PresentedRefreshToken:
 class RefreshTokenGrant(grants.RefreshTokenGrant):
     """RFC 6749 §6 with rotation; the checks run in the order listed in `_check`."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL, "none"]
+    server: ServerParts
+
+    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> PresentedRefreshToken:
@@ -217,11 +226,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         )
         if row is None:
             raise InvalidGrantError("The refresh token is unknown.")
-        _check(row, self.request.client)
+        grace = timedelta(seconds=self.server.settings.refresh_reuse_grace)
+        _check(row, self.request.client, grace)
         _within(self.request.payload.scope or "", row.family.scope)
         # RFC 8707 §2.2: the family's resources, or fewer; a resource since removed is refused.
         resources = narrowed(requested_resources(self.request), row.family.resources)
-        target_of(resources, allow_unregistered=_allow_any())
+        target_of(resources, allow_unregistered=self.server.settings.allow_unregistered_resources)
         self.request.resources = resources
         return PresentedRefreshToken(row)
 
@@ -238,7 +248,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
         row: RefreshToken = self.request.refresh_token.row
-        _rotate(row)
+        _rotate(row, timedelta(seconds=self.server.settings.refresh_reuse_grace))
         family = row.family
         grant = Grant(
             client=self.request.client,
@@ -251,7 +261,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             amr=list(family.amr),
             resources=self.request.resources,
         )
-        body = tokens().issue(grant, family, refresh=True)
+        body = self.server.tokens.issue(grant, family, refresh=True)
         db.session.commit()
         return body
 
@@ -264,11 +274,7 @@ def requested_resources(request: Any) -> list[str]:
     return [str(value) for value in request.payload.datalist.get("resource", [])]
 
 
-def _allow_any() -> bool:
-    return bool(app_settings().allow_unregistered_resources)
-
-
-def _check(row: RefreshToken, client: Client) -> None:
+def _check(row: RefreshToken, client: Client, grace: timedelta) -> None:
     family, now = row.family, utcnow()
     if family.client_id != client.id:
         raise InvalidGrantError("The refresh token was issued to another client.")
@@ -277,10 +283,10 @@ def _check(row: RefreshToken, client: Client) -> None:
     if row.expires_at <= now or family.expires_at <= now:
         raise InvalidGrantError("The refresh token has expired.")
     if row.rotated_at is not None:
-        _allow_reuse(row, row.rotated_at)
+        _allow_reuse(row, row.rotated_at, grace)
 
 
-def _rotate(row: RefreshToken) -> None:
+def _rotate(row: RefreshToken, grace: timedelta) -> None:
     """Mark the token used; one conditional UPDATE, so racing processes agree on a winner."""
     now = utcnow()
     result = db.session.execute(
@@ -292,13 +298,11 @@ def _rotate(row: RefreshToken) -> None:
         rotated_at = db.session.scalar(
             select(RefreshToken.rotated_at).where(RefreshToken.id == row.id)
         )
-        _allow_reuse(row, rotated_at or now)
+        _allow_reuse(row, rotated_at or now, grace)
 
 
-def _allow_reuse(row: RefreshToken, rotated_at: datetime) -> None:
+def _allow_reuse(row: RefreshToken, rotated_at: datetime, grace: timedelta) -> None:
     """RFC 9700 §4.14.2: reuse of a rotated token revokes its family, past a short grace."""
-
-    grace = timedelta(seconds=app_settings().refresh_reuse_grace)
     if utcnow() - rotated_at <= grace:
         return
     family = row.family

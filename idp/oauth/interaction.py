@@ -3,6 +3,10 @@ the user must sign in, must consent, or may have a code now (OpenID Connect Core
 
 The authorize endpoint never renders a page itself. When the user must act, the validated
 request is saved as an `Interaction` in the store and the sign-in or consent page resumes it.
+
+`decide` is pure: what it needs to know about the sign-in, the consent already given and the
+time comes in as `Facts` (idp.oauth.authorize gathers them), so the policy is tested without
+an app or a database. Parsing of the `claims` parameter lives here too; the flow does not.
 """
 
 from __future__ import annotations
@@ -22,11 +26,8 @@ from authlib.oidc.core.errors import (
 
 from idp.core.security import new_token
 from idp.core.store import Store
-from idp.identity.models import User
 from idp.identity.sessions import ActiveSession
-from idp.oauth import acr, consent
-from idp.oauth.models import Client
-from idp.oauth.scopes import subject
+from idp.oauth import acr
 
 INTERACTION_TTL = 1800
 
@@ -80,23 +81,30 @@ class Interaction:
         return cls(new_token(16), params)
 
 
-def decide(
-    interaction: Interaction,
-    login: ActiveSession | None,
-    user: User | None,
-    client: Client,
-    hinted_subject: str | None,
-) -> Next:
+@dataclass(frozen=True)
+class Facts:
+    """What `decide` knows besides the request: nothing here is looked up by the policy."""
+
+    login: ActiveSession | None  # the browser's sign-in, None when nobody is signed in
+    subject: str | None  # the signed-in user's `sub`
+    hinted_subject: str | None  # the `sub` of a valid id_token_hint, None without one
+    consented: frozenset[str]  # scopes the user already allowed this client, for every resource
+    first_party: bool  # a first-party client is never asked about
+    now: float  # seconds since the epoch
+
+
+def decide(interaction: Interaction, facts: Facts) -> Next:
     """What happens next; raises the OIDC error when `prompt=none` forbids asking the user."""
     prompts = interaction.prompts
     if "none" in prompts and len(prompts) > 1:
+        # Core §3.1.2.1: none with any other value is an error.
         raise InvalidRequestError("prompt=none cannot be combined with other values.")
     max_age = _max_age(interaction.param("max_age"))
-    if _must_sign_in(interaction, login, user, hinted_subject, max_age):
+    login = facts.login
+    if login is None or _must_sign_in(interaction, login, facts, max_age):
         if "none" in prompts:
             raise LoginRequiredError()
         return Next.SIGN_IN
-    assert user is not None and login is not None
     wanted = acr.requested(interaction.param("acr_values"), interaction.param("claims"))
     if acr.needs_step_up(wanted, login.amr):
         if "none" in prompts:
@@ -104,32 +112,34 @@ def decide(
                 description="The app asks for a second factor; the user must provide it."
             )
         return Next.STEP_UP
-    wants_consent = ("consent" in prompts and not interaction.consented) or (
-        not interaction.consented
-        and consent.needs_consent(user, client, interaction.scopes, interaction.resources)
-    )
-    if wants_consent:
+    if _wants_consent(interaction, facts):
         if "none" in prompts:
             raise ConsentRequiredError()
         return Next.CONSENT
     return Next.ISSUE
 
 
+def _wants_consent(interaction: Interaction, facts: Facts) -> bool:
+    """prompt=consent asks again; otherwise only for scopes not yet allowed (RFC 8707: per
+    resource, which `Facts.consented` already folds in)."""
+    if interaction.consented:
+        return False
+    if "consent" in interaction.prompts:
+        return True
+    return not facts.first_party and not set(interaction.scopes) <= facts.consented
+
+
 def _must_sign_in(
-    interaction: Interaction,
-    login: ActiveSession | None,
-    user: User | None,
-    hinted_subject: str | None,
-    max_age: int | None,
+    interaction: Interaction, login: ActiveSession, facts: Facts, max_age: int | None
 ) -> bool:
-    if login is None or user is None:
+    if facts.subject is None:
         return True
     signed_in_at = login.authenticated_at.timestamp()
     if interaction.prompts & {"login", "select_account"} and signed_in_at < interaction.created_at:
         return True
-    if max_age is not None and time.time() - signed_in_at > max_age:
+    if max_age is not None and facts.now - signed_in_at > max_age:
         return True
-    return hinted_subject is not None and hinted_subject != subject(user)
+    return facts.hinted_subject is not None and facts.hinted_subject != facts.subject
 
 
 def _max_age(raw: str | None) -> int | None:

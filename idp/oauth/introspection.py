@@ -21,13 +21,14 @@ from sqlalchemy import select
 from idp.core.security import digest
 from idp.db import db, utcnow
 from idp.identity.models import User
+from idp.oauth.client_auth import CONFIDENTIAL_METHODS
 from idp.oauth.models import Client, RefreshToken, TokenFamily
 from idp.oauth.scopes import subject
-from idp.oauth.tokens import TokenService, app_tokens
+from idp.oauth.tokens import TokenService
+from idp.oauth.wiring import ServerParts
 
 ACCESS_TOKEN = "access_token"  # noqa: S105 (a token type hint)
 REFRESH_TOKEN = "refresh_token"  # noqa: S105 (a token type hint)
-CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
 
 @dataclass
@@ -55,24 +56,20 @@ class PresentedToken:
         return self.row is not None and self.row.rotated_at is not None
 
 
-def tokens() -> TokenService:
-    return app_tokens()
-
-
-def find_token(token: str, hint: str | None) -> PresentedToken | None:
+def find_token(tokens: TokenService, token: str, hint: str | None) -> PresentedToken | None:
     """RFC 7009 §2.1, RFC 7662 §2.1: the hint orders the search; it never limits it."""
     finders = [_access_token, _refresh_token]
     if hint == REFRESH_TOKEN:
         finders.reverse()
     for find in finders:
-        found = find(token)
+        found = find(tokens, token)
         if found is not None:
             return found
     return None
 
 
-def _access_token(token: str) -> PresentedToken | None:
-    claims = tokens().verify(token, allow_expired=True)
+def _access_token(tokens: TokenService, token: str) -> PresentedToken | None:
+    claims = tokens.verify(token, allow_expired=True)
     if claims is None:
         return None
     family_id = str(claims.get("jti", "")).split(".", 1)[0]
@@ -80,7 +77,7 @@ def _access_token(token: str) -> PresentedToken | None:
     return PresentedToken(ACCESS_TOKEN, family, claims=claims)
 
 
-def _refresh_token(token: str) -> PresentedToken | None:
+def _refresh_token(tokens: TokenService, token: str) -> PresentedToken | None:
     row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest(token)))
     return PresentedToken(REFRESH_TOKEN, row.family, row=row) if row is not None else None
 
@@ -93,13 +90,15 @@ def check_params(request: Any) -> None:
 
 
 class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
-    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    server: ServerParts
+
+    CLIENT_AUTH_METHODS = list(CONFIDENTIAL_METHODS)  # RFC 7662 §2.1: not public clients
 
     def check_params(self, request: Any, client: Client) -> None:
         check_params(request)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
-        return find_token(token_string, token_type_hint)
+        return find_token(self.server.tokens, token_string, token_type_hint)
 
     def check_permission(self, token: PresentedToken, client: Client, request: Any) -> bool:
         return token.check_client(client)
@@ -120,7 +119,7 @@ class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
             "sub": subject(user) if user else family.client.client_id,
             "exp": int(token.row.expires_at.timestamp()),
             "iat": int(token.row.created_at.timestamp()),
-            "iss": tokens().issuer,
-            "aud": tokens().issuer,  # a refresh token is for this server's token endpoint
+            "iss": self.server.issuer,
+            "aud": self.server.issuer,  # a refresh token is for this server's token endpoint
             "token_type": REFRESH_TOKEN,
         }

@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 from authlib.integrations.flask_oauth2.requests import FlaskJsonRequest
 from authlib.oauth2.rfc6749 import InvalidRequestError, JsonPayload, OAuth2Error
-from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import (
     ClientMetadataClaims,
     ClientRegistrationEndpoint,
@@ -38,6 +37,7 @@ from joserfc.errors import JoseError
 from idp.core.security import digest, new_token, same
 from idp.errors import InvalidInput
 from idp.oauth import clients
+from idp.oauth.bearer import BearerTokenError, bearer_token
 from idp.oauth.models import Client
 from idp.oauth.scopes import SUPPORTED_SCOPES
 
@@ -227,14 +227,6 @@ class RegistrationAccess:
         return self.client is not None and self.client.id == client.id
 
 
-def bearer_token(request: Any) -> str | None:
-    """RFC 6750 §2.1: the token in `Authorization: Bearer <token>`."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
-
-
 class MetadataEndpoint:
     """What registration and configuration share: the body, the metadata, the server's rules."""
 
@@ -280,11 +272,11 @@ class RegistrationEndpoint(MetadataEndpoint, ClientRegistrationEndpoint):  # typ
     def authenticate_token(self, request: Any) -> RegistrationAccess:
         if self.initial_token is None:
             return RegistrationAccess()
-        presented = bearer_token(request)
+        presented = bearer_token(request.headers.get("Authorization"))
         if presented is None:
-            raise InvalidTokenError("Registration needs an initial access token (Bearer).")
+            raise BearerTokenError("Registration needs an initial access token (Bearer).")
         if not same(digest(presented), digest(self.initial_token)):
-            raise InvalidTokenError("The initial access token is not valid.")
+            raise BearerTokenError("The initial access token is not valid.")
         return RegistrationAccess(token=presented)
 
     def generate_client_info(self, request: Any) -> dict[str, Any]:
@@ -320,13 +312,13 @@ class ConfigurationEndpoint(MetadataEndpoint, ClientConfigurationEndpoint):  # t
     def authenticate_token(self, request: Any) -> RegistrationAccess:
         # RFC 7592 §2: an invalid token is an RFC 6750 error. An unknown client gets the same
         # answer, so the endpoint does not tell which client ids exist.
-        presented = bearer_token(request)
+        presented = bearer_token(request.headers.get("Authorization"))
         if presented is None:
-            raise InvalidTokenError("Send the registration access token as a Bearer token.")
+            raise BearerTokenError("Send the registration access token as a Bearer token.")
         client = clients.find_client(request.client_id or "")
         stored = client.registration_token_hash if client is not None else None
         if client is None or stored is None or not same(digest(presented), stored):
-            raise InvalidTokenError("The registration access token is not valid for this client.")
+            raise BearerTokenError("The registration access token is not valid for this client.")
         return RegistrationAccess(token=presented, client=client)
 
     def authenticate_client(self, request: Any) -> Client | None:

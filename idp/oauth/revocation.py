@@ -15,24 +15,23 @@ from authlib.oauth2 import rfc7009
 
 from idp.core.audit import Event, record
 from idp.db import db
+from idp.oauth.client_auth import AUTH_METHODS
 from idp.oauth.grants import revoke_family
-from idp.oauth.introspection import (
-    CLIENT_AUTH_METHODS,
-    PresentedToken,
-    check_params,
-    find_token,
-)
+from idp.oauth.introspection import PresentedToken, check_params, find_token
 from idp.oauth.models import Client
+from idp.oauth.wiring import ServerParts
 
 
 class RevocationEndpoint(rfc7009.RevocationEndpoint):
-    CLIENT_AUTH_METHODS = [*CLIENT_AUTH_METHODS, "none"]
+    server: ServerParts
+
+    CLIENT_AUTH_METHODS = list(AUTH_METHODS)  # RFC 7009 §5: public clients too
 
     def check_params(self, request: Any, client: Client) -> None:
         check_params(request)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
-        token = find_token(token_string, token_type_hint)
+        token = find_token(self.server.tokens, token_string, token_type_hint)
         # A token whose family is gone is as good as unknown.
         return token if token is not None and token.family is not None else None
 

@@ -3,8 +3,9 @@
 Clients authenticate with `client_secret_basic`, `client_secret_post`, `private_key_jwt`
 (RFC 7523) or `none` (public), at the token endpoint and at the device authorization
 endpoint (RFC 8628, idp.oauth.device); token, introspection (RFC 7662) and revocation (RFC 7009)
-responses are never cached (RFC 6749 §5.1). The web layer delivers authorization
-responses, adding `iss` (RFC 9207) and the `form_post` response mode.
+responses are never cached (RFC 6749 §5.1). The authorization flow is idp.oauth.authorize;
+idp.oauth.delivery adds `iss` (RFC 9207) and the `form_post` response mode. Grants and endpoints
+reach `settings`, `tokens` and `store` as attributes of this server (idp.oauth.wiring).
 
 A client_id that is a URL names a client metadata document (idp.oauth.metadata_documents);
 one that cannot be used is `invalid_client`, everywhere a client is looked up. A successful
@@ -63,7 +64,7 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(RefreshTokenGrant)
         self.register_grant(DeviceCodeGrant)
         self.register_client_auth_method(
-            PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT(self.issuer)
+            PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT(self.issuer, store)
         )
         self.register_endpoint(IntrospectionEndpoint)
         self.register_endpoint(RevocationEndpoint)

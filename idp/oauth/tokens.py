@@ -23,6 +23,7 @@ from idp.core.security import digest, new_token
 from idp.db import db, utcnow
 from idp.identity.models import User
 from idp.keys import KeyStore, SigningKey
+from idp.keys.jwk import ALGORITHMS
 from idp.oauth.models import Client, RefreshToken, TokenFamily
 from idp.oauth.resources import Target, registered_target
 from idp.oauth.scopes import subject, user_claims
@@ -160,9 +161,7 @@ class TokenService:
     ) -> dict[str, Any] | None:
         """The claims of a token we signed (and, unless allowed, unexpired), or None."""
         try:
-            decoded = jwt.decode(
-                token, self.keys.public_keyset(), algorithms=["RS256", "ES256", "EdDSA"]
-            )
+            decoded = jwt.decode(token, self.keys.public_keyset(), algorithms=list(ALGORITHMS))
         except (JoseError, ValueError):
             return None
         if decoded.header.get("typ") != typ:

@@ -15,6 +15,8 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, g, jsonify, request
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.http import quote_header_value
 
 from idp.resource.verifier import BearerError, IssuerUnavailable, ResourceServer
 
@@ -23,8 +25,21 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 def bearer_token() -> str:
     """The token of an `Authorization: Bearer` header (RFC 6750 §2.1), or "" when none."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+    auth = request.authorization
+    return (auth.token or "") if auth is not None and auth.type == "bearer" else ""
+
+
+class BearerChallenge(WWWAuthenticate):
+    """A `Bearer` challenge with every value a quoted-string, as RFC 6750 §3 writes them
+    (Werkzeug's own serialisation leaves token-shaped values bare)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__("bearer", dict(values.items()))
+
+    def to_header(self) -> str:
+        values = self.parameters.items()
+        params = (f"{k}={quote_header_value(v, allow_token=False)}" for k, v in values)
+        return "Bearer " + ", ".join(params)
 
 
 def require(server: ResourceServer, *scopes: str) -> Callable[[View], View]:
@@ -50,7 +65,7 @@ def require(server: ResourceServer, *scopes: str) -> Callable[[View], View]:
 def refusal(error: BearerError) -> Response:
     response = jsonify(error.body())
     response.status_code = error.status
-    response.headers["WWW-Authenticate"] = error.www_authenticate()
+    response.www_authenticate = BearerChallenge(error.challenge())
     response.headers["Cache-Control"] = "no-store"
     return response
 

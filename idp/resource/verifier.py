@@ -25,7 +25,9 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
-ALGORITHMS = ("RS256", "ES256", "EdDSA")  # asymmetric only: never `none`, never HS*
+# Asymmetric only: never `none`, never HS*. The provider defines what it signs with in
+# idp.keys.jwk.ALGORITHMS; this package imports no other idp package, so it keeps its own copy.
+ALGORITHMS = ("RS256", "ES256", "EdDSA")
 LEEWAY = 30  # seconds of clock skew allowed on `exp` and `iat`
 REFETCH_INTERVAL = 30.0  # at most one JWKS refetch per this many seconds for an unknown `kid`
 MAX_DOCUMENT = 1 << 20  # bytes read from a discovery document or JWKS
@@ -68,13 +70,23 @@ class BearerError(Exception):
         self.realm = realm
         self.scopes = tuple(scopes)
 
-    def www_authenticate(self) -> str:
-        """`Bearer realm=..., resource_metadata=..., error=..., error_description=..., scope=...`"""
-        params = [("realm", self.realm), ("resource_metadata", self.resource_metadata)]
+    def challenge(self) -> dict[str, str]:
+        """The challenge's parameters, in order: realm, resource_metadata (RFC 9728 §5.1),
+        error and error_description (none without a token, RFC 6750 §3.1), scope."""
+        params = {"realm": self.realm, "resource_metadata": self.resource_metadata}
         if self.error:
-            params += [("error", self.error), ("error_description", self.description)]
+            params |= {"error": self.error, "error_description": self.description}
         if self.scopes:
-            params.append(("scope", " ".join(self.scopes)))
+            params["scope"] = " ".join(self.scopes)
+        return params
+
+    def www_authenticate(self) -> str:
+        """`Bearer realm=..., resource_metadata=..., error=..., error_description=..., scope=...`
+
+        Built here with the standard library, for servers without Werkzeug (the ASGI
+        middleware); the Flask views build the same challenge with Werkzeug's
+        `WWWAuthenticate` (idp.resource.flask_views)."""
+        params = self.challenge().items()
         return "Bearer " + ", ".join(f'{name}="{_quotable(value)}"' for name, value in params)
 
     def body(self) -> dict[str, str]:

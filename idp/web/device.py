@@ -61,7 +61,9 @@ def enter() -> str | tuple[str, int]:
         form.user_code.data = request.args.get("user_code", "")[:MAX_TYPED]
         return render_template("device/enter.html", form=form)
     try:
-        row = device.find_waiting((form.user_code.data or "")[:MAX_TYPED])
+        row = device.find_waiting(
+            (form.user_code.data or "")[:MAX_TYPED], app_settings().secret_key
+        )
     except UnknownUserCode as error:
         form.fail(error)
         return render_template("device/enter.html", form=form), 400
@@ -75,7 +77,7 @@ def answer() -> str | tuple[str, int]:
     assert user is not None and login is not None
     typed = request.form.get("user_code", "")[:MAX_TYPED]
     try:
-        row = device.find_waiting(typed)
+        row = device.find_waiting(typed, app_settings().secret_key)
         allowed = request.form.get("decision") == "allow"
         if allowed:
             device.approve(row, user, login)

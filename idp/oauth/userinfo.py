@@ -1,0 +1,82 @@
+"""The UserInfo endpoint's rules (OpenID Connect Core §5.3), with errors per RFC 6750 §3.
+
+The token is one of our JWT access tokens, verified by `TokenService`; its family must be live
+(not revoked) and belong to a user who still exists; it must hold `openid`, else 403
+insufficient_scope. `claims_for` returns the claims or a `Refusal` the web layer turns into a
+`WWW-Authenticate: Bearer` challenge; reading the token from the request is the web layer's.
+
+Authlib's `authlib.oidc.core.UserInfoEndpoint` is not used: it takes the token from a
+`ResourceProtector`, which reads only the Authorization header (we also accept the form body,
+RFC 6750 §2.2), answers a request without a token with an `error` code where RFC 6750 §3.1 wants
+none, and has no notion of a token family revoked after the JWT was signed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from idp.db import db
+from idp.identity.models import User
+from idp.oauth.models import TokenFamily
+from idp.oauth.scopes import user_claims
+from idp.oauth.tokens import TokenService
+
+REALM = "userinfo"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An RFC 6750 §3 error: no `error` when the request carried no token (§3.1)."""
+
+    status: int
+    error: str | None = None
+    description: str = ""
+    scope: str = ""
+
+    def challenge(self) -> dict[str, str]:
+        """The parameters of the `WWW-Authenticate: Bearer` challenge, in order."""
+        params = {"realm": REALM}
+        if self.error:
+            params["error"] = self.error
+        if self.description:
+            params["error_description"] = self.description
+        if self.scope:
+            params["scope"] = self.scope
+        return params
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description} if self.error else {}
+
+
+INVALID = Refusal(401, "invalid_token", "The access token is invalid, expired or revoked.")
+
+
+def claims_for(tokens: TokenService, token: str | None) -> dict[str, Any] | Refusal:
+    """The user's claims for the scopes of `token` (Core §5.3.2), or why not."""
+    if not token:
+        return Refusal(401)
+    claims = tokens.verify(token)
+    family = live_family(claims)
+    if claims is None or family is None or family.user_id is None:
+        return INVALID
+    scopes = claims.get("scope", "").split()
+    if "openid" not in scopes:
+        return Refusal(
+            403, "insufficient_scope", "The access token lacks the openid scope.", "openid"
+        )
+    user = db.session.get(User, family.user_id)
+    if user is None:
+        return Refusal(401, "invalid_token", "The user no longer exists.")
+    return user_claims(user, scopes)
+
+
+def live_family(claims: dict[str, Any] | None) -> TokenFamily | None:
+    """The token family of a verified access token, unless it was revoked."""
+    if claims is None:
+        return None
+    family_id = str(claims.get("jti", "")).split(".", 1)[0]
+    family = db.session.get(TokenFamily, family_id) if family_id else None
+    if family is None or family.revoked_at is not None:
+        return None
+    return family
