@@ -13,6 +13,8 @@ from typing import Any
 
 from joserfc.jwk import ECKey, Key, KeySet, OKPKey, RSAKey, import_key
 
+from idp.settings import SIGNING_ALGORITHMS
+
 __all__ = [
     "ALGORITHMS",
     "Key",
@@ -24,7 +26,7 @@ __all__ = [
     "public",
 ]
 
-ALGORITHMS = ("RS256", "ES256", "EdDSA")
+ALGORITHMS = SIGNING_ALGORITHMS
 RSA_BITS = 2048  # RFC 7518 §3.3: 2048 bits or larger
 PUBLIC_MEMBERS = {
     "RSA": ("kty", "n", "e"),

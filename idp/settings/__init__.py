@@ -28,6 +28,9 @@ from idp.settings.parse import SettingsError as SettingsError  # raised here, ca
 ROOT = Path(__file__).resolve().parents[2]
 DEVELOPMENT = "development"
 PRODUCTION = "production"
+# The algorithms the provider signs with (idp.keys implements each); defined here, the lowest
+# layer, so the setting and every list of algorithms read the same tuple.
+SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 
 
 def _setting(env: str, parser: Callable[[str, str], Any], doc: str, **kwargs: Any) -> Any:
@@ -185,7 +188,7 @@ class Settings:
     )
     signing_alg: str = _setting(
         "IDP_SIGNING_ALG",
-        parse.choice("RS256", "ES256", "EdDSA"),
+        parse.choice(*SIGNING_ALGORITHMS),
         "Algorithm of newly created signing keys.",
         default="RS256",
     )
