@@ -42,7 +42,7 @@ from idp.settings import Settings
 
 # Chromium fixtures for every package that drives a browser (tests/browser, tests/mcp): one
 # registration, so the whole run shares one browser and one Playwright event loop.
-pytest_plugins = ["tests.browser.fixtures"]
+pytest_plugins = ["tests.browser.fixtures", "tests.helpers.clock"]
 
 PASSWORD = "plum-orchard-47-lantern"
 SECRET = "test-secret-" + "s" * 40

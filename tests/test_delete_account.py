@@ -9,7 +9,6 @@ a notice, and signs the browser out.
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pyotp
@@ -22,6 +21,7 @@ from idp.identity import one_time, two_factor
 from idp.identity.models import User
 from idp.oauth.models import AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
 from tests.conftest import PASSWORD, Browser, text_of
+from tests.helpers.waiting import assert_no_mail_to
 
 EMAIL = "ada@example.com"
 
@@ -133,12 +133,12 @@ def test_a_wrong_confirmation_deletes_nothing(ada, snapshot, mailbox, typed):
     )
     assert snapshot() == before
     assert ada.get("/account").status_code == 200
-    mailbox.assert_nothing_to(EMAIL, wait=0.3)
+    assert_no_mail_to(mailbox, EMAIL)
 
 
 @pytest.mark.settings(IDP_SESSION_FRESH_AGE="1")
-def test_deleting_needs_a_fresh_sign_in(ada, snapshot):
-    time.sleep(1.1)
+def test_deleting_needs_a_fresh_sign_in(ada, snapshot, clock):
+    clock.advance(1.1)
     before = snapshot()
 
     assert (

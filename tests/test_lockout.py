@@ -4,14 +4,13 @@ owner — while other ways in stay open."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import select
 
 from idp.core.audit import AuditEvent
 from idp.db import db
 from tests.conftest import PASSWORD, text_of
+from tests.helpers.waiting import assert_no_mail_to
 
 FAST = {
     "IDP_LOCKOUT_SLOW_AFTER": "2",
@@ -29,7 +28,9 @@ def locked_events(app) -> list[AuditEvent]:
 
 
 @pytest.mark.settings(**FAST)
-def test_failures_slow_down_then_lock_the_password(browser, make_user, app, mailbox, snapshot):
+def test_failures_slow_down_then_lock_the_password(
+    browser, make_user, app, mailbox, snapshot, clock
+):
     make_user("ada@example.com")
     for _ in range(2):
         assert browser.sign_in("ada@example.com", "wrong-password-1").status_code == 400
@@ -42,9 +43,9 @@ def test_failures_slow_down_then_lock_the_password(browser, make_user, app, mail
     assert browser.cookie() is None
     assert snapshot() == before
 
-    time.sleep(1.1)
+    clock.advance(1.1)
     assert browser.sign_in("ada@example.com", "wrong-password-1").status_code == 400
-    time.sleep(2.1)  # the wait doubles
+    clock.advance(2.1)  # the wait doubles
     assert browser.sign_in("ada@example.com", "wrong-password-1").status_code == 400
 
     locked = browser.sign_in("ada@example.com", PASSWORD)
@@ -71,7 +72,7 @@ def test_an_unknown_address_is_locked_the_same_way_without_mail(browser, app, ma
     assert answers == [400, 400]
     assert slowed.status_code == 429
     assert "Wait 1 second" in slowed.text
-    mailbox.assert_nothing_to("nobody@example.com", wait=0.5)
+    assert_no_mail_to(mailbox, "nobody@example.com")
 
 
 @pytest.mark.settings(**FAST)
@@ -105,11 +106,11 @@ def test_one_ip_guessing_across_accounts_is_locked(browser, make_user, app):
 
 
 @pytest.mark.settings(**FAST)
-def test_a_locked_password_leaves_the_account_reachable_another_way(browser, make_user):
+def test_a_locked_password_leaves_the_account_reachable_another_way(browser, make_user, clock):
     """The lock is on the password only: password reset still answers normally."""
     make_user("ada@example.com")
     for delay in (0, 0, 1.1, 2.1):
-        time.sleep(delay)
+        clock.advance(delay)
         browser.sign_in("ada@example.com", "wrong-password-1")
     assert browser.sign_in("ada@example.com", PASSWORD).status_code == 429
 

@@ -11,7 +11,6 @@ Expiration"); revocation is a sensitive action that needs a recent password entr
 from __future__ import annotations
 
 import hashlib
-import time
 from datetime import timedelta
 
 import pytest
@@ -100,11 +99,11 @@ def test_unknown_token_is_cleared_and_sent_to_sign_in(server, make_user, snapsho
 
 
 @pytest.mark.settings(IDP_SESSION_TTL="1")
-def test_expired_session_is_deleted_cleared_and_sent_to_sign_in(server, make_user, snapshot):
+def test_expired_session_is_deleted_cleared_and_sent_to_sign_in(server, make_user, snapshot, clock):
     make_user("ada@example.com")
     client = _signed_in(server)
     before = snapshot()
-    time.sleep(1.2)
+    clock.advance(1.2)
 
     response = client.get("/account")
 
@@ -275,14 +274,16 @@ def test_revoking_another_users_session_does_nothing(server, make_user, app, sna
 
 
 @pytest.mark.settings(IDP_SESSION_FRESH_AGE="1")
-def test_stale_session_must_confirm_the_password_before_revoking(server, make_user, app, snapshot):
+def test_stale_session_must_confirm_the_password_before_revoking(
+    server, make_user, app, snapshot, clock
+):
     make_user("ada@example.com")
     laptop = _signed_in(server)
     phone = _signed_in(server)
     phone_id = _session_id(app, phone)
     revoke = f"{server.url}/account/sessions/{phone_id}/revoke"
     csrf = laptop.csrf("/account")
-    time.sleep(1.2)
+    clock.advance(1.2)
     before = snapshot()
 
     refused = laptop.http.post(

@@ -5,7 +5,6 @@ device"; step-up for a signed-in user (RFC 8176 amr gains otp and mfa)."""
 from __future__ import annotations
 
 import re
-import time
 
 import pyotp
 import pytest
@@ -129,7 +128,9 @@ def test_malformed_codes_are_refused(server, ada, snapshot, code, message):
 
 
 @pytest.mark.settings(IDP_LOCKOUT_SLOW_AFTER="1", IDP_LOCKOUT_AFTER="2")
-def test_repeated_wrong_codes_lock_the_authenticator_code(server, app, ada, mailbox, snapshot):
+def test_repeated_wrong_codes_lock_the_authenticator_code(
+    server, app, ada, mailbox, snapshot, clock
+):
     _, secret, _ = ada
     browser = sign_in_to_second_factor(server)
     wrong = f"{(int(code_at(secret)) + 5) % 1_000_000:06d}"
@@ -138,7 +139,7 @@ def test_repeated_wrong_codes_lock_the_authenticator_code(server, app, ada, mail
     too_soon = browser.submit(SECOND_FACTOR, method="totp", code=wrong)
     assert too_soon.status_code == 429
     assert "Too many failed attempts. Wait 1 second and try again." in too_soon.text
-    time.sleep(1.1)
+    clock.advance(1.1)
     assert browser.submit(SECOND_FACTOR, method="totp", code=wrong).status_code == 400
     before = snapshot()
 
@@ -276,11 +277,11 @@ def test_a_pending_sign_in_is_not_a_session(server, ada, make_client):
     assert browser.get("/account/security").headers["Location"].startswith("/sign-in?")
 
 
-def test_a_pending_sign_in_expires(server, ada, monkeypatch, snapshot):
+def test_a_pending_sign_in_expires(server, ada, monkeypatch, snapshot, clock):
     _, secret, _ = ada
     monkeypatch.setattr(authn, "PENDING_TTL", 1)
     browser = sign_in_to_second_factor(server)
-    time.sleep(1.5)
+    clock.advance(1.5)
     before = snapshot()
 
     page = browser.get(SECOND_FACTOR)
@@ -363,14 +364,14 @@ def test_without_trust_the_next_sign_in_asks_again(server, ada):
 
 
 @pytest.mark.settings(IDP_TRUSTED_DEVICE_TTL="1")
-def test_trust_expires(server, ada):
+def test_trust_expires(server, ada, clock):
     _, secret, _ = ada
     browser = sign_in_to_second_factor(server)
     response = browser.submit(SECOND_FACTOR, method="totp", code=code_at(secret), trust="y")
     assert set_cookies(response)["idp_trusted"].get("max-age") == "1"
     browser.submit("/account", action="/sign-out")
     # The browser would drop the cookie; send it anyway, as a copied cookie would be.
-    time.sleep(1.2)
+    clock.advance(1.2)
 
     assert browser.sign_in(EMAIL).headers["Location"] == SECOND_FACTOR
 

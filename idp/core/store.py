@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 import redis
@@ -31,19 +32,27 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """Correct for one process: a dict with expiry, bounded in size."""
+    """Correct for one process: a dict with expiry, bounded in size.
 
-    def __init__(self, max_items: int = 100_000) -> None:
+    Expiry is read from `clock`, by default the wall clock (`time.time`), as Redis reads its
+    own: a TTL here ends when it would end there, and a test that moves the wall clock (with
+    time-machine, which leaves `time.monotonic` alone) sees the values expire without waiting.
+    A step of the system clock shortens or lengthens live TTLs by as much; for entries that
+    may be lost at any time, as everything here may, that is harmless.
+    """
+
+    def __init__(self, max_items: int = 100_000, clock: Callable[[], float] = time.time) -> None:
         self._items: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
         self._max_items = max_items
+        self._clock = clock
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
             item = self._items.get(key)
             if item is None:
                 return None
-            if item[0] <= time.monotonic():
+            if item[0] <= self._clock():
                 del self._items[key]
                 return None
             return item[1]
@@ -52,16 +61,16 @@ class MemoryStore:
         with self._lock:
             if len(self._items) >= self._max_items:
                 self._evict()
-            self._items[key] = (time.monotonic() + ttl, value)
+            self._items[key] = (self._clock() + ttl, value)
 
     def add(self, key: str, value: bytes, ttl: int) -> bool:
         with self._lock:
             item = self._items.get(key)
-            if item is not None and item[0] > time.monotonic():
+            if item is not None and item[0] > self._clock():
                 return False
             if len(self._items) >= self._max_items:
                 self._evict()
-            self._items[key] = (time.monotonic() + ttl, value)
+            self._items[key] = (self._clock() + ttl, value)
             return True
 
     def delete(self, *keys: str) -> None:
@@ -73,7 +82,7 @@ class MemoryStore:
         return None
 
     def _evict(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         for key in [k for k, (expires, _) in self._items.items() if expires <= now]:
             del self._items[key]
         while len(self._items) >= self._max_items:

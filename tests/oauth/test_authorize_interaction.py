@@ -6,7 +6,6 @@ OAuth 2.0 Form Post Response Mode §2, RFC 6749 §3.1 (GET and POST).
 
 from __future__ import annotations
 
-import time
 from urllib.parse import parse_qsl, urlsplit
 
 from authlib.integrations.requests_client import OAuth2Session
@@ -89,14 +88,16 @@ def test_first_party_clients_skip_consent(browser, make_user, make_client):
     assert response.headers["Location"].startswith(client.redirect_uri + "?code=")
 
 
-def test_prompt_login_asks_again_and_moves_auth_time(server, browser, make_user, make_client):
+def test_prompt_login_asks_again_and_moves_auth_time(
+    server, browser, make_user, make_client, clock
+):
     make_user(ADA[0])
     client = make_client(first_party=True)
     verifier, challenge = pkce()
     first = exchange(
         server, client, follow(browser, authorize_url(client, challenge), sign_in=ADA), verifier
     )
-    time.sleep(1.1)
+    clock.advance(1.1)
     verifier, challenge = pkce()
 
     response = browser.get(authorize_url(client, challenge, prompt="login"))
@@ -111,7 +112,7 @@ def test_prompt_login_asks_again_and_moves_auth_time(server, browser, make_user,
     )
 
 
-def test_max_age_forces_a_fresh_sign_in(server, browser, make_user, make_client):
+def test_max_age_forces_a_fresh_sign_in(server, browser, make_user, make_client, clock):
     make_user(ADA[0])
     client = make_client(first_party=True)
     verifier, challenge = pkce()
@@ -119,7 +120,7 @@ def test_max_age_forces_a_fresh_sign_in(server, browser, make_user, make_client)
         server, client, follow(browser, authorize_url(client, challenge), sign_in=ADA), verifier
     )
     within = browser.get(authorize_url(client, pkce()[1], max_age="3600"))
-    time.sleep(1.1)
+    clock.advance(1.1)
 
     stale = browser.get(authorize_url(client, challenge, max_age="1"))
 

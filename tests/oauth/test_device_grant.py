@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -200,12 +199,12 @@ def test_polling_faster_than_the_interval_slows_the_device_down(server, cli_clie
 
 
 @pytest.mark.settings(IDP_DEVICE_POLL_INTERVAL="1")
-def test_polling_at_the_interval_is_not_slowed_down(server, cli_client):
+def test_polling_at_the_interval_is_not_slowed_down(server, cli_client, clock):
     body = start(server, cli_client)
     assert body["interval"] == 1
 
     assert error_of(poll(server, cli_client, body["device_code"])) == "authorization_pending"
-    time.sleep(1.1)
+    clock.advance(1.1)
     assert error_of(poll(server, cli_client, body["device_code"])) == "authorization_pending"
 
 
@@ -224,10 +223,10 @@ def test_a_denied_request_gets_access_denied(server, browser, make_user, cli_cli
 
 
 @pytest.mark.settings(IDP_DEVICE_CODE_TTL="1")
-def test_an_expired_device_code_gets_expired_token(server, cli_client):
+def test_an_expired_device_code_gets_expired_token(server, cli_client, clock):
     body = start(server, cli_client)
     assert body["expires_in"] == 1
-    time.sleep(1.1)
+    clock.advance(1.1)
 
     assert error_of(poll(server, cli_client, body["device_code"])) == "expired_token"
 
@@ -319,12 +318,12 @@ def test_a_wrong_code_on_the_page_says_so_and_stores_nothing(
 
 @pytest.mark.settings(IDP_DEVICE_CODE_TTL="1")
 def test_an_expired_code_on_the_page_says_so_and_stores_nothing(
-    server, browser, make_user, cli_client, snapshot
+    server, browser, make_user, cli_client, snapshot, clock
 ):
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
     body = start(server, cli_client)
-    time.sleep(1.1)
+    clock.advance(1.1)
     before = snapshot()
 
     entered = browser.submit("/device", user_code=body["user_code"])

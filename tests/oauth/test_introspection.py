@@ -8,8 +8,6 @@ tokens); RFC 8414 §2 (metadata).
 
 from __future__ import annotations
 
-import time
-
 import requests
 from sqlalchemy import select
 
@@ -105,26 +103,26 @@ def test_tokens_of_a_revoked_family_are_inactive(server, browser, make_user, mak
     assert introspect(server, client, token["refresh_token"]).json() == {"active": False}
 
 
-def test_an_expired_access_token_is_inactive(server, browser, make_user, make_client):
+def test_an_expired_access_token_is_inactive(server, browser, make_user, make_client, clock):
     make_user()
     client = make_client()
     with server.app.app_context():
         db.session.scalars(select(Client)).one().access_token_ttl = 1
         db.session.commit()
     token = issue(server, browser, client)
-    time.sleep(1.2)
+    clock.advance(1.2)
 
     assert introspect(server, client, token["access_token"]).json() == {"active": False}
 
 
-def test_an_expired_refresh_token_is_inactive(server, browser, make_user, make_client):
+def test_an_expired_refresh_token_is_inactive(server, browser, make_user, make_client, clock):
     make_user()
     client = make_client()
     with server.app.app_context():
         db.session.scalars(select(Client)).one().refresh_token_ttl = 1
         db.session.commit()
     token = issue(server, browser, client)
-    time.sleep(1.2)
+    clock.advance(1.2)
 
     assert introspect(server, client, token["refresh_token"]).json() == {"active": False}
 

@@ -6,9 +6,6 @@ time; tokens signed before still verify against the JWKS, which then holds both 
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
-
 import pytest
 import requests
 from joserfc import jwt
@@ -17,6 +14,7 @@ from sqlalchemy import select
 
 from idp.core.audit import AuditEvent
 from idp.db import db
+from tests.helpers.waiting import wait_until
 from tests.test_cli import run
 
 
@@ -38,7 +36,7 @@ def own_keys(env, tmp_path):
     return env
 
 
-def test_rotation_publishes_first_and_signs_after_activation(own_keys, server, make_client):
+def test_rotation_publishes_first_and_signs_after_activation(own_keys, server, make_client, clock):
     client = make_client(grant_types=["client_credentials"], redirect_uris=[])
     before = client_credentials_token(server, client)
     old_kid = jwt.decode(
@@ -54,12 +52,17 @@ def test_rotation_publishes_first_and_signs_after_activation(own_keys, server, m
     )
     assert rotated.returncode == 0, rotated.stderr
     new_kid = rotated.stdout.split()[3]  # "Created signing key <kid> (RS256)."
-    time.sleep(1.2)  # the store notices another process's change within a second
-    published = requests.get(server.url + "/jwks.json", timeout=5).json()
+
+    def jwks_naming_the_new_key() -> dict | None:
+        jwks = requests.get(server.url + "/jwks.json", timeout=5).json()
+        return jwks if new_kid in [key["kid"] for key in jwks["keys"]] else None
+
+    # The store looks at the folder again at most a second after it last did.
+    published = wait_until(jwks_naming_the_new_key, timeout=3, what="the new key published")
     still_old = client_credentials_token(server, client)
     store = server.app.extensions["idp.keys"]
     pending = next(key for key in store.keys() if key.kid == new_kid)  # noqa: SIM118 (a KeyStore)
-    time.sleep(max(0.0, (pending.activates_at - datetime.now(UTC)).total_seconds()) + 1.2)
+    clock.advance_past(pending.activates_at)
     after = client_credentials_token(server, client)
 
     kids = [key["kid"] for key in published["keys"]]

@@ -8,7 +8,6 @@ revokes the family); OpenID Connect Core §12.2 (the ID token of a refresh) and 
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -105,12 +104,14 @@ def test_concurrent_refreshes_with_one_token_all_succeed(server, browser, make_u
 
 
 @pytest.mark.settings(IDP_REFRESH_REUSE_GRACE="1")
-def test_reuse_after_the_grace_window_revokes_the_family(server, browser, make_user, make_client):
+def test_reuse_after_the_grace_window_revokes_the_family(
+    server, browser, make_user, make_client, clock
+):
     make_user()
     client = make_client()
     token = issue(server, browser, client)
     current = refresh(server, client, token["refresh_token"]).json()
-    time.sleep(1.2)
+    clock.advance(1.2)
 
     replay = refresh(server, client, token["refresh_token"])
 
@@ -213,7 +214,9 @@ def test_a_missing_refresh_token_is_refused(server, make_client):
     assert response.json()["error"] == "invalid_request"
 
 
-def test_an_expired_refresh_token_is_refused(server, browser, make_user, make_client, snapshot):
+def test_an_expired_refresh_token_is_refused(
+    server, browser, make_user, make_client, snapshot, clock
+):
     make_user()
     client = make_client()
     with server.app.app_context():
@@ -221,7 +224,7 @@ def test_an_expired_refresh_token_is_refused(server, browser, make_user, make_cl
         row.refresh_token_ttl = 1
         db.session.commit()
     token = issue(server, browser, client)
-    time.sleep(1.2)
+    clock.advance(1.2)
     before = snapshot()
 
     response = refresh(server, client, token["refresh_token"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import requests
 
 from tests.conftest import PASSWORD
@@ -60,7 +58,7 @@ def test_a_tampered_token_is_invalid_token(server, browser, make_user, make_clie
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
-def test_an_expired_token_is_invalid_token(server, browser, make_user, make_client):
+def test_an_expired_token_is_invalid_token(server, browser, make_user, make_client, clock):
     make_user(ADA[0])
     client = make_client()
     from idp.db import db
@@ -72,7 +70,7 @@ def test_an_expired_token_is_invalid_token(server, browser, make_user, make_clie
         )
         db.session.commit()
     token = issue(server, browser, client, scope="openid profile email")["access_token"]
-    time.sleep(2.1)
+    clock.advance(2.1)
 
     response = requests.get(
         server.url + "/userinfo", headers={"Authorization": "Bearer " + token}, timeout=5

@@ -26,6 +26,7 @@ from idp.db import db
 from idp.keys import app_keys
 from idp.oauth.models import Client
 from idp.resource import BearerError, IssuerUnavailable, ResourceServer, require, serve_metadata
+from tests.helpers.waiting import wait_until
 from tests.oauth.issued import issue
 from tests.oauth.test_userinfo import ADA
 
@@ -109,14 +110,14 @@ def test_a_token_for_resource_b_is_refused_at_resource_a(server):
     assert refused(a, for_b).description == "The token is not meant for this resource."
 
 
-def test_an_expired_token_is_refused(server, service):
+def test_an_expired_token_is_refused(server, service, clock):
     with server.app.app_context():
         db.session.query(Client).filter_by(client_id=service.client_id).update(
             {"access_token_ttl": 1}
         )
         db.session.commit()
     token = client_credentials_token(server, service)
-    time.sleep(2.1)
+    clock.advance(2.1)
     api = ResourceServer(server.url, RESOURCE_A, accept_issuer_audience=True, leeway=0)
 
     error = refused(api, token)
@@ -237,8 +238,11 @@ def test_an_unknown_kid_refetches_the_jwks_once(own_keys, server, api, service):
     before = client_credentials_token(server, service)
     api.verify(before)
     with server.app.app_context():
-        app_keys().rotate(activate_after=0)
-    time.sleep(1.2)  # the key store notices the new key within a second
+        rotated = app_keys().rotate(activate_after=0)
+    wait_until(
+        lambda: rotated.kid in requests.get(server.url + "/jwks.json", timeout=5).text,
+        what="the new key published",
+    )
     after = client_credentials_token(server, service)
 
     claims = api.verify(after)
