@@ -291,4 +291,4 @@ def make_stale(app, browser: Browser) -> None:
         assert row is not None
         row.authenticated_at -= timedelta(days=1)
         db.session.commit()
-        app.extensions["idp.core.store"].delete("session:" + row.token_hash)
+        app.extensions["idp.store"].delete("session:" + row.token_hash)

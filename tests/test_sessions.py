@@ -326,7 +326,7 @@ def _age_session(app, session_id: int, by: timedelta) -> LoginSession:
         assert row is not None
         row.last_seen_at -= by
         db.session.commit()
-        app.extensions["idp.core.store"].delete("session:" + row.token_hash)
+        app.extensions["idp.store"].delete("session:" + row.token_hash)
         db.session.expunge(row)
         return row
 

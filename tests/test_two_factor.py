@@ -113,7 +113,7 @@ def make_stale(app: Flask, browser: Browser) -> None:
         row = db.session.merge(row)
         row.authenticated_at -= timedelta(days=1)
         db.session.commit()
-        app.extensions["idp.core.store"].delete("session:" + row.token_hash)
+        app.extensions["idp.store"].delete("session:" + row.token_hash)
 
 
 def session_of(app: Flask, browser: Browser) -> LoginSession | None:
