@@ -2,22 +2,116 @@
 both bound to the browser that asked. Either one proves control of the mailbox, the
 RFC 8176 §2 method "otp"; using one retires the other, and proves the address.
 
-Accounts are never created here. The pages, the message, the record that lets the asking
-browser type the code, rate limits and lockout are in idp.web.email_sign_in.
+Accounts are never created here. Here too: the *request record* that lets the asking browser
+type the code (kept in the store under the digest of the browser's token), mailing the
+message, and checking a typed code under the lockout. The pages, the cookie and the rate
+limits are in idp.web.email_sign_in.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
 from sqlalchemy import update
 
 from idp.core.audit import Event, record
+from idp.core.store import StoreUnavailable, app_store
 from idp.db import db, utcnow
-from idp.identity import one_time
+from idp.identity import lockout, one_time, users
 from idp.identity.models import User
-from idp.identity.one_time import InvalidToken, OneTimeToken
+from idp.identity.one_time import CODE_ATTEMPTS, InvalidToken, OneTimeToken
+from idp.mail import MailError, app_mailer
+from idp.settings import app_settings
 
 LINK = "sign_in_link"
 CODE = "sign_in_code"
+# The answers of one_time.redeem_code, given for an address without an account too.
+NOT_RIGHT = "That code is not right. Check the latest email and try again."
+USED_UP = "That code has expired or was already used. Ask for a new one."
+
+
+@dataclass
+class SignInRequest:
+    """What one browser asked for, kept in the store under its token's digest until the
+    link and code expire: the address (the code form never takes it from the page), where to
+    go next, and when and from where it was asked (shown if the link opens elsewhere)."""
+
+    email: str
+    next: str
+    ip: str | None
+    at: float
+    # Wrong codes typed for an address without an account (an account's are in its code row).
+    attempts: int = 0
+
+
+def save_request(browser: str, asked: SignInRequest) -> None:
+    ttl = round(asked.at + app_settings().email_sign_in_ttl - time.time())
+    with contextlib.suppress(StoreUnavailable):  # the link works without it
+        app_store().set(_record_key(browser), json.dumps(asdict(asked)).encode(), max(1, ttl))
+
+
+def load_request(browser: str) -> SignInRequest | None:
+    try:
+        raw = app_store().get(_record_key(browser))
+    except StoreUnavailable:
+        return None
+    return SignInRequest(**json.loads(raw)) if raw else None
+
+
+def forget_request(browser: str) -> None:
+    if browser:
+        with contextlib.suppress(StoreUnavailable):
+            app_store().delete(_record_key(browser))
+
+
+def _record_key(browser: str) -> str:
+    return "email-sign-in:" + browser
+
+
+def send_if_account(email: str, browser: str, ip: str | None, link: Callable[[str], str]) -> None:
+    """Mail a link (`link(secret)`) and code to `email` if it has an account; run after the
+    answer, so neither the page nor its timing tells whether it has one."""
+    try:
+        user = users.find_by_email(email)
+        if user is None:
+            return
+        settings = app_settings()
+        secret, code = issue(user, browser=browser, ttl=settings.email_sign_in_ttl)
+        app_mailer().send(
+            email,
+            f"Sign in to {settings.site_name}",
+            "sign_in",
+            name=user.name,
+            link=link(secret),
+            code=code,
+            minutes=settings.email_sign_in_ttl // 60,
+            ip=ip,
+        )
+    except MailError:
+        pass  # logged by the mailer; the page already said "if there is an account"
+
+
+def check_code(browser: str, asked: SignInRequest, code: str, ip: str | None) -> User:
+    """Check the code typed in the asking browser, under lockout; `Locked` or `InvalidToken`.
+    An address without an account answers as an account's wrong code would."""
+    lockout.check("email_code", asked.email, ip)
+    user = users.find_by_email(asked.email)
+    if user is None:
+        lockout.failed("email_code", asked.email, ip, None)
+        asked.attempts += 1
+        save_request(browser, asked)
+        raise InvalidToken(NOT_RIGHT if asked.attempts <= CODE_ATTEMPTS else USED_UP, field="code")
+    try:
+        redeem_code(user, code)
+    except InvalidToken:
+        lockout.failed("email_code", asked.email, ip, user)
+        raise
+    lockout.succeeded("email_code", asked.email)
+    return user
 
 
 def issue(user: User, *, browser: str, ttl: int) -> tuple[str, str]:

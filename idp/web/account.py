@@ -13,12 +13,10 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 from wtforms import EmailField, HiddenField
 
-from idp.db import db
 from idp.errors import IdpError
 from idp.identity import deletion, email_change, users
 from idp.identity.models import User
 from idp.identity.sessions import app_sessions
-from idp.mail import app_mailer
 from idp.oauth import consent
 from idp.oauth.scopes import DESCRIPTIONS
 from idp.settings import app_settings
@@ -93,44 +91,24 @@ def password() -> str | Response | tuple[str, int]:
 def change_email() -> str | Response | tuple[str, int]:
     """Mail a confirmation link to the new address; if that fails, store nothing."""
     form, user = ChangeEmailForm(), _user()
-    ttl = app_settings().verify_email_ttl
     try:
-        new_email, secret = email_change.request_change(user, form.email.data or "", ttl=ttl)
-        _mail_new_address(user, new_email, secret, hours=max(1, ttl // 3600))
+        new_email = email_change.ask_for_change(
+            user,
+            form.email.data or "",
+            lambda secret: url_for(
+                "verification.confirm_change_page", secret=secret, _external=True
+            ),
+            sign_in_url=url_for("auth.sign_in", _external=True),
+            reset_url=url_for("recovery.request_reset", _external=True),
+        )
     except IdpError as error:
-        db.session.rollback()
         form.fail(error)
         return _render(email_form=form), error.status
-    db.session.commit()
     flash(
         f"We sent a link to {new_email}. Open it to finish the change; until then your "
         f"address stays {user.email}."
     )
     return redirect(url_for("account.index"), 303)
-
-
-def _mail_new_address(user: User, new_email: str, secret: str | None, *, hours: int) -> None:
-    """The link, or (when another account has the address) a note saying so, to its owner."""
-    mailer = app_mailer()
-    if secret is None:
-        mailer.send(
-            new_email,
-            "Someone tried to move an account to this address",
-            "email_change_taken",
-            sign_in_url=url_for("auth.sign_in", _external=True),
-            reset_url=url_for("recovery.request_reset", _external=True),
-        )
-        return
-    link = url_for("verification.confirm_change_page", secret=secret, _external=True)
-    mailer.send(
-        new_email,
-        "Confirm your new email address",
-        "email_change",
-        user=user,
-        new_email=new_email,
-        link=link,
-        hours=hours,
-    )
 
 
 @bp.route("/delete", methods=["GET", "POST"])
@@ -140,15 +118,11 @@ def delete() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("account/delete.html", form=form, user=user)
     try:
-        deletion.check_confirmation(user, form.confirm_email.data or "")
+        deletion.close_account(user, form.confirm_email.data or "")
     except IdpError as error:
         form.fail(error)
         return render_template("account/delete.html", form=form, user=user), 400
-    app_sessions().revoke_all(user, reason="account_deleted")
-    name = user.name
-    email = deletion.delete_account(user)
     clear_session_cookie()
-    app_mailer().send_later(email, "Your account was deleted", "account_deleted", name=name)
     flash("Your account and everything in it were deleted.")
     return redirect(url_for("auth.sign_in"), 303)
 

@@ -3,8 +3,8 @@ section of the security page (set up, backup codes, turn off, trusted devices).
 
 - GET/POST /sign-in/second-factor: with a pending sign-in (idp.web.authn) or, for step-up, a
   signed-in user. `?method=` picks the authenticator code (default), a backup code or an
-  emailed code; each counts failures in the lockout (credentials "totp", "backup_code",
-  "email_code"). "Trust this device" sets the `idp_trusted` cookie (`__Host-` over HTTPS).
+  emailed code, proven by idp.identity.second_factor (failures count in the lockout).
+  "Trust this device" sets the `idp_trusted` cookie (`__Host-` over HTTPS).
 - POST /sign-in/second-factor/email: emails a six-digit code (the user already gave their
   password, so a mail failure is shown). POST /sign-in/second-factor/cancel ends the pending
   sign-in.
@@ -23,15 +23,16 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, HiddenField, StringField
 
-from idp.core.audit import Event, record
 from idp.db import db
 from idp.errors import IdpError
-from idp.identity import one_time, two_factor
+from idp.identity import second_factor as proof
+from idp.identity import two_factor
+from idp.identity.lockout import Locked
 from idp.identity.models import User
 from idp.identity.sessions import app_sessions
-from idp.mail import MailError, app_mailer
+from idp.mail import MailError
 from idp.settings import app_settings
-from idp.web import authn, lockout
+from idp.web import authn
 from idp.web.current import (
     current_login,
     current_user,
@@ -43,16 +44,14 @@ from idp.web.current import (
 )
 from idp.web.devices import describe_device
 from idp.web.forms import Form
-from idp.web.lockout import Locked
 
 bp = Blueprint("two_factor", __name__)
 
-EMAIL_CODE = "second_factor_code"
-# ?method= on the second-factor page: what is typed, and the lockout credential it counts in.
+# ?method= on the second-factor page, and what is typed.
 METHODS = {
-    "totp": ("Code from your authenticator app", "totp"),
-    "backup": ("Backup code", "backup_code"),
-    "email": ("Code from the email", "email_code"),
+    "totp": "Code from your authenticator app",
+    "backup": "Backup code",
+    "email": "Code from the email",
 }
 
 
@@ -99,39 +98,26 @@ def second_factor() -> str | Response | tuple[str, int]:
     if not two_factor.requires_second_factor(user):
         form.fail(IdpError("Two-factor authentication is not on for this account."))
         return _second_factor_page(user, form, method), 400
-    credential = METHODS[method][1]
     try:
-        lockout.check(credential, user.email)
-        _verify(user, method, form.code.data or "")
+        proof.prove(user, method, form.code.data or "", ip=request.remote_addr)
     except Locked as error:
         form.fail(error)
         return _second_factor_page(user, form, method), 429
-    except (two_factor.InvalidCode, one_time.InvalidToken) as error:
+    except proof.REFUSED as error:
         g.credential_failed = True
-        lockout.failed(credential, user.email, user)
-        record(Event.SECOND_FACTOR_FAILED, user_id=user.id, subject=user.email, method=method)
-        db.session.commit()
         form.fail(error)
         return _second_factor_page(user, form, method), 400
-    lockout.succeeded(credential, user.email)
-    token = two_factor.trust_device(user, ttl=_ttl()) if form.trust.data else None
+    client = authn.client()
+    token = (
+        two_factor.trust_device(user, ttl=_ttl(), ip=client.ip, user_agent=client.user_agent)
+        if form.trust.data
+        else None
+    )
     # RFC 8176 §2: "otp" for a code from an app, an email or a list of backup codes.
     response = authn.complete_second_factor(["otp"], next_url=form.next.data)
     if token:
         _set_trusted_cookie(response, token)
     return response
-
-
-def _verify(user: User, method: str, code: str) -> None:
-    if not code.strip():
-        raise two_factor.InvalidCode("Enter the code.", field="code")
-    if method == "totp":
-        two_factor.verify_totp(user, code)
-    elif method == "backup":
-        two_factor.use_backup_code(user, code)
-    else:
-        one_time.redeem_code(EMAIL_CODE, user, code)
-        db.session.commit()
 
 
 @bp.post("/sign-in/second-factor/email")
@@ -142,26 +128,13 @@ def email_code() -> str | Response | tuple[str, int]:
     next_url = safe_next(request.form.get("next"), default="")
     if not two_factor.requires_second_factor(user):
         return redirect(url_for(".second_factor", next=next_url or None), 303)
-    settings = app_settings()
-    code = one_time.issue_code(EMAIL_CODE, user, ttl=settings.email_sign_in_ttl)
     try:
-        app_mailer().send(
-            user.email,
-            f"Your {settings.site_name} verification code",
-            "second_factor_code",
-            user=user,
-            code=code,
-            minutes=settings.email_sign_in_ttl // 60,
-            ip=request.remote_addr,
-        )
+        proof.send_email_code(user, ip=request.remote_addr)
     except MailError as error:
-        db.session.rollback()
         form = SecondFactorForm(formdata=None, data={"next": next_url})
         form.fail(error)
         return _second_factor_page(user, form, "email"), error.status
-    record(Event.SIGN_IN_CODE_SENT, user_id=user.id, subject=user.email, purpose=EMAIL_CODE)
-    db.session.commit()
-    minutes = settings.email_sign_in_ttl // 60
+    minutes = app_settings().email_sign_in_ttl // 60
     flash(f"We emailed a 6-digit code to {user.email}. It works for {minutes} minutes.")
     return redirect(url_for(".second_factor", method="email", next=next_url or None), 303)
 
@@ -169,14 +142,14 @@ def email_code() -> str | Response | tuple[str, int]:
 @bp.post("/sign-in/second-factor/cancel")
 def cancel() -> Response:
     """End the pending sign-in (to sign in as someone else); on step-up, just go back."""
-    if authn.load_pending() is not None:
+    if authn.has_pending():
         authn.end_pending()
         return redirect(url_for("auth.sign_in"), 303)
     return redirect(safe_next(request.form.get("next")), 303)
 
 
 def _second_factor_page(user: User, form: SecondFactorForm, method: str) -> str:
-    label, _ = METHODS[method]
+    label = METHODS[method]
     form.code.label.text = label
     form.method.data = method
     if method != "backup":
@@ -188,7 +161,7 @@ def _second_factor_page(user: User, form: SecondFactorForm, method: str) -> str:
         form=form,
         user=user,
         method=method,
-        pending=authn.load_pending() is not None,
+        pending=authn.has_pending(),
         has_two_factor=two_factor.requires_second_factor(user),
         backup_codes_left=two_factor.backup_codes_left(user),
     )
@@ -200,7 +173,7 @@ def _second_factor_page(user: User, form: SecondFactorForm, method: str) -> str:
 def security_context(user: User) -> dict[str, Any]:
     """What templates/account/_two_factor.html needs."""
     factor = two_factor.totp_factor(user)
-    this = two_factor.this_device(user)
+    this = two_factor.this_device(user, authn.trusted_token())
     devices = [
         {
             "row": row,
@@ -322,16 +295,8 @@ def _backup_codes_page(codes: list[str], next_url: str | None, *, first_time: bo
 
 
 def _notify(user: User, change: str) -> None:
-    settings = app_settings()
-    app_mailer().send_later(
-        user.email,
-        f"Two-factor authentication on your {settings.site_name} account was changed",
-        "two_factor_changed",
-        user=user,
-        change=change,
-        ip=request.remote_addr,
-        security_url=url_for("security.index", _external=True),
-    )
+    security_url = url_for("security.index", _external=True)
+    proof.notify_change(user, change, ip=request.remote_addr, security_url=security_url)
 
 
 def _user() -> User:
