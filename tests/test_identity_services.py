@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from idp.identity import login
+from idp.core.store import app_store
+from idp.errors import InvalidCredentials
+from idp.identity import lockout, login
+from idp.identity.lockout import Locked
 from idp.identity.login import first_factor_step
+from idp.settings import app_settings
 
 IDENTITY = Path(__file__).resolve().parent.parent / "idp" / "identity"
 # What carries the HTTP request: the web layer reads these and passes plain values in.
@@ -95,3 +99,67 @@ def test_outcomes_are_plain_values():
     assert login.SecondFactorNeeded("p") != login.SecondFactorNeeded("q")
     with pytest.raises(AttributeError):
         started.token = "other"  # type: ignore[misc]
+
+
+def _wrong() -> None:
+    raise InvalidCredentials("The password is incorrect.")
+
+
+def test_a_failure_counts_for_the_account_and_the_ip_given(app):
+    with app.app_context():
+        with pytest.raises(InvalidCredentials):
+            lockout.attempt(
+                "password",
+                "ada@example.com",
+                "192.0.2.7",
+                _wrong,
+                lambda: None,
+                (InvalidCredentials,),
+            )
+
+        store = app_store()
+        assert store.get("lockout:password:account:ada@example.com") is not None
+        assert store.get("lockout:password:ip:192.0.2.7") is not None
+        assert store.get("lockout:password:ip:unknown") is None
+
+
+def test_success_forgets_the_account_failures_but_not_the_ip_ones(app):
+    with app.app_context():
+        with pytest.raises(InvalidCredentials):
+            lockout.attempt(
+                "totp", "ada@example.com", "192.0.2.8", _wrong, lambda: None, (InvalidCredentials,)
+            )
+
+        result = lockout.attempt(
+            "totp",
+            "ada@example.com",
+            "192.0.2.8",
+            lambda: "ok",
+            lambda: None,
+            (InvalidCredentials,),
+        )
+
+        store = app_store()
+        assert result == "ok"
+        assert store.get("lockout:totp:account:ada@example.com") is None
+        assert store.get("lockout:totp:ip:192.0.2.8") is not None
+
+
+def test_a_locked_credential_is_refused_before_it_is_checked(app):
+    checked = []
+    with app.app_context():
+        settings = app_settings()
+        for _ in range(settings.lockout_after):
+            lockout.failed("backup_code", "ada@example.com", "192.0.2.9")
+
+        with pytest.raises(Locked):
+            lockout.attempt(
+                "backup_code",
+                "ada@example.com",
+                "198.51.100.1",  # another address: the account is locked wherever it is tried
+                lambda: checked.append(1),
+                lambda: None,
+                (InvalidCredentials,),
+            )
+
+    assert checked == []

@@ -19,8 +19,10 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import update
 
 from idp.core.audit import Event, record
+from idp.core.security import digest, new_token, same
 from idp.core.store import StoreUnavailable, app_store
 from idp.db import db, utcnow
+from idp.errors import InvalidInput
 from idp.identity import lockout, one_time, users
 from idp.identity.models import User
 from idp.identity.one_time import CODE_ATTEMPTS, InvalidToken, OneTimeToken
@@ -95,9 +97,10 @@ def send_if_account(email: str, browser: str, ip: str | None, link: Callable[[st
         pass  # logged by the mailer; the page already said "if there is an account"
 
 
-def check_code(browser: str, asked: SignInRequest, code: str, ip: str | None) -> User:
-    """Check the code typed in the asking browser, under lockout; `Locked` or `InvalidToken`.
-    An address without an account answers as an account's wrong code would."""
+def check_code(browser: str, asked: SignInRequest, typed: str, ip: str | None) -> User:
+    """Check the code typed in the asking browser, under lockout; `InvalidInput`, `Locked` or
+    `InvalidToken`. An address without an account answers as an account's wrong code would."""
+    code = clean_code(typed)
     lockout.check("email_code", asked.email, ip)
     user = users.find_by_email(asked.email)
     if user is None:
@@ -121,6 +124,37 @@ def issue(user: User, *, browser: str, ttl: int) -> tuple[str, str]:
     record(Event.SIGN_IN_LINK_SENT, user_id=user.id, subject=user.email, code=True)
     db.session.commit()
     return secret, code
+
+
+@dataclass(frozen=True)
+class OpenedLink:
+    """A live link as its confirmation page shows it: whether it is opened in the browser that
+    asked, and that browser's request (when and from where)."""
+
+    row: OneTimeToken
+    same_browser: bool
+    asked: SignInRequest | None
+
+    @property
+    def next(self) -> str | None:
+        """Only the browser that asked continues what it was doing (an app's sign-in, say)."""
+        return self.asked.next if self.same_browser and self.asked else None
+
+
+def open_link(secret: str, browser: str) -> OpenedLink:
+    """The link `secret`, opened in `browser` (its token's digest, or ""); `InvalidToken`."""
+    row = link_to_confirm(secret)
+    same_browser = bool(browser and row.browser_hash and same(browser, row.browser_hash))
+    asked = load_request(row.browser_hash) if row.browser_hash else None
+    return OpenedLink(row, same_browser, asked)
+
+
+def start_request(email: str, next: str, ip: str | None) -> tuple[str, str]:
+    """Keep what this browser asked for; returns its new token and the token's digest."""
+    token = new_token()
+    browser = digest(token)
+    save_request(browser, SignInRequest(email, next, ip, time.time()))
+    return token, browser
 
 
 def link_to_confirm(secret: str) -> OneTimeToken:
@@ -162,3 +196,13 @@ def _signed_in(row: OneTimeToken) -> User:
         record(Event.EMAIL_VERIFIED, user_id=user.id, subject=user.email, by="sign_in_email")
     db.session.commit()
     return user
+
+
+def clean_code(raw: str) -> str:
+    """The six digits typed, spaces and dashes dropped; `InvalidInput` if that is not a code."""
+    code = "".join(ch for ch in raw if not ch.isspace() and ch != "-")
+    if not code:
+        raise InvalidInput("Enter the 6-digit code from the email.", field="code")
+    if len(code) != 6 or not code.isdigit():
+        raise InvalidInput("The code is 6 digits, like 123456.", field="code")
+    return code

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from idp.core.audit import Event, record
 from idp.db import db
+from idp.errors import IdpError
 from idp.identity import lockout, one_time, two_factor
 from idp.identity.models import User
+from idp.identity.sessions import ActiveSession, app_sessions
 from idp.mail import MailError, app_mailer
 from idp.settings import app_settings
 
@@ -19,9 +21,20 @@ CREDENTIALS = {"totp": "totp", "backup": "backup_code", "email": "email_code"}
 REFUSED = (two_factor.InvalidCode, one_time.InvalidToken)
 
 
-def prove(user: User, method: str, code: str, *, ip: str | None) -> None:
-    """Check `code` for `method`; raises `Locked`, `InvalidCode` or `InvalidToken`, and a
-    wrong code is counted in the lockout and audited."""
+def prove(
+    user: User,
+    method: str,
+    code: str,
+    *,
+    ip: str | None,
+    user_agent: str | None = None,
+    trust_for: int | None = None,
+) -> str | None:
+    """Check `code` for `method`; with `trust_for` (seconds) also trust this device and
+    return its token. Raises `IdpError` when two-factor is off, else `Locked`, `InvalidCode`
+    or `InvalidToken`; a wrong code is counted in the lockout and audited."""
+    if not two_factor.requires_second_factor(user):
+        raise IdpError("Two-factor authentication is not on for this account.")
     credential = CREDENTIALS[method]
     try:
         lockout.attempt(
@@ -31,6 +44,9 @@ def prove(user: User, method: str, code: str, *, ip: str | None) -> None:
         record(Event.SECOND_FACTOR_FAILED, user_id=user.id, subject=user.email, method=method)
         db.session.commit()
         raise
+    if trust_for is None:
+        return None
+    return two_factor.trust_device(user, ttl=trust_for, ip=ip, user_agent=user_agent)
 
 
 def _verify(user: User, method: str, code: str) -> None:
@@ -65,6 +81,54 @@ def send_email_code(user: User, *, ip: str | None) -> None:
         raise
     record(Event.SIGN_IN_CODE_SENT, user_id=user.id, subject=user.email, purpose=EMAIL_CODE)
     db.session.commit()
+
+
+def turn_on(
+    user: User,
+    sealed: str,
+    code: str,
+    current: ActiveSession | None,
+    *,
+    ip: str | None,
+    security_url: str,
+) -> list[str]:
+    """Turn on the authenticator app whose secret the setup form carried sealed, with a code
+    from it; returns the first backup codes. Raises `InvalidCode` (nothing changes)."""
+    secret = two_factor.open_setup(user, sealed)
+    try:
+        codes = two_factor.enable_totp(user, secret, code)
+    except two_factor.InvalidCode:
+        db.session.rollback()
+        raise
+    if current is not None:  # the code just typed proves the app: this session has both factors
+        app_sessions().reauthenticate(current, ["otp"])
+    notify_change(user, "turned on", ip=ip, security_url=security_url)
+    return codes
+
+
+def setup_secret(user: User, sealed: str) -> str:
+    """The secret to show again after a failed setup: the sealed one, or a new one if it
+    cannot be opened any more."""
+    try:
+        return two_factor.open_setup(user, sealed)
+    except two_factor.InvalidCode:
+        return two_factor.new_secret()
+
+
+def new_backup_codes(user: User, *, ip: str | None, security_url: str) -> list[str]:
+    codes = two_factor.regenerate_backup_codes(user)
+    change = "given new backup codes (the old ones no longer work)"
+    notify_change(user, change, ip=ip, security_url=security_url)
+    return codes
+
+
+def turn_off(user: User, *, ip: str | None, security_url: str) -> bool:
+    """Turn two-factor off (backup codes and trusted devices go too); False if it was off."""
+    if not two_factor.requires_second_factor(user):
+        return False
+    two_factor.disable(user)
+    notify_change(user, "turned off", ip=ip, security_url=security_url)
+    return True
 
 
 def notify_change(user: User, change: str, *, ip: str | None, security_url: str) -> None:

@@ -14,7 +14,6 @@ share the sign-in IP limit, and codes also have their lockout (idp.identity.emai
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import (
@@ -29,11 +28,10 @@ from flask_limiter import Limiter
 from werkzeug.wrappers import Response
 from wtforms import EmailField, HiddenField, StringField
 
-from idp.core.security import digest, new_token, same
-from idp.errors import IdpError, InvalidInput
+from idp.core.security import digest
+from idp.errors import IdpError
 from idp.identity import email_sign_in as service
 from idp.identity import login, users
-from idp.identity.lockout import Locked
 from idp.identity.models import User
 from idp.identity.one_time import InvalidToken
 from idp.settings import app_settings
@@ -88,15 +86,12 @@ def ask() -> str | Response | tuple[str, int]:
     except IdpError as error:
         form.fail(error)
         return render_template("auth/email_sign_in.html", form=form), 400
-    cookie = new_token()
-    browser = digest(cookie)
+    ip, next_url = request.remote_addr, safe_next(form.next.data, default="")
+    cookie, browser = service.start_request(email, next_url, ip)
     # Whether the address has an account must not show in the answer, nor in its timing:
     # the lookup, the new link and code, and the mail happen after it, for every address.
     link = lambda secret: url_for(".open_link", secret=secret, _external=True)  # noqa: E731
-    after_answering(service.send_if_account, email, browser, request.remote_addr, link)
-    next_url = safe_next(form.next.data, default="")
-    asked = service.SignInRequest(email, next_url, request.remote_addr, time.time())
-    service.save_request(browser, asked)
+    after_answering(service.send_if_account, email, browser, ip, link)
     response = _check_inbox(email, CodeForm(formdata=None))
     _set_cookie(response, cookie)
     return response
@@ -116,42 +111,30 @@ def enter_code() -> str | Response | tuple[str | Response, int]:
         email_form.fail(InvalidToken(EXPIRED))
         return render_template("auth/email_sign_in.html", form=email_form), 400
     try:
-        code = _typed_code(form.code.data or "")
-        user = service.check_code(browser, asked, code, request.remote_addr)
-    except Locked as error:
+        user = service.check_code(browser, asked, form.code.data or "", request.remote_addr)
+    except IdpError as error:  # InvalidInput, InvalidToken, or Locked (429)
         form.fail(error)
-        return _check_inbox(asked.email, form), 429
-    except (InvalidInput, InvalidToken) as error:
-        form.fail(error)
-        return _check_inbox(asked.email, form), 400
+        return _check_inbox(asked.email, form), error.status
     return _signed_in(user, asked.next, browser)
 
 
 @bp.route("/sign-in/email/<secret>", methods=["GET", "POST"])
 def open_link(secret: str) -> str | Response | tuple[str, int]:
-    try:
-        row = service.link_to_confirm(secret)
-    except InvalidToken as error:
-        return render_template("auth/email_sign_in_invalid.html", message=error.message), 400
     browser = _browser()
-    same_browser = bool(browser and row.browser_hash and same(browser, row.browser_hash))
-    asked = service.load_request(row.browser_hash) if row.browser_hash else None
-    form = ConfirmLinkForm()
-    if request.method == "GET":
-        return render_template(
-            "auth/email_sign_in_confirm.html",
-            form=form,
-            email=row.email,
-            same_browser=same_browser,
-            asked_at=row.created_at,
-            asked_ip=asked.ip if asked else None,
-        )
     try:
-        user = service.redeem_link(secret)
+        link = service.open_link(secret, browser)
+        if request.method == "POST":
+            return _signed_in(service.redeem_link(secret), link.next, browser)
     except InvalidToken as error:
         return render_template("auth/email_sign_in_invalid.html", message=error.message), 400
-    # Only the browser that asked continues what it was doing (an app's sign-in, say).
-    return _signed_in(user, asked.next if same_browser and asked else None, browser)
+    return render_template(
+        "auth/email_sign_in_confirm.html",
+        form=ConfirmLinkForm(),
+        email=link.row.email,
+        same_browser=link.same_browser,
+        asked_at=link.row.created_at,
+        asked_ip=link.asked.ip if link.asked else None,
+    )
 
 
 def _signed_in(user: User, next_url: str | None, browser: str) -> Response:
@@ -171,15 +154,6 @@ def _check_inbox(email: str, form: CodeForm) -> Response:
         minutes=app_settings().email_sign_in_ttl // 60,
     )
     return Response(page, mimetype="text/html")
-
-
-def _typed_code(raw: str) -> str:
-    code = "".join(ch for ch in raw if not ch.isspace() and ch != "-")
-    if not code:
-        raise InvalidInput("Enter the 6-digit code from the email.", field="code")
-    if len(code) != 6 or not code.isdigit():
-        raise InvalidInput("The code is 6 digits, like 123456.", field="code")
-    return code
 
 
 def _browser() -> str:

@@ -23,13 +23,10 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, HiddenField, StringField
 
-from idp.db import db
 from idp.errors import IdpError
 from idp.identity import second_factor as proof
 from idp.identity import two_factor
-from idp.identity.lockout import Locked
 from idp.identity.models import User
-from idp.identity.sessions import app_sessions
 from idp.mail import MailError
 from idp.settings import app_settings
 from idp.web import authn
@@ -88,31 +85,25 @@ def second_factor() -> str | Response | tuple[str, int]:
     if user is None:
         authn.end_pending()
         return redirect(url_for("auth.sign_in"), 303)
-    form = SecondFactorForm()
-    method = request.values.get("method", "totp")
-    if method not in METHODS:
-        method = "totp"
+    form, method = SecondFactorForm(), request.values.get("method", "totp")
+    method = method if method in METHODS else "totp"
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"), default="")
         return _second_factor_page(user, form, method)
-    if not two_factor.requires_second_factor(user):
-        form.fail(IdpError("Two-factor authentication is not on for this account."))
-        return _second_factor_page(user, form, method), 400
-    try:
-        proof.prove(user, method, form.code.data or "", ip=request.remote_addr)
-    except Locked as error:
-        form.fail(error)
-        return _second_factor_page(user, form, method), 429
-    except proof.REFUSED as error:
-        g.credential_failed = True
-        form.fail(error)
-        return _second_factor_page(user, form, method), 400
     client = authn.client()
-    token = (
-        two_factor.trust_device(user, ttl=_ttl(), ip=client.ip, user_agent=client.user_agent)
-        if form.trust.data
-        else None
-    )
+    try:
+        token = proof.prove(
+            user,
+            method,
+            form.code.data or "",
+            ip=client.ip,
+            user_agent=client.user_agent,
+            trust_for=_ttl() if form.trust.data else None,
+        )
+    except IdpError as error:
+        g.credential_failed = isinstance(error, proof.REFUSED)
+        form.fail(error)
+        return _second_factor_page(user, form, method), error.status
     # RFC 8176 §2: "otp" for a code from an app, an email or a list of backup codes.
     response = authn.complete_second_factor(["otp"], next_url=form.next.data)
     if token:
@@ -204,20 +195,12 @@ def setup() -> str | Response | tuple[str, int]:
         form.next.data = safe_next(request.args.get("next"), default="")
         return _setup_page(user, form, two_factor.new_secret())
     try:
-        secret = two_factor.open_setup(user, form.setup.data or "")
+        codes = proof.turn_on(
+            user, form.setup.data or "", form.code.data or "", current_login(), **_about()
+        )
     except two_factor.InvalidCode as error:
         form.fail(error)
-        return _setup_page(user, form, two_factor.new_secret()), 400
-    try:
-        codes = two_factor.enable_totp(user, secret, form.code.data or "")
-    except two_factor.InvalidCode as error:
-        db.session.rollback()
-        form.fail(error)
-        return _setup_page(user, form, secret), 400
-    login = current_login()
-    if login is not None:  # the code just typed proves the app: this session has both factors
-        app_sessions().reauthenticate(login, ["otp"])
-    _notify(user, "turned on")
+        return _setup_page(user, form, proof.setup_secret(user, form.setup.data or "")), 400
     return _backup_codes_page(codes, form.next.data, first_time=True)
 
 
@@ -228,8 +211,7 @@ def backup_codes() -> str | Response:
     if not two_factor.requires_second_factor(user):
         flash("Turn on two-factor authentication first.")
         return redirect(url_for("security.index"), 303)
-    codes = two_factor.regenerate_backup_codes(user)
-    _notify(user, "given new backup codes (the old ones no longer work)")
+    codes = proof.new_backup_codes(user, **_about())
     return _backup_codes_page(codes, "", first_time=False)
 
 
@@ -237,9 +219,7 @@ def backup_codes() -> str | Response:
 @fresh_login_required
 def disable() -> Response:
     user = _user()
-    if two_factor.requires_second_factor(user):
-        two_factor.disable(user)
-        _notify(user, "turned off")
+    if proof.turn_off(user, **_about()):
         flash(
             "Two-factor authentication is off. Your backup codes and trusted devices were removed."
         )
@@ -294,9 +274,9 @@ def _backup_codes_page(codes: list[str], next_url: str | None, *, first_time: bo
     )
 
 
-def _notify(user: User, change: str) -> None:
-    security_url = url_for("security.index", _external=True)
-    proof.notify_change(user, change, ip=request.remote_addr, security_url=security_url)
+def _about() -> dict[str, Any]:
+    """Where a change comes from and where to review it, for the mail to the owner."""
+    return {"ip": request.remote_addr, "security_url": url_for("security.index", _external=True)}
 
 
 def _user() -> User:
