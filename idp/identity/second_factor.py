@@ -6,6 +6,10 @@ idp.identity.two_factor; finishing the sign-in is idp.identity.login's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import segno
+
 from idp.core.audit import Event, record
 from idp.db import db
 from idp.errors import IdpError
@@ -81,6 +85,28 @@ def send_email_code(user: User, *, ip: str | None) -> None:
         raise
     record(Event.SIGN_IN_CODE_SENT, user_id=user.id, subject=user.email, purpose=EMAIL_CODE)
     db.session.commit()
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the setup page shows for a new secret: the otpauth:// URI, its QR code (inline
+    SVG made here by segno, no outside service), the secret in groups of four to type, and
+    the secret sealed for the form."""
+
+    uri: str
+    qr_svg: str
+    grouped_secret: str
+    sealed: str
+
+
+def setup(user: User, secret: str) -> Setup:
+    issuer = app_settings().site_name
+    uri = two_factor.provisioning_uri(secret, account=user.email, issuer=issuer)
+    qr = segno.make(uri, error="m").svg_inline(
+        scale=5, dark="#000", light="#fff", title=f"QR code to add {issuer} to an app"
+    )
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    return Setup(uri, qr, grouped, two_factor.seal_setup(user, secret))
 
 
 def turn_on(

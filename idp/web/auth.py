@@ -109,23 +109,18 @@ def _account_key() -> str:
     return "account:" + login.typed_account(request.form.get("email", ""))
 
 
-def _setting(name: str) -> str:
-    value: str = getattr(app_settings(), name)
-    return value
-
-
 def init_app(app: Flask, limiter: Limiter) -> None:
     app.register_blueprint(bp)
     post_only = ["POST"]
-    per_ip = limiter.limit(lambda: _setting("sign_in_ip_limit"), methods=post_only)
+    per_ip = limiter.limit(lambda: app_settings().sign_in_ip_limit, methods=post_only)
     # Per account, only failures count, so the owner is not slowed by their own successes.
     per_account = limiter.limit(
-        lambda: _setting("sign_in_account_limit"),
+        lambda: app_settings().sign_in_account_limit,
         key_func=_account_key,
         methods=post_only,
         deduct_when=lambda _response: bool(g.get("credential_failed")),
     )
-    sign_ups = limiter.limit(lambda: _setting("sign_up_ip_limit"), methods=post_only)
+    sign_ups = limiter.limit(lambda: app_settings().sign_up_ip_limit, methods=post_only)
     # Flask-Limiter checks decorated limits when the view runs, so wrap the registered views.
     views: dict[str, Any] = app.view_functions
     for endpoint in ("auth.sign_in", "auth.confirm"):

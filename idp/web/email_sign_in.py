@@ -170,19 +170,14 @@ def _address_key() -> str:
     return "email-send:" + login.typed_account(request.form.get("email", ""))
 
 
-def _setting(name: str) -> str:
-    value: str = getattr(app_settings(), name)
-    return value
-
-
 def init_app(app: Flask, limiter: Limiter) -> None:
     app.register_blueprint(bp)
     post_only = ["POST"]
-    per_ip = limiter.limit(lambda: _setting("email_send_limit"), methods=post_only)
+    per_ip = limiter.limit(lambda: app_settings().email_send_limit, methods=post_only)
     per_address = limiter.limit(
-        lambda: _setting("email_send_limit"), key_func=_address_key, methods=post_only
+        lambda: app_settings().email_send_limit, key_func=_address_key, methods=post_only
     )
-    checks = limiter.limit(lambda: _setting("sign_in_ip_limit"), methods=post_only)
+    checks = limiter.limit(lambda: app_settings().sign_in_ip_limit, methods=post_only)
     # Flask-Limiter checks decorated limits when the view runs, so wrap the registered views.
     views: dict[str, Any] = app.view_functions
     views["email_sign_in.ask"] = per_address(per_ip(views["email_sign_in.ask"]))

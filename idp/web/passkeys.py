@@ -32,7 +32,13 @@ from idp.identity.passkey_protocol import Assertion
 from idp.identity.passkeys import Passkey
 from idp.settings import app_settings
 from idp.web import authn, security
-from idp.web.current import current_login, current_user, fresh_login_required, login_required
+from idp.web.current import (
+    current_login,
+    current_user,
+    fresh_login_required,
+    login_required,
+    signed_in_user,
+)
 
 bp = Blueprint("passkeys", __name__)
 
@@ -65,7 +71,9 @@ def json_fresh_login_required(view: View) -> View:
 @json_fresh_login_required
 def registration_options() -> Response | JsonAnswer:
     try:
-        options = ceremonies.begin_registration(_user(), _browser(), _text(_body().get("name")))
+        options = ceremonies.begin_registration(
+            signed_in_user(), _browser(), _text(_body().get("name"))
+        )
     except IdpError as error:
         return _error(error.message, error.status, error.code)
     return _options(options)
@@ -77,7 +85,7 @@ def register() -> Response | JsonAnswer:
     body, url = _body(), url_for("security.index", _external=True)
     try:
         passkey = ceremonies.finish_registration(
-            _user(),
+            signed_in_user(),
             _browser_if_any(),
             body.get("credential"),
             _text(body.get("name")),
@@ -162,7 +170,7 @@ def has_passkey_for_second_factor() -> bool:
 @bp.post("/account/passkeys/<int:passkey_id>/name")
 @login_required
 def rename(passkey_id: int) -> Response | tuple[str, int]:
-    user = _user()
+    user = signed_in_user()
     passkey = _own_passkey(user, passkey_id)
     try:
         ceremonies.rename_passkey(user, passkey, request.form.get("name", ""))
@@ -176,7 +184,7 @@ def rename(passkey_id: int) -> Response | tuple[str, int]:
 @bp.post("/account/passkeys/<int:passkey_id>/delete")
 @fresh_login_required
 def remove(passkey_id: int) -> Response:
-    user = _user()
+    user = signed_in_user()
     passkey = _own_passkey(user, passkey_id)
     url = url_for("security.index", _external=True)
     name = ceremonies.remove_passkey(user, passkey, ip=_ip(), security_url=url)
@@ -237,12 +245,6 @@ def _body() -> dict[str, Any]:
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _user() -> User:
-    user = current_user()
-    assert user is not None
-    return user
 
 
 def init_app(app: Flask, limiter: Limiter) -> None:

@@ -9,14 +9,13 @@ section of the security page (set up, backup codes, turn off, trusted devices).
   password, so a mail failure is shown). POST /sign-in/second-factor/cancel ends the pending
   sign-in.
 - /account/security/two-factor...: setting up needs a fresh sign-in (the QR code is rendered
-  here as inline SVG by segno, no outside service), as do new backup codes and turning off.
+  as inline SVG by idp.identity.second_factor), as do new backup codes and turning off.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import segno
 from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
 from flask_limiter import Limiter
 from markupsafe import Markup
@@ -24,22 +23,21 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, HiddenField, StringField
 
 from idp.errors import IdpError
+from idp.identity import devices, two_factor
 from idp.identity import second_factor as proof
-from idp.identity import two_factor
 from idp.identity.models import User
 from idp.mail import MailError
 from idp.settings import app_settings
 from idp.web import authn
 from idp.web.current import (
     current_login,
-    current_user,
     delete_private_cookie,
     fresh_login_required,
     login_required,
     safe_next,
     set_private_cookie,
+    signed_in_user,
 )
-from idp.web.devices import describe_device
 from idp.web.forms import Form
 
 bp = Blueprint("two_factor", __name__)
@@ -164,21 +162,12 @@ def _second_factor_page(user: User, form: SecondFactorForm, method: str) -> str:
 def security_context(user: User) -> dict[str, Any]:
     """What templates/account/_two_factor.html needs."""
     factor = two_factor.totp_factor(user)
-    this = two_factor.this_device(user, authn.trusted_token())
-    devices = [
-        {
-            "row": row,
-            "device": describe_device(row.user_agent),
-            "current": this is not None and this.id == row.id,
-        }
-        for row in two_factor.trusted_devices(user)
-    ]
     return {
         "two_factor_on": factor is not None,
         "two_factor_since": factor.created_at if factor else None,
         "two_factor_backup_codes_left": two_factor.backup_codes_left(user),
         "two_factor_backup_codes_total": two_factor.BACKUP_CODE_COUNT,
-        "two_factor_devices": devices,
+        "two_factor_devices": devices.trusted_devices_listed(user, authn.trusted_token()),
         "two_factor_next": safe_next(request.args.get("next"), default=""),
     }
 
@@ -186,7 +175,7 @@ def security_context(user: User) -> dict[str, Any]:
 @bp.route("/account/security/two-factor", methods=["GET", "POST"])
 @fresh_login_required
 def setup() -> str | Response | tuple[str, int]:
-    user = _user()
+    user = signed_in_user()
     if two_factor.requires_second_factor(user):
         flash("Two-factor authentication is already on.")
         return redirect(url_for("security.index"), 303)
@@ -207,7 +196,7 @@ def setup() -> str | Response | tuple[str, int]:
 @bp.post("/account/security/two-factor/backup-codes")
 @fresh_login_required
 def backup_codes() -> str | Response:
-    user = _user()
+    user = signed_in_user()
     if not two_factor.requires_second_factor(user):
         flash("Turn on two-factor authentication first.")
         return redirect(url_for("security.index"), 303)
@@ -218,7 +207,7 @@ def backup_codes() -> str | Response:
 @bp.post("/account/security/two-factor/disable")
 @fresh_login_required
 def disable() -> Response:
-    user = _user()
+    user = signed_in_user()
     if proof.turn_off(user, **_about()):
         flash(
             "Two-factor authentication is off. Your backup codes and trusted devices were removed."
@@ -231,7 +220,7 @@ def disable() -> Response:
 @bp.post("/account/security/trusted-devices/<int:device_id>/revoke")
 @login_required
 def revoke_device(device_id: int) -> Response:
-    if two_factor.revoke_trusted_devices(_user(), device_id):
+    if two_factor.revoke_trusted_devices(signed_in_user(), device_id):
         flash("That device will be asked for a second factor again.")
     else:
         flash("That device was no longer trusted.")
@@ -241,7 +230,7 @@ def revoke_device(device_id: int) -> Response:
 @bp.post("/account/security/trusted-devices/revoke")
 @login_required
 def revoke_all_devices() -> Response:
-    removed = two_factor.revoke_trusted_devices(_user())
+    removed = two_factor.revoke_trusted_devices(signed_in_user())
     flash(f"{removed} device{'s' if removed != 1 else ''} will be asked for a second factor again.")
     response = redirect(url_for("security.index"), 303)
     _clear_trusted_cookie(response)
@@ -249,19 +238,15 @@ def revoke_all_devices() -> Response:
 
 
 def _setup_page(user: User, form: SetupForm, secret: str) -> str:
-    settings = app_settings()
-    uri = two_factor.provisioning_uri(secret, account=user.email, issuer=settings.site_name)
-    qr = segno.make(uri, error="m").svg_inline(
-        scale=5, dark="#000", light="#fff", title=f"QR code to add {settings.site_name} to an app"
-    )
-    form.setup.data = two_factor.seal_setup(user, secret)
+    shown = proof.setup(user, secret)
+    form.setup.data = shown.sealed
     return render_template(
         "account/two_factor_setup.html",
         form=form,
         user=user,
-        qr=Markup(qr),  # noqa: S704 (segno's SVG, built from our own URI)
-        uri=uri,
-        grouped_secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        qr=Markup(shown.qr_svg),  # noqa: S704 (segno's SVG, built from our own URI)
+        uri=shown.uri,
+        grouped_secret=shown.grouped_secret,
     )
 
 
@@ -279,12 +264,6 @@ def _about() -> dict[str, Any]:
     return {"ip": request.remote_addr, "security_url": url_for("security.index", _external=True)}
 
 
-def _user() -> User:
-    user = current_user()
-    assert user is not None
-    return user
-
-
 # --- The trusted-device cookie --------------------------------------------------------------
 
 
@@ -300,11 +279,6 @@ def _clear_trusted_cookie(response: Response) -> None:
     delete_private_cookie(response, two_factor.TRUSTED_COOKIE)
 
 
-def _setting(name: str) -> str:
-    value: str = getattr(app_settings(), name)
-    return value
-
-
 def _user_key() -> str:
     user = authn.second_factor_user()
     return "second-factor-email:" + (user.email if user else "nobody")
@@ -313,10 +287,10 @@ def _user_key() -> str:
 def init_app(app: Flask, limiter: Limiter) -> None:
     app.register_blueprint(bp)
     post_only = ["POST"]
-    checks = limiter.limit(lambda: _setting("sign_in_ip_limit"), methods=post_only)
-    sends_per_ip = limiter.limit(lambda: _setting("email_send_limit"), methods=post_only)
+    checks = limiter.limit(lambda: app_settings().sign_in_ip_limit, methods=post_only)
+    sends_per_ip = limiter.limit(lambda: app_settings().email_send_limit, methods=post_only)
     sends_per_user = limiter.limit(
-        lambda: _setting("email_send_limit"), key_func=_user_key, methods=post_only
+        lambda: app_settings().email_send_limit, key_func=_user_key, methods=post_only
     )
     # Flask-Limiter checks decorated limits when the view runs, so wrap the registered views.
     views: dict[str, Any] = app.view_functions
