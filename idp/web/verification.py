@@ -47,6 +47,7 @@ from idp.web.current import (
     private_cookie_name,
     safe_next,
     set_private_cookie,
+    signed_in_user,
 )
 from idp.web.forms import Form
 
@@ -89,8 +90,7 @@ def resend() -> Response | tuple[str, int]:
 @login_required
 def resend_for_account() -> Response:
     """The account page's "send the link again"."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     if user.email_verified_at is not None:
         flash("Your email address is already verified.")
     else:
