@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from idp.core.security import digest
 from idp.db import db
+from idp.identity import login as authn
 from idp.identity.two_factor_models import TrustedDevice
-from idp.web import authn
 from tests.conftest import Browser, free_port, text_of
 from tests.oauth.conftest import authorize_url, pkce
 from tests.support import audit_events, set_cookies

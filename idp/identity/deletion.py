@@ -13,6 +13,8 @@ from idp.db import db
 from idp.errors import InvalidInput
 from idp.identity import users
 from idp.identity.models import User
+from idp.identity.sessions import app_sessions
+from idp.mail import app_mailer
 
 MISMATCH = "Type your email address exactly as shown above to confirm. Nothing was deleted."
 
@@ -35,3 +37,13 @@ def delete_account(user: User) -> str:
     record(Event.ACCOUNT_DELETED, user_id=None, subject=email)
     db.session.commit()
     return email
+
+
+def close_account(user: User, typed: str) -> None:
+    """The account page's deletion: `typed` must be the address (`InvalidInput` otherwise);
+    every session ends, the account goes, and its last address is told."""
+    check_confirmation(user, typed)
+    app_sessions().revoke_all(user, reason="account_deleted")
+    name = user.name
+    email = delete_account(user)
+    app_mailer().send_later(email, "Your account was deleted", "account_deleted", name=name)

@@ -8,15 +8,19 @@ is told instead. When the change goes through, links sent to the old address sto
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from idp.core.audit import Event, record
 from idp.db import db, utcnow
-from idp.errors import InvalidInput
+from idp.errors import IdpError, InvalidInput
 from idp.identity import one_time, recovery, users, verification
 from idp.identity.models import User
 from idp.identity.one_time import InvalidToken, OneTimeToken
+from idp.mail import app_mailer
+from idp.settings import app_settings
 
 PURPOSE = "email_change"
 TAKEN = "That address is now used by another account, so it cannot be yours. Nothing was changed."
@@ -34,6 +38,56 @@ def request_change(user: User, new_email: str, *, ttl: int) -> tuple[str, str | 
     if taken:
         return email, None
     return email, one_time.issue_link(PURPOSE, user, ttl=ttl, email=email)
+
+
+def ask_for_change(
+    user: User, new_email: str, link: Callable[[str], str], *, sign_in_url: str, reset_url: str
+) -> str:
+    """Mail the new address its confirmation link (`link(secret)`), or, when another account
+    has it, a note to its owner; returns the new address. Mail goes out now: when it cannot,
+    the `MailError` is raised and nothing is kept."""
+    ttl = app_settings().verify_email_ttl
+    try:
+        email, secret = request_change(user, new_email, ttl=ttl)
+        mailer = app_mailer()
+        if secret is None:
+            mailer.send(
+                email,
+                "Someone tried to move an account to this address",
+                "email_change_taken",
+                sign_in_url=sign_in_url,
+                reset_url=reset_url,
+            )
+        else:
+            mailer.send(
+                email,
+                "Confirm your new email address",
+                "email_change",
+                user=user,
+                new_email=email,
+                link=link(secret),
+                hours=max(1, ttl // 3600),
+            )
+    except IdpError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return email
+
+
+def confirm_and_notify(secret: str, *, reset_url: str) -> User:
+    """`confirm_change`, then tell the old address it is no longer the account's."""
+    user, old = confirm_change(secret)
+    app_mailer().send_later(
+        old,
+        "Your email address was changed",
+        "email_changed_notice",
+        user=user,
+        old_email=old,
+        new_email=user.email,
+        reset_url=reset_url,
+    )
+    return user
 
 
 def peek(secret: str) -> OneTimeToken | None:

@@ -9,13 +9,19 @@ asks for the second factor.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+
 from idp.core.audit import Event, record
 from idp.db import db
-from idp.identity import one_time, users
+from idp.identity import lockout, one_time, users
 from idp.identity.models import User
 from idp.identity.one_time import OneTimeToken
 from idp.identity.passwords import hash_password
+from idp.identity.sessions import app_sessions
 from idp.identity.verification import mark_verified
+from idp.mail import MailError, app_mailer
+from idp.settings import app_settings
 
 PURPOSE = "password_reset"
 
@@ -34,6 +40,43 @@ def request_reset(email: str, *, ttl: int) -> tuple[User, str] | None:
     secret = one_time.issue_link(PURPOSE, user, ttl=ttl)
     db.session.commit()
     return user, secret
+
+
+def send_reset_link(email: str, link: Callable[[str], str]) -> None:
+    """Mail a reset link (`link(secret)`) if `email` has an account; run after the answer,
+    so neither the page nor its timing tells whether it has one."""
+    ttl = app_settings().password_reset_ttl
+    issued = request_reset(email, ttl=ttl)
+    if issued is None:
+        return
+    user, secret = issued
+    # A failure is logged by the mailer; the page only said "if there is an account".
+    with contextlib.suppress(MailError):
+        app_mailer().send(
+            user.email,
+            "Reset your password",
+            "password_reset",
+            user=user,
+            link=link(secret),
+            minutes=max(1, ttl // 60),
+        )
+
+
+def finish_reset(secret: str, password: str, *, ip: str | None, reset_url: str) -> User:
+    """Set the new password, end every session, clear the password lockout, tell the owner.
+    Raises as `reset_password` does."""
+    user = reset_password(secret, password)
+    app_sessions().revoke_all(user, reason="password_reset")
+    lockout.succeeded("password", user.email)
+    app_mailer().send_later(
+        user.email,
+        "Your password was changed",
+        "password_changed_notice",
+        user=user,
+        ip=ip,
+        reset_url=reset_url,
+    )
+    return user
 
 
 def peek(secret: str) -> OneTimeToken | None:

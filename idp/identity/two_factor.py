@@ -20,7 +20,6 @@ import time
 from datetime import timedelta
 
 import pyotp
-from flask import request
 from sqlalchemy import delete, select, update
 
 from idp.core.audit import Event, record
@@ -227,8 +226,8 @@ def _backup_mac(code: str) -> str:
 # --- Trusted devices ------------------------------------------------------------------------
 
 
-def trust_device(user: User, *, ttl: int) -> str:
-    """Remember this browser for `ttl` seconds; returns the cookie value to set."""
+def trust_device(user: User, *, ttl: int, ip: str | None, user_agent: str | None) -> str:
+    """Remember this browser for `ttl` seconds; returns the token for it to keep."""
     token = new_token()
     now = utcnow()
     db.session.add(
@@ -238,8 +237,8 @@ def trust_device(user: User, *, ttl: int) -> str:
             created_at=now,
             expires_at=now + timedelta(seconds=ttl),
             last_used_at=now,
-            ip=request.remote_addr,
-            user_agent=(request.user_agent.string or "")[:512] or None,
+            ip=ip,
+            user_agent=(user_agent or "")[:512] or None,
         )
     )
     record(Event.TRUSTED_DEVICE_ADDED, user_id=user.id, subject=user.email, days=ttl // 86400)
@@ -247,9 +246,9 @@ def trust_device(user: User, *, ttl: int) -> str:
     return token
 
 
-def device_trusted(user: User) -> bool:
-    """Whether this browser carries a live 'trust this device' mark for `user`."""
-    device = this_device(user)
+def device_trusted(user: User, token: str | None) -> bool:
+    """Whether `token` (the browser's 'trust this device' mark) is live for `user`."""
+    device = this_device(user, token)
     if device is None:
         return False
     device.last_used_at = utcnow()
@@ -257,9 +256,8 @@ def device_trusted(user: User) -> bool:
     return True
 
 
-def this_device(user: User) -> TrustedDevice | None:
-    """The live trusted-device row of `user` that this request's cookie names, if any."""
-    token = request.cookies.get("__Host-" + TRUSTED_COOKIE) or request.cookies.get(TRUSTED_COOKIE)
+def this_device(user: User, token: str | None) -> TrustedDevice | None:
+    """The live trusted-device row of `user` that `token` names, if any."""
     if not token:
         return None
     return db.session.scalar(

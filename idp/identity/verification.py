@@ -9,6 +9,7 @@ bound to the browser that signed up (the web layer decides what a match allows).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -20,6 +21,8 @@ from idp.identity import one_time, users
 from idp.identity.models import User
 from idp.identity.one_time import InvalidToken, OneTimeToken
 from idp.identity.passwords import hash_password
+from idp.mail import app_mailer
+from idp.settings import app_settings
 
 PURPOSE = "verify_email"
 
@@ -60,6 +63,49 @@ def issue_link(user: User, *, ttl: int, browser: str | None = None) -> str:
     secret = one_time.issue_link(PURPOSE, user, ttl=ttl, browser=browser)
     db.session.commit()
     return secret
+
+
+def send_link(user: User, link: Callable[[str], str], *, browser: str | None = None) -> None:
+    """Mail a new verification link (`link(secret)`), bound to `browser` if given."""
+    ttl = app_settings().verify_email_ttl
+    secret = issue_link(user, ttl=ttl, browser=browser)
+    app_mailer().send_later(
+        user.email,
+        "Confirm your email address",
+        "verify_email",
+        user=user,
+        link=link(secret),
+        hours=max(1, ttl // 3600),
+    )
+
+
+def answer_sign_up(
+    result: SignUp, browser: str, link: Callable[[str], str], *, sign_in_url: str, reset_url: str
+) -> None:
+    """Mail a new account its link (bound to the browser that signed up); mail an existing
+    one a notice that someone tried to sign up with its address."""
+    user = result.user
+    if result.created:
+        send_link(user, link, browser=browser)
+        return
+    app_mailer().send_later(
+        user.email,
+        f"Your {app_settings().site_name} account",
+        "sign_up_existing",
+        user=user,
+        sign_in_url=sign_in_url,
+        reset_url=reset_url,
+    )
+
+
+def resend_if_unverified(email: str, browser: str | None, link: Callable[[str], str]) -> None:
+    """A new link for an address that waits for verification (run after the answer, so the
+    answer tells nothing). It signs in only the browser that signed up for this account."""
+    user = needs_verifying(email)
+    if user is None:
+        return
+    bound = browser is not None and latest_browser(user) == browser
+    send_link(user, link, browser=browser if bound else None)
 
 
 def needs_verifying(email: str) -> User | None:

@@ -13,23 +13,19 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 from wtforms import EmailField, HiddenField
 
-from idp.db import db
 from idp.errors import IdpError
-from idp.identity import deletion, email_change, users
-from idp.identity.models import User
+from idp.identity import deletion, devices, email_change, users
 from idp.identity.sessions import app_sessions
-from idp.mail import app_mailer
 from idp.oauth import consent
 from idp.oauth.scopes import DESCRIPTIONS
 from idp.settings import app_settings
 from idp.web.current import (
     clear_session_cookie,
     current_login,
-    current_user,
     fresh_login_required,
     login_required,
+    signed_in_user,
 )
-from idp.web.devices import describe_device
 from idp.web.forms import Form, PasswordForm, ProfileForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -58,7 +54,7 @@ def index() -> str:
 def profile() -> str | Response | tuple[str, int]:
     form = ProfileForm()
     try:
-        users.update_profile(_user(), form.name.data or "")
+        users.update_profile(signed_in_user(), form.name.data or "")
     except IdpError as error:
         form.fail(error)
         return _render(profile_form=form), 400
@@ -72,14 +68,14 @@ def password() -> str | Response | tuple[str, int]:
     form = PasswordForm()
     try:
         users.change_password(
-            _user(), form.current_password.data or "", form.new_password.data or ""
+            signed_in_user(), form.current_password.data or "", form.new_password.data or ""
         )
     except IdpError as error:
         form.fail(error)
         return _render(password_form=form), 400
     login = current_login()
     ended = app_sessions().revoke_all(
-        _user(), keep=login.id if login else None, reason="password_changed"
+        signed_in_user(), keep=login.id if login else None, reason="password_changed"
     )
     flash(
         "Your password was changed."
@@ -92,16 +88,20 @@ def password() -> str | Response | tuple[str, int]:
 @fresh_login_required
 def change_email() -> str | Response | tuple[str, int]:
     """Mail a confirmation link to the new address; if that fails, store nothing."""
-    form, user = ChangeEmailForm(), _user()
-    ttl = app_settings().verify_email_ttl
+    form, user = ChangeEmailForm(), signed_in_user()
     try:
-        new_email, secret = email_change.request_change(user, form.email.data or "", ttl=ttl)
-        _mail_new_address(user, new_email, secret, hours=max(1, ttl // 3600))
+        new_email = email_change.ask_for_change(
+            user,
+            form.email.data or "",
+            lambda secret: url_for(
+                "verification.confirm_change_page", secret=secret, _external=True
+            ),
+            sign_in_url=url_for("auth.sign_in", _external=True),
+            reset_url=url_for("recovery.request_reset", _external=True),
+        )
     except IdpError as error:
-        db.session.rollback()
         form.fail(error)
         return _render(email_form=form), error.status
-    db.session.commit()
     flash(
         f"We sent a link to {new_email}. Open it to finish the change; until then your "
         f"address stays {user.email}."
@@ -109,46 +109,18 @@ def change_email() -> str | Response | tuple[str, int]:
     return redirect(url_for("account.index"), 303)
 
 
-def _mail_new_address(user: User, new_email: str, secret: str | None, *, hours: int) -> None:
-    """The link, or (when another account has the address) a note saying so, to its owner."""
-    mailer = app_mailer()
-    if secret is None:
-        mailer.send(
-            new_email,
-            "Someone tried to move an account to this address",
-            "email_change_taken",
-            sign_in_url=url_for("auth.sign_in", _external=True),
-            reset_url=url_for("recovery.request_reset", _external=True),
-        )
-        return
-    link = url_for("verification.confirm_change_page", secret=secret, _external=True)
-    mailer.send(
-        new_email,
-        "Confirm your new email address",
-        "email_change",
-        user=user,
-        new_email=new_email,
-        link=link,
-        hours=hours,
-    )
-
-
 @bp.route("/delete", methods=["GET", "POST"])
 @fresh_login_required
 def delete() -> str | Response | tuple[str, int]:
-    form, user = DeleteAccountForm(), _user()
+    form, user = DeleteAccountForm(), signed_in_user()
     if request.method == "GET":
         return render_template("account/delete.html", form=form, user=user)
     try:
-        deletion.check_confirmation(user, form.confirm_email.data or "")
+        deletion.close_account(user, form.confirm_email.data or "")
     except IdpError as error:
         form.fail(error)
         return render_template("account/delete.html", form=form, user=user), 400
-    app_sessions().revoke_all(user, reason="account_deleted")
-    name = user.name
-    email = deletion.delete_account(user)
     clear_session_cookie()
-    app_mailer().send_later(email, "Your account was deleted", "account_deleted", name=name)
     flash("Your account and everything in it were deleted.")
     return redirect(url_for("auth.sign_in"), 303)
 
@@ -158,10 +130,10 @@ def delete() -> str | Response | tuple[str, int]:
 def revoke_session(session_id: int) -> Response:
     login = current_login()
     if login is not None and login.id == session_id:
-        app_sessions().revoke(_user(), session_id)
+        app_sessions().revoke(signed_in_user(), session_id)
         clear_session_cookie()
         return redirect(url_for("auth.sign_in"), 303)
-    if app_sessions().revoke(_user(), session_id):
+    if app_sessions().revoke(signed_in_user(), session_id):
         flash("The session was signed out.")
     else:
         flash("That session had already ended.")
@@ -172,7 +144,7 @@ def revoke_session(session_id: int) -> Response:
 @fresh_login_required
 def revoke_other_sessions() -> Response:
     login = current_login()
-    ended = app_sessions().revoke_all(_user(), keep=login.id if login else None)
+    ended = app_sessions().revoke_all(signed_in_user(), keep=login.id if login else None)
     flash(f"Signed out {ended} other session(s)." if ended else "There were no other sessions.")
     return redirect(url_for("account.index"), 303)
 
@@ -180,7 +152,7 @@ def revoke_other_sessions() -> Response:
 @bp.post("/sessions/revoke-all")
 @fresh_login_required
 def revoke_all_sessions() -> Response:
-    app_sessions().revoke_all(_user())
+    app_sessions().revoke_all(signed_in_user())
     clear_session_cookie()
     return redirect(url_for("auth.sign_in"), 303)
 
@@ -189,7 +161,7 @@ def revoke_all_sessions() -> Response:
 @login_required
 def revoke_app(client_id: int) -> Response:
     """Remove an app's access: forget the consent and revoke every token it holds for the user."""
-    user = _user()
+    user = signed_in_user()
     granted = next(
         (row for row in consent.apps_with_access(user) if row.client_id == client_id), None
     )
@@ -202,29 +174,15 @@ def revoke_app(client_id: int) -> Response:
     return redirect(url_for("account.index"), 303)
 
 
-def _user() -> User:
-    user = current_user()
-    assert user is not None  # guarded by login_required
-    return user
-
-
 def _render(
     profile_form: ProfileForm | None = None,
     password_form: PasswordForm | None = None,
     email_form: ChangeEmailForm | None = None,
 ) -> str:
-    user = _user()
+    user = signed_in_user()
     if profile_form is None:
         profile_form = ProfileForm(formdata=None, name=user.name)
     login = current_login()
-    sessions = [
-        {
-            "row": row,
-            "device": describe_device(row.user_agent),
-            "current": login is not None and row.id == login.id,
-        }
-        for row in app_sessions().list_for(user.id)
-    ]
     apps = [
         {
             "id": row.client_id,
@@ -241,7 +199,7 @@ def _render(
         profile_form=profile_form,
         password_form=password_form or PasswordForm(formdata=None),
         email_form=email_form or ChangeEmailForm(formdata=None),
-        sessions=sessions,
+        sessions=devices.sessions_listed(user, login.id if login else None),
         apps=apps,
         fresh=login is not None and login.is_fresh(app_settings().session_fresh_age),
         request_path=request.path,

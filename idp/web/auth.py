@@ -9,11 +9,10 @@ from flask_limiter import Limiter
 from werkzeug.wrappers import Response
 
 from idp.errors import IdpError, InvalidCredentials
-from idp.identity import users, verification
-from idp.identity.passwords import verify_password
+from idp.identity import login, verification
+from idp.identity.lockout import Locked
 from idp.identity.sessions import app_sessions
 from idp.settings import app_settings
-from idp.web import lockout
 from idp.web import verification as verification_pages
 from idp.web.authn import complete_first_factor
 from idp.web.current import (
@@ -24,7 +23,6 @@ from idp.web.current import (
     safe_next,
 )
 from idp.web.forms import ConfirmForm, SignInForm, SignUpForm
-from idp.web.lockout import Locked
 
 bp = Blueprint("auth", __name__)
 
@@ -37,19 +35,15 @@ def sign_in() -> str | Response | tuple[str, int]:
         # OpenID Connect Core §3.1.2.1: login_hint pre-fills the identifier.
         form.email.data = request.args.get("login_hint", "")[:320]
         return render_template("auth/sign_in.html", form=form)
-    account = _typed_email()
     try:
-        lockout.check("password", account)
-        user = users.authenticate(form.email.data or "", form.password.data or "")
+        user = login.check_password(form.email.data or "", form.password.data or "", _ip())
     except Locked as error:
         form.fail(error)
         return render_template("auth/sign_in.html", form=form), 429
     except InvalidCredentials as error:
         g.credential_failed = True
-        lockout.failed("password", account, users.find_by_email(account))
         form.fail(error)
         return render_template("auth/sign_in.html", form=form), 400
-    lockout.succeeded("password", account)
     return complete_first_factor(
         user, ["pwd"], remember=bool(form.remember.data), next_url=form.next.data
     )
@@ -75,9 +69,9 @@ def sign_up() -> str | Response | tuple[str, int]:
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
-    login, user = current_login(), current_user()
-    if login is not None and user is not None:
-        app_sessions().sign_out(login, user)
+    active, user = current_login(), current_user()
+    if active is not None and user is not None:
+        app_sessions().sign_out(active, user)
     clear_session_cookie()
     return redirect(url_for("auth.sign_in"), 303)
 
@@ -87,58 +81,46 @@ def sign_out() -> Response:
 def confirm() -> str | Response | tuple[str, int]:
     """Type the password again before a sensitive action (the session becomes fresh)."""
     form = ConfirmForm()
-    user, login = current_user(), current_login()
-    assert user is not None and login is not None
+    user, active = current_user(), current_login()
+    assert user is not None and active is not None
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"))
         return render_template("auth/confirm.html", form=form, user=user)
     try:
-        lockout.check("password", user.email)
+        login.confirm_password(user, active, form.password.data or "", _ip())
     except Locked as error:
         form.fail(error)
         return render_template("auth/confirm.html", form=form, user=user), 429
-    if not verify_password(user.password_hash, form.password.data or ""):
+    except InvalidCredentials as error:
         g.credential_failed = True
-        lockout.failed("password", user.email, user)
-        form.fail(InvalidCredentials("The password is incorrect.", field="password"))
+        form.fail(error)
         return render_template("auth/confirm.html", form=form, user=user), 400
-    lockout.succeeded("password", user.email)
-    app_sessions().reauthenticate(login, ["pwd"])
     return redirect(safe_next(form.next.data), 303)
 
 
-def _typed_email() -> str:
-    """The account a sign-in is for, as typed and normalised (known or not)."""
-    try:
-        return users.normalise_email(request.form.get("email", ""))
-    except IdpError:
-        return request.form.get("email", "").strip().lower()
+def _ip() -> str | None:
+    return request.remote_addr
 
 
 def _account_key() -> str:
     user = current_user()
     if request.endpoint == "auth.confirm" and user is not None:
         return "account:" + user.email
-    return "account:" + _typed_email()
-
-
-def _setting(name: str) -> str:
-    value: str = getattr(app_settings(), name)
-    return value
+    return "account:" + login.typed_account(request.form.get("email", ""))
 
 
 def init_app(app: Flask, limiter: Limiter) -> None:
     app.register_blueprint(bp)
     post_only = ["POST"]
-    per_ip = limiter.limit(lambda: _setting("sign_in_ip_limit"), methods=post_only)
+    per_ip = limiter.limit(lambda: app_settings().sign_in_ip_limit, methods=post_only)
     # Per account, only failures count, so the owner is not slowed by their own successes.
     per_account = limiter.limit(
-        lambda: _setting("sign_in_account_limit"),
+        lambda: app_settings().sign_in_account_limit,
         key_func=_account_key,
         methods=post_only,
         deduct_when=lambda _response: bool(g.get("credential_failed")),
     )
-    sign_ups = limiter.limit(lambda: _setting("sign_up_ip_limit"), methods=post_only)
+    sign_ups = limiter.limit(lambda: app_settings().sign_up_ip_limit, methods=post_only)
     # Flask-Limiter checks decorated limits when the view runs, so wrap the registered views.
     views: dict[str, Any] = app.view_functions
     for endpoint in ("auth.sign_in", "auth.confirm"):

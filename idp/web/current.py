@@ -108,6 +108,13 @@ def current_user() -> User | None:
     return user
 
 
+def signed_in_user() -> User:
+    """The user of a view behind `login_required`."""
+    user = current_user()
+    assert user is not None
+    return user
+
+
 def current_login() -> ActiveSession | None:
     login: ActiveSession | None = g.get("login")
     return login

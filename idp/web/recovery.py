@@ -8,8 +8,6 @@ fetch links do not use it up; its URL carries the secret, so it sends no Referer
 
 from __future__ import annotations
 
-import contextlib
-
 from flask import (
     Blueprint,
     Flask,
@@ -27,10 +25,6 @@ from wtforms import EmailField, PasswordField
 from idp.errors import IdpError
 from idp.identity import recovery, users
 from idp.identity.one_time import InvalidToken
-from idp.identity.sessions import app_sessions
-from idp.mail import MailError, app_mailer
-from idp.settings import app_settings
-from idp.web import lockout
 from idp.web.background import after_answering
 from idp.web.current import clear_session_cookie, current_user
 from idp.web.forms import PASSWORD_HINT, Form
@@ -63,26 +57,9 @@ def request_reset() -> str | tuple[str, int]:
         form.fail(error)
         return render_template("auth/reset_request.html", form=form), 400
     # The same answer, at the same speed, whether or not the address has an account.
-    after_answering(_send_reset_link, email)
+    link = lambda secret: url_for("recovery.reset_page", secret=secret, _external=True)  # noqa: E731
+    after_answering(recovery.send_reset_link, email, link)
     return render_template("auth/reset_sent.html", email=email)
-
-
-def _send_reset_link(email: str) -> None:
-    ttl = app_settings().password_reset_ttl
-    issued = recovery.request_reset(email, ttl=ttl)
-    if issued is None:
-        return
-    user, secret = issued
-    # A failure is logged by the mailer; the page only said "if there is an account".
-    with contextlib.suppress(MailError):
-        app_mailer().send(
-            user.email,
-            "Reset your password",
-            "password_reset",
-            user=user,
-            link=url_for("recovery.reset_page", secret=secret, _external=True),
-            minutes=max(1, ttl // 60),
-        )
 
 
 @bp.get("/reset-password/<secret>")
@@ -100,25 +77,17 @@ def reset(secret: str) -> Response:
     if row is None:
         return _page("auth/link_invalid.html", 400, message=_LINK_GONE, retry=True)
     try:
-        user = recovery.reset_password(secret, form.password.data or "")
+        reset_url = url_for("recovery.request_reset", _external=True)
+        password = form.password.data or ""
+        user = recovery.finish_reset(secret, password, ip=request.remote_addr, reset_url=reset_url)
     except InvalidToken as error:
         return _page("auth/link_invalid.html", 400, message=error.message, retry=True)
     except IdpError as error:
         form.fail(error)
         return _page("auth/reset_password.html", 400, form=form, row=row)
-    app_sessions().revoke_all(user, reason="password_reset")
-    lockout.succeeded("password", user.email)
     signed_in = current_user()
     if signed_in is not None and signed_in.id == user.id:
         clear_session_cookie()
-    app_mailer().send_later(
-        user.email,
-        "Your password was changed",
-        "password_changed_notice",
-        user=user,
-        ip=request.remote_addr,
-        reset_url=url_for("recovery.request_reset", _external=True),
-    )
     flash("Your password was changed and every session was signed out. Sign in with it now.")
     return redirect(url_for("auth.sign_in", login_hint=user.email), 303)
 

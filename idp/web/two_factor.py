@@ -3,56 +3,50 @@ section of the security page (set up, backup codes, turn off, trusted devices).
 
 - GET/POST /sign-in/second-factor: with a pending sign-in (idp.web.authn) or, for step-up, a
   signed-in user. `?method=` picks the authenticator code (default), a backup code or an
-  emailed code; each counts failures in the lockout (credentials "totp", "backup_code",
-  "email_code"). "Trust this device" sets the `idp_trusted` cookie (`__Host-` over HTTPS).
+  emailed code, proven by idp.identity.second_factor (failures count in the lockout).
+  "Trust this device" sets the `idp_trusted` cookie (`__Host-` over HTTPS).
 - POST /sign-in/second-factor/email: emails a six-digit code (the user already gave their
   password, so a mail failure is shown). POST /sign-in/second-factor/cancel ends the pending
   sign-in.
 - /account/security/two-factor...: setting up needs a fresh sign-in (the QR code is rendered
-  here as inline SVG by segno, no outside service), as do new backup codes and turning off.
+  as inline SVG by idp.identity.second_factor), as do new backup codes and turning off.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import segno
 from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
 from flask_limiter import Limiter
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, HiddenField, StringField
 
-from idp.core.audit import Event, record
-from idp.db import db
 from idp.errors import IdpError
-from idp.identity import one_time, two_factor
+from idp.identity import devices, two_factor
+from idp.identity import second_factor as proof
 from idp.identity.models import User
-from idp.identity.sessions import app_sessions
-from idp.mail import MailError, app_mailer
+from idp.mail import MailError
 from idp.settings import app_settings
-from idp.web import authn, lockout
+from idp.web import authn
 from idp.web.current import (
     current_login,
-    current_user,
     delete_private_cookie,
     fresh_login_required,
     login_required,
     safe_next,
     set_private_cookie,
+    signed_in_user,
 )
-from idp.web.devices import describe_device
 from idp.web.forms import Form
-from idp.web.lockout import Locked
 
 bp = Blueprint("two_factor", __name__)
 
-EMAIL_CODE = "second_factor_code"
-# ?method= on the second-factor page: what is typed, and the lockout credential it counts in.
+# ?method= on the second-factor page, and what is typed.
 METHODS = {
-    "totp": ("Code from your authenticator app", "totp"),
-    "backup": ("Backup code", "backup_code"),
-    "email": ("Code from the email", "email_code"),
+    "totp": "Code from your authenticator app",
+    "backup": "Backup code",
+    "email": "Code from the email",
 }
 
 
@@ -89,49 +83,30 @@ def second_factor() -> str | Response | tuple[str, int]:
     if user is None:
         authn.end_pending()
         return redirect(url_for("auth.sign_in"), 303)
-    form = SecondFactorForm()
-    method = request.values.get("method", "totp")
-    if method not in METHODS:
-        method = "totp"
+    form, method = SecondFactorForm(), request.values.get("method", "totp")
+    method = method if method in METHODS else "totp"
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"), default="")
         return _second_factor_page(user, form, method)
-    if not two_factor.requires_second_factor(user):
-        form.fail(IdpError("Two-factor authentication is not on for this account."))
-        return _second_factor_page(user, form, method), 400
-    credential = METHODS[method][1]
+    client = authn.client()
     try:
-        lockout.check(credential, user.email)
-        _verify(user, method, form.code.data or "")
-    except Locked as error:
+        token = proof.prove(
+            user,
+            method,
+            form.code.data or "",
+            ip=client.ip,
+            user_agent=client.user_agent,
+            trust_for=_ttl() if form.trust.data else None,
+        )
+    except IdpError as error:
+        g.credential_failed = isinstance(error, proof.REFUSED)
         form.fail(error)
-        return _second_factor_page(user, form, method), 429
-    except (two_factor.InvalidCode, one_time.InvalidToken) as error:
-        g.credential_failed = True
-        lockout.failed(credential, user.email, user)
-        record(Event.SECOND_FACTOR_FAILED, user_id=user.id, subject=user.email, method=method)
-        db.session.commit()
-        form.fail(error)
-        return _second_factor_page(user, form, method), 400
-    lockout.succeeded(credential, user.email)
-    token = two_factor.trust_device(user, ttl=_ttl()) if form.trust.data else None
+        return _second_factor_page(user, form, method), error.status
     # RFC 8176 §2: "otp" for a code from an app, an email or a list of backup codes.
     response = authn.complete_second_factor(["otp"], next_url=form.next.data)
     if token:
         _set_trusted_cookie(response, token)
     return response
-
-
-def _verify(user: User, method: str, code: str) -> None:
-    if not code.strip():
-        raise two_factor.InvalidCode("Enter the code.", field="code")
-    if method == "totp":
-        two_factor.verify_totp(user, code)
-    elif method == "backup":
-        two_factor.use_backup_code(user, code)
-    else:
-        one_time.redeem_code(EMAIL_CODE, user, code)
-        db.session.commit()
 
 
 @bp.post("/sign-in/second-factor/email")
@@ -142,26 +117,13 @@ def email_code() -> str | Response | tuple[str, int]:
     next_url = safe_next(request.form.get("next"), default="")
     if not two_factor.requires_second_factor(user):
         return redirect(url_for(".second_factor", next=next_url or None), 303)
-    settings = app_settings()
-    code = one_time.issue_code(EMAIL_CODE, user, ttl=settings.email_sign_in_ttl)
     try:
-        app_mailer().send(
-            user.email,
-            f"Your {settings.site_name} verification code",
-            "second_factor_code",
-            user=user,
-            code=code,
-            minutes=settings.email_sign_in_ttl // 60,
-            ip=request.remote_addr,
-        )
+        proof.send_email_code(user, ip=request.remote_addr)
     except MailError as error:
-        db.session.rollback()
         form = SecondFactorForm(formdata=None, data={"next": next_url})
         form.fail(error)
         return _second_factor_page(user, form, "email"), error.status
-    record(Event.SIGN_IN_CODE_SENT, user_id=user.id, subject=user.email, purpose=EMAIL_CODE)
-    db.session.commit()
-    minutes = settings.email_sign_in_ttl // 60
+    minutes = app_settings().email_sign_in_ttl // 60
     flash(f"We emailed a 6-digit code to {user.email}. It works for {minutes} minutes.")
     return redirect(url_for(".second_factor", method="email", next=next_url or None), 303)
 
@@ -169,14 +131,14 @@ def email_code() -> str | Response | tuple[str, int]:
 @bp.post("/sign-in/second-factor/cancel")
 def cancel() -> Response:
     """End the pending sign-in (to sign in as someone else); on step-up, just go back."""
-    if authn.load_pending() is not None:
+    if authn.has_pending():
         authn.end_pending()
         return redirect(url_for("auth.sign_in"), 303)
     return redirect(safe_next(request.form.get("next")), 303)
 
 
 def _second_factor_page(user: User, form: SecondFactorForm, method: str) -> str:
-    label, _ = METHODS[method]
+    label = METHODS[method]
     form.code.label.text = label
     form.method.data = method
     if method != "backup":
@@ -188,7 +150,7 @@ def _second_factor_page(user: User, form: SecondFactorForm, method: str) -> str:
         form=form,
         user=user,
         method=method,
-        pending=authn.load_pending() is not None,
+        pending=authn.has_pending(),
         has_two_factor=two_factor.requires_second_factor(user),
         backup_codes_left=two_factor.backup_codes_left(user),
     )
@@ -200,21 +162,12 @@ def _second_factor_page(user: User, form: SecondFactorForm, method: str) -> str:
 def security_context(user: User) -> dict[str, Any]:
     """What templates/account/_two_factor.html needs."""
     factor = two_factor.totp_factor(user)
-    this = two_factor.this_device(user)
-    devices = [
-        {
-            "row": row,
-            "device": describe_device(row.user_agent),
-            "current": this is not None and this.id == row.id,
-        }
-        for row in two_factor.trusted_devices(user)
-    ]
     return {
         "two_factor_on": factor is not None,
         "two_factor_since": factor.created_at if factor else None,
         "two_factor_backup_codes_left": two_factor.backup_codes_left(user),
         "two_factor_backup_codes_total": two_factor.BACKUP_CODE_COUNT,
-        "two_factor_devices": devices,
+        "two_factor_devices": devices.trusted_devices_listed(user, authn.trusted_token()),
         "two_factor_next": safe_next(request.args.get("next"), default=""),
     }
 
@@ -222,7 +175,7 @@ def security_context(user: User) -> dict[str, Any]:
 @bp.route("/account/security/two-factor", methods=["GET", "POST"])
 @fresh_login_required
 def setup() -> str | Response | tuple[str, int]:
-    user = _user()
+    user = signed_in_user()
     if two_factor.requires_second_factor(user):
         flash("Two-factor authentication is already on.")
         return redirect(url_for("security.index"), 303)
@@ -231,42 +184,31 @@ def setup() -> str | Response | tuple[str, int]:
         form.next.data = safe_next(request.args.get("next"), default="")
         return _setup_page(user, form, two_factor.new_secret())
     try:
-        secret = two_factor.open_setup(user, form.setup.data or "")
+        codes = proof.turn_on(
+            user, form.setup.data or "", form.code.data or "", current_login(), **_about()
+        )
     except two_factor.InvalidCode as error:
         form.fail(error)
-        return _setup_page(user, form, two_factor.new_secret()), 400
-    try:
-        codes = two_factor.enable_totp(user, secret, form.code.data or "")
-    except two_factor.InvalidCode as error:
-        db.session.rollback()
-        form.fail(error)
-        return _setup_page(user, form, secret), 400
-    login = current_login()
-    if login is not None:  # the code just typed proves the app: this session has both factors
-        app_sessions().reauthenticate(login, ["otp"])
-    _notify(user, "turned on")
+        return _setup_page(user, form, proof.setup_secret(user, form.setup.data or "")), 400
     return _backup_codes_page(codes, form.next.data, first_time=True)
 
 
 @bp.post("/account/security/two-factor/backup-codes")
 @fresh_login_required
 def backup_codes() -> str | Response:
-    user = _user()
+    user = signed_in_user()
     if not two_factor.requires_second_factor(user):
         flash("Turn on two-factor authentication first.")
         return redirect(url_for("security.index"), 303)
-    codes = two_factor.regenerate_backup_codes(user)
-    _notify(user, "given new backup codes (the old ones no longer work)")
+    codes = proof.new_backup_codes(user, **_about())
     return _backup_codes_page(codes, "", first_time=False)
 
 
 @bp.post("/account/security/two-factor/disable")
 @fresh_login_required
 def disable() -> Response:
-    user = _user()
-    if two_factor.requires_second_factor(user):
-        two_factor.disable(user)
-        _notify(user, "turned off")
+    user = signed_in_user()
+    if proof.turn_off(user, **_about()):
         flash(
             "Two-factor authentication is off. Your backup codes and trusted devices were removed."
         )
@@ -278,7 +220,7 @@ def disable() -> Response:
 @bp.post("/account/security/trusted-devices/<int:device_id>/revoke")
 @login_required
 def revoke_device(device_id: int) -> Response:
-    if two_factor.revoke_trusted_devices(_user(), device_id):
+    if two_factor.revoke_trusted_devices(signed_in_user(), device_id):
         flash("That device will be asked for a second factor again.")
     else:
         flash("That device was no longer trusted.")
@@ -288,7 +230,7 @@ def revoke_device(device_id: int) -> Response:
 @bp.post("/account/security/trusted-devices/revoke")
 @login_required
 def revoke_all_devices() -> Response:
-    removed = two_factor.revoke_trusted_devices(_user())
+    removed = two_factor.revoke_trusted_devices(signed_in_user())
     flash(f"{removed} device{'s' if removed != 1 else ''} will be asked for a second factor again.")
     response = redirect(url_for("security.index"), 303)
     _clear_trusted_cookie(response)
@@ -296,19 +238,15 @@ def revoke_all_devices() -> Response:
 
 
 def _setup_page(user: User, form: SetupForm, secret: str) -> str:
-    settings = app_settings()
-    uri = two_factor.provisioning_uri(secret, account=user.email, issuer=settings.site_name)
-    qr = segno.make(uri, error="m").svg_inline(
-        scale=5, dark="#000", light="#fff", title=f"QR code to add {settings.site_name} to an app"
-    )
-    form.setup.data = two_factor.seal_setup(user, secret)
+    shown = proof.setup(user, secret)
+    form.setup.data = shown.sealed
     return render_template(
         "account/two_factor_setup.html",
         form=form,
         user=user,
-        qr=Markup(qr),  # noqa: S704 (segno's SVG, built from our own URI)
-        uri=uri,
-        grouped_secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        qr=Markup(shown.qr_svg),  # noqa: S704 (segno's SVG, built from our own URI)
+        uri=shown.uri,
+        grouped_secret=shown.grouped_secret,
     )
 
 
@@ -321,23 +259,9 @@ def _backup_codes_page(codes: list[str], next_url: str | None, *, first_time: bo
     )
 
 
-def _notify(user: User, change: str) -> None:
-    settings = app_settings()
-    app_mailer().send_later(
-        user.email,
-        f"Two-factor authentication on your {settings.site_name} account was changed",
-        "two_factor_changed",
-        user=user,
-        change=change,
-        ip=request.remote_addr,
-        security_url=url_for("security.index", _external=True),
-    )
-
-
-def _user() -> User:
-    user = current_user()
-    assert user is not None
-    return user
+def _about() -> dict[str, Any]:
+    """Where a change comes from and where to review it, for the mail to the owner."""
+    return {"ip": request.remote_addr, "security_url": url_for("security.index", _external=True)}
 
 
 # --- The trusted-device cookie --------------------------------------------------------------
@@ -355,11 +279,6 @@ def _clear_trusted_cookie(response: Response) -> None:
     delete_private_cookie(response, two_factor.TRUSTED_COOKIE)
 
 
-def _setting(name: str) -> str:
-    value: str = getattr(app_settings(), name)
-    return value
-
-
 def _user_key() -> str:
     user = authn.second_factor_user()
     return "second-factor-email:" + (user.email if user else "nobody")
@@ -368,10 +287,10 @@ def _user_key() -> str:
 def init_app(app: Flask, limiter: Limiter) -> None:
     app.register_blueprint(bp)
     post_only = ["POST"]
-    checks = limiter.limit(lambda: _setting("sign_in_ip_limit"), methods=post_only)
-    sends_per_ip = limiter.limit(lambda: _setting("email_send_limit"), methods=post_only)
+    checks = limiter.limit(lambda: app_settings().sign_in_ip_limit, methods=post_only)
+    sends_per_ip = limiter.limit(lambda: app_settings().email_send_limit, methods=post_only)
     sends_per_user = limiter.limit(
-        lambda: _setting("email_send_limit"), key_func=_user_key, methods=post_only
+        lambda: app_settings().email_send_limit, key_func=_user_key, methods=post_only
     )
     # Flask-Limiter checks decorated limits when the view runs, so wrap the registered views.
     views: dict[str, Any] = app.view_functions

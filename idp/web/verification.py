@@ -15,6 +15,7 @@ address and per client IP, and answers the same whether or not an account exists
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -35,9 +36,7 @@ from wtforms import EmailField, HiddenField
 from idp.core.security import digest, new_token, same
 from idp.errors import IdpError
 from idp.identity import email_change, users, verification
-from idp.identity.models import User
 from idp.identity.one_time import InvalidToken
-from idp.mail import app_mailer
 from idp.settings import app_settings
 from idp.web.authn import complete_first_factor
 from idp.web.background import after_answering
@@ -48,6 +47,7 @@ from idp.web.current import (
     private_cookie_name,
     safe_next,
     set_private_cookie,
+    signed_in_user,
 )
 from idp.web.forms import Form
 
@@ -81,29 +81,20 @@ def resend() -> Response | tuple[str, int]:
         return render_template("auth/verify_pending.html", form=form), 400
     next_url = safe_next(form.next.data)
     # The same answer, at the same speed, whether or not the address waits for verification.
-    after_answering(_resend_if_unverified, email, next_url, _browser_digest())
+    link = _verify_link(next_url)
+    after_answering(verification.resend_if_unverified, email, _browser_digest(), link)
     return check_inbox(email, next_url, resent=True)
-
-
-def _resend_if_unverified(email: str, next_url: str, browser: str | None) -> None:
-    user = verification.needs_verifying(email)
-    if user is None:
-        return
-    # A resent link signs in only the browser that signed up for this account.
-    bound = browser is not None and verification.latest_browser(user) == browser
-    send_verification(user, next_url, browser=browser if bound else None)
 
 
 @bp.post("/account/email/verify")
 @login_required
 def resend_for_account() -> Response:
     """The account page's "send the link again"."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     if user.email_verified_at is not None:
         flash("Your email address is already verified.")
     else:
-        send_verification(user, "/account")
+        verification.send_link(user, _verify_link("/account"))
         flash(f"We sent a new verification link to {user.email}.")
     return redirect(url_for("account.index"), 303)
 
@@ -150,18 +141,10 @@ def confirm_change_page(secret: str) -> Response:
 @bp.post("/account/email/confirm/<secret>")
 def confirm_change(secret: str) -> Response:
     try:
-        user, old = email_change.confirm_change(secret)
+        reset_url = url_for("recovery.request_reset", _external=True)
+        user = email_change.confirm_and_notify(secret, reset_url=reset_url)
     except InvalidToken as error:
         return _invalid_link(error.message, status=400)
-    app_mailer().send_later(
-        old,
-        "Your email address was changed",
-        "email_changed_notice",
-        user=user,
-        old_email=old,
-        new_email=user.email,
-        reset_url=url_for("recovery.request_reset", _external=True),
-    )
     flash(f"Your email address is now {user.email}.")
     signed_in = current_user()
     if signed_in is not None and signed_in.id == user.id:
@@ -181,19 +164,14 @@ def after_sign_up(result: verification.SignUp, next_url: str) -> Response:
     """
     token = new_token()
     g.sign_up_cookie = token
-    user = result.user
-    if result.created:
-        send_verification(user, next_url, browser=digest(token))
-    else:
-        app_mailer().send_later(
-            user.email,
-            f"Your {app_settings().site_name} account",
-            "sign_up_existing",
-            user=user,
-            sign_in_url=url_for("auth.sign_in", _external=True),
-            reset_url=url_for("recovery.request_reset", _external=True),
-        )
-    return check_inbox(user.email, next_url, resent=False)
+    verification.answer_sign_up(
+        result,
+        digest(token),
+        _verify_link(next_url),
+        sign_in_url=url_for("auth.sign_in", _external=True),
+        reset_url=url_for("recovery.request_reset", _external=True),
+    )
+    return check_inbox(result.user.email, next_url, resent=False)
 
 
 def check_inbox(email: str, next_url: str, *, resent: bool) -> Response:
@@ -203,17 +181,11 @@ def check_inbox(email: str, next_url: str, *, resent: bool) -> Response:
     )
 
 
-def send_verification(user: User, next_url: str, *, browser: str | None = None) -> None:
-    ttl = app_settings().verify_email_ttl
-    secret = verification.issue_link(user, ttl=ttl, browser=browser)
+def _verify_link(next_url: str) -> Callable[[str], str]:
+    """How a verification link's URL is made, carrying where to go next."""
     query = {"next": next_url} if next_url != "/account" else {}
-    app_mailer().send_later(
-        user.email,
-        "Confirm your email address",
-        "verify_email",
-        user=user,
-        link=url_for("verification.verify_page", secret=secret, _external=True, **query),
-        hours=max(1, ttl // 3600),
+    return lambda secret: url_for(
+        "verification.verify_page", secret=secret, _external=True, **query
     )
 
 

@@ -11,6 +11,8 @@ Only this credential is locked: a locked password leaves passkeys, magic links a
 reset working, so an attacker cannot lock the owner out of the account.
 
 Counters live in the store (Redis with several processes) and expire with the window.
+The caller passes the client's IP; this module knows nothing of HTTP (the 429 page is the
+web layer's). `attempt` wraps one check of a credential in the whole policy.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-
-from flask import request
+from collections.abc import Callable
+from typing import TypeVar
 
 from idp.core.audit import Event, record
 from idp.core.store import StoreUnavailable, app_store
@@ -31,6 +33,7 @@ from idp.settings import app_settings
 
 IP_FACTOR = 5
 MAX_WAIT = 60
+T = TypeVar("T")
 
 LABELS = {
     "password": "password",
@@ -45,9 +48,9 @@ class Locked(IdpError):
     status = 429
 
 
-def check(credential: str, account: str) -> None:
+def check(credential: str, account: str, ip: str | None) -> None:
     """Raise `Locked`, with what to do, when this credential may not be tried now."""
-    for key, scale in _scopes(credential, account):
+    for key, scale in _scopes(credential, account, ip):
         state = _state(key)
         if state is None:
             continue
@@ -73,10 +76,10 @@ def check(credential: str, account: str) -> None:
                 )
 
 
-def failed(credential: str, account: str, user: User | None = None) -> None:
+def failed(credential: str, account: str, ip: str | None, user: User | None = None) -> None:
     """Count a failure; lock (audit, and tell the owner by email) at the threshold."""
     settings = app_settings()
-    for key, scale in _scopes(credential, account):
+    for key, scale in _scopes(credential, account, ip):
         state = _state(key) or (0, 0.0, 0.0)
         failures = state[0] + 1
         locked_until = state[2]
@@ -103,7 +106,7 @@ def failed(credential: str, account: str, user: User | None = None) -> None:
                     user=user,
                     credential=_label(credential),
                     minutes=settings.lockout_seconds // 60,
-                    ip=request.remote_addr,
+                    ip=ip,
                 )
 
 
@@ -113,10 +116,30 @@ def succeeded(credential: str, account: str) -> None:
         app_store().delete(_key(credential, "account", account))
 
 
-def _scopes(credential: str, account: str) -> list[tuple[str, int]]:
+def attempt(
+    credential: str,
+    account: str,
+    ip: str | None,
+    verify: Callable[[], T],
+    owner: Callable[[], User | None],
+    refused: tuple[type[Exception], ...],
+) -> T:
+    """`verify()` under the policy: `Locked` before trying when locked; a `refused` error
+    counts a failure against `owner()` and is raised again; success clears the account."""
+    check(credential, account, ip)
+    try:
+        result = verify()
+    except refused:
+        failed(credential, account, ip, owner())
+        raise
+    succeeded(credential, account)
+    return result
+
+
+def _scopes(credential: str, account: str, ip: str | None) -> list[tuple[str, int]]:
     return [
         (_key(credential, "account", account), 1),
-        (_key(credential, "ip", request.remote_addr or "unknown"), IP_FACTOR),
+        (_key(credential, "ip", ip or "unknown"), IP_FACTOR),
     ]
 
 
