@@ -1,0 +1,1 @@
+"""Test helpers: clients, servers, mail, factories."""
