@@ -126,8 +126,8 @@ def test_wrong_password_and_unknown_email_look_the_same(http, make_user, snapsho
     make_user("ada@example.com")
     before = snapshot()
 
-    wrong_password = Browser(http.app).sign_in("ada@example.com", password="not-" + PASSWORD)
-    unknown_email = Browser(http.app).sign_in("nobody@example.com")
+    wrong_password = Browser(http).sign_in("ada@example.com", password="not-" + PASSWORD)
+    unknown_email = Browser(http).sign_in("nobody@example.com")
 
     assert wrong_password.status_code == unknown_email.status_code == 400
     assert WRONG in wrong_password.text

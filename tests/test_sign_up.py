@@ -59,12 +59,12 @@ def test_sign_up_creates_an_unverified_account_and_mails_a_link(browser, app, ma
 
 
 def test_an_address_with_an_account_gets_the_same_answer_and_a_notice(
-    server, browser, make_user, app, mailbox, snapshot
+    http, browser, make_user, app, mailbox, snapshot
 ):
     make_user("ada@example.com", name="Ada")
     with app.app_context():
         before_hash = db.session.scalars(select(User.password_hash)).one()
-    fresh = browser.__class__(server.url).sign_up("new@example.com")
+    fresh = browser.__class__(http).sign_up("new@example.com")
     before = snapshot()
 
     taken = browser.sign_up(" ADA@example.com", password="another-" + PASSWORD)

@@ -2,7 +2,8 @@
 
 `Browser(app)` calls the app in-process through Flask's test client (the default: no socket,
 no server thread). `Browser(url)` talks HTTP to a live server (tests that need a socket, or
-several servers sharing one database).
+several servers sharing one database). `Browser(http)` is a new browser (a cookie jar of its
+own, another device) on whatever the `http` fixture is: the app in-process, or a live server.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask import Flask
 
 from tests.helpers.factories import PASSWORD
 from tests.helpers.http import AppClient
+from tests.helpers.live_server import LiveServer
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -26,7 +28,11 @@ class Browser:
     surface), `base` the server's URL, `last` the latest response.
     """
 
-    def __init__(self, target: Flask | str, http: Any = None) -> None:
+    def __init__(self, target: Flask | AppClient | LiveServer | str, http: Any = None) -> None:
+        if isinstance(target, LiveServer):
+            target = target.url
+        elif isinstance(target, AppClient):
+            target = target.app
         if isinstance(target, str):
             self.base = target
             self.http: Any = http if http is not None else requests.Session()

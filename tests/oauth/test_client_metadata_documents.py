@@ -201,22 +201,22 @@ def assert_error_page(response: requests.Response, message: str) -> None:
     assert "invalid_client" in response.text
 
 
-def stored_client(server, client_id: str) -> Client | None:
-    with server.app.app_context():
+def stored_client(http, client_id: str) -> Client | None:
+    with http.app.app_context():
         client = db.session.scalar(select(Client).where(Client.client_id == client_id))
         if client is not None:
             db.session.expunge(client)
         return client
 
 
-def test_discovery_advertises_metadata_documents(server):
-    metadata = requests.get(server.url + "/.well-known/oauth-authorization-server", timeout=5)
+def test_discovery_advertises_metadata_documents(http):
+    metadata = http.get("/.well-known/oauth-authorization-server", timeout=5)
 
     assert metadata.json()["client_id_metadata_document_supported"] is True
 
 
 @pytest.mark.settings(IDP_CLIENT_METADATA_DOCUMENTS="false")
-def test_turned_off_a_url_is_an_unknown_client(server, browser, documents, snapshot):
+def test_turned_off_a_url_is_an_unknown_client(http, browser, documents, snapshot):
     url = documents.publish()
     before = snapshot()
 
@@ -225,7 +225,7 @@ def test_turned_off_a_url_is_an_unknown_client(server, browser, documents, snaps
     assert_error_page(response, "The client does not exist")
     assert documents.hits["/client.json"] == 0
     assert snapshot() == before
-    metadata = requests.get(server.url + "/.well-known/openid-configuration", timeout=5).json()
+    metadata = http.get("/.well-known/openid-configuration", timeout=5).json()
     assert "client_id_metadata_document_supported" not in metadata
 
 
@@ -500,7 +500,7 @@ def test_a_cached_document_is_not_fetched_again_within_max_age(browser, document
     assert documents.hits["/client.json"] == 1
 
 
-def test_a_no_store_document_is_fetched_every_time_and_changes_apply(server, browser, documents):
+def test_a_no_store_document_is_fetched_every_time_and_changes_apply(http, browser, documents):
     """The draft §4.4: no-store is not cached; a changed document updates the client."""
     url = documents.publish(cache_control="no-store")
     assert authorize(browser, url).status_code == 302
@@ -511,11 +511,11 @@ def test_a_no_store_document_is_fetched_every_time_and_changes_apply(server, bro
     assert authorize(browser, url).status_code == 302
 
     assert documents.hits["/client.json"] == 2
-    assert stored_client(server, url).name == "Orbit Agent 2"
+    assert stored_client(http, url).name == "Orbit Agent 2"
 
 
 def test_a_document_that_fails_at_the_token_endpoint_is_invalid_client(
-    server, browser, documents, snapshot
+    http, browser, documents, snapshot
 ):
     """RFC 6749 §5.2: a client that cannot be identified is invalid_client."""
     url = documents.publish(cache_control="no-store")
@@ -525,8 +525,8 @@ def test_a_document_that_fails_at_the_token_endpoint_is_invalid_client(
     )
     before = snapshot()
 
-    response = requests.post(
-        server.url + "/token",
+    response = http.post(
+        "/token",
         data={
             "grant_type": "authorization_code",
             "code": "whatever",

@@ -10,7 +10,6 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
@@ -20,9 +19,9 @@ from idp.db import db
 from tests.test_cli import run
 
 
-def client_credentials_token(server, client) -> str:
-    response = requests.post(
-        server.url + "/token",
+def client_credentials_token(http, client) -> str:
+    response = http.post(
+        "/token",
         data={"grant_type": "client_credentials"},
         auth=(client.client_id, client.client_secret),
         timeout=5,
@@ -38,11 +37,11 @@ def own_keys(env, tmp_path):
     return env
 
 
-def test_rotation_publishes_first_and_signs_after_activation(own_keys, server, make_client):
+def test_rotation_publishes_first_and_signs_after_activation(own_keys, http, make_client):
     client = make_client(grant_types=["client_credentials"], redirect_uris=[])
-    before = client_credentials_token(server, client)
+    before = client_credentials_token(http, client)
     old_kid = jwt.decode(
-        before, KeySet.import_key_set(requests.get(server.url + "/jwks.json", timeout=5).json())
+        before, KeySet.import_key_set(http.get("/jwks.json", timeout=5).json())
     ).header["kid"]
 
     rotated = run(
@@ -55,21 +54,21 @@ def test_rotation_publishes_first_and_signs_after_activation(own_keys, server, m
     assert rotated.returncode == 0, rotated.stderr
     new_kid = rotated.stdout.split()[3]  # "Created signing key <kid> (RS256)."
     time.sleep(1.2)  # the store notices another process's change within a second
-    published = requests.get(server.url + "/jwks.json", timeout=5).json()
-    still_old = client_credentials_token(server, client)
-    store = server.app.extensions["idp.keys"]
+    published = http.get("/jwks.json", timeout=5).json()
+    still_old = client_credentials_token(http, client)
+    store = http.app.extensions["idp.keys"]
     pending = next(key for key in store.keys() if key.kid == new_kid)  # noqa: SIM118 (a KeyStore)
     time.sleep(max(0.0, (pending.activates_at - datetime.now(UTC)).total_seconds()) + 1.2)
-    after = client_credentials_token(server, client)
+    after = client_credentials_token(http, client)
 
     kids = [key["kid"] for key in published["keys"]]
     assert len(kids) == 2 and old_kid in kids
-    keys = KeySet.import_key_set(requests.get(server.url + "/jwks.json", timeout=5).json())
+    keys = KeySet.import_key_set(http.get("/jwks.json", timeout=5).json())
     assert jwt.decode(still_old, keys).header["kid"] == old_kid  # not yet active: old key signs
     new = jwt.decode(after, keys)
     assert new.header["kid"] == new_kid != old_kid
     assert jwt.decode(before, keys).claims["client_id"] == client.client_id  # still verifies
-    with server.app.app_context():  # DESIGN "Audit": a rotation is a security event
+    with http.app.app_context():  # DESIGN "Audit": a rotation is a security event
         event = db.session.scalars(
             select(AuditEvent).where(AuditEvent.event == "key_rotated")
         ).one()
