@@ -26,8 +26,7 @@ from idp.db import db
 from idp.identity import two_factor
 from idp.identity.models import LoginSession, User
 from idp.identity.passkeys import Passkey, PasskeyUserHandle
-from tests.conftest import Browser, text_of
-from tests.helpers.http import AppClient
+from tests.conftest import AppClient, Browser, text_of
 from tests.support import audit_events
 from tests.webauthn_authenticator import SoftAuthenticator, b64url, unb64url
 

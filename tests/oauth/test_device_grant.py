@@ -23,8 +23,7 @@ from sqlalchemy import select
 from idp.db import db
 from idp.identity.models import LoginSession
 from idp.oauth.device import DeviceAuthorization
-from tests.conftest import PASSWORD, SECRET, Browser
-from tests.helpers.http import AppClient
+from tests.conftest import PASSWORD, SECRET, AppClient, Browser
 from tests.oauth.issued import claims_of, post_as, refresh
 from tests.support import audit_events
 from tests.test_cli import run
