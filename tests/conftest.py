@@ -185,11 +185,10 @@ def http(request: pytest.FixtureRequest, app: Flask) -> AppClient | LiveServer:
 
 
 @pytest.fixture
-def browser(request: pytest.FixtureRequest, app: Flask) -> Browser:
-    """The form-filling client: over the test client, or HTTP when the test uses `server`."""
-    if _uses_server(request):
-        return Browser(request.getfixturevalue("server").url)
-    return Browser(app)
+def browser(http: AppClient | LiveServer) -> Browser:
+    """The form-filling client, with a cookie jar of its own: in-process, or HTTP to `server`
+    when the test uses it."""
+    return Browser(http)
 
 
 @pytest.fixture
