@@ -37,12 +37,13 @@ from tests.helpers import factories
 from tests.helpers.browser import CSRF, Browser
 from tests.helpers.factories import PASSWORD, REDIRECT_URI, RegisteredClient
 from tests.helpers.http import ISSUER, AppClient
-from tests.helpers.live_server import LiveServer, free_port
+from tests.helpers.live_server import POLL_INTERVAL, LiveServer, free_port
 from tests.helpers.mail import Inbox, html_of, link_in, text_of
 
 __all__ = [
     "CSRF",
     "PASSWORD",
+    "POLL_INTERVAL",
     "REDIRECT_URI",
     "SECRET",
     "AppClient",
