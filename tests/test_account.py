@@ -20,10 +20,10 @@ NEW_PASSWORD = "quartz-harbour-82-violin"
 
 
 @pytest.fixture
-def ada(server, make_user) -> Browser:
+def ada(http, make_user) -> Browser:
     """A browser signed in as ada@example.com."""
     make_user("ada@example.com")
-    client = Browser(server.url)
+    client = Browser(http)
     assert client.sign_in("ada@example.com").status_code == 303
     return client
 
@@ -118,8 +118,8 @@ def test_password_change_applies_the_password_policy(ada, app, snapshot, new_pas
     assert "password_changed" not in audit_events(app)
 
 
-def test_password_change_signs_out_other_sessions_and_replaces_the_password(ada, server, app):
-    phone = Browser(server.url)
+def test_password_change_signs_out_other_sessions_and_replaces_the_password(ada, http, app):
+    phone = Browser(http)
     assert phone.sign_in("ada@example.com").status_code == 303
     ada_token = ada.cookie()
 
@@ -143,5 +143,5 @@ def test_password_change_signs_out_other_sessions_and_replaces_the_password(ada,
     assert "password_changed" in events
     assert events[-1] == "session_revoked"
 
-    assert Browser(server.url).sign_in("ada@example.com", password=PASSWORD).status_code == 400
-    assert Browser(server.url).sign_in("ada@example.com", password=NEW_PASSWORD).status_code == 303
+    assert Browser(http).sign_in("ada@example.com", password=PASSWORD).status_code == 400
+    assert Browser(http).sign_in("ada@example.com", password=NEW_PASSWORD).status_code == 303

@@ -32,11 +32,11 @@ PAGE = "/admin/resources"
 
 
 @pytest.fixture
-def admin(app, server) -> Browser:
+def admin(app, http) -> Browser:
     """Grace, an admin, signed in with her password just now."""
     with app.app_context():
         users.create_user(ADMIN, "Grace", PASSWORD, is_admin=True)
-    browser = Browser(server.url)
+    browser = Browser(http)
     assert browser.sign_in(ADMIN).status_code == 303
     return browser
 
@@ -83,7 +83,7 @@ def test_the_page_lists_resources_with_their_scopes(app, admin):
 
 
 def test_an_admin_adds_a_resource_that_clients_can_then_name(
-    app, server, admin, make_user, make_client
+    app, http, admin, make_user, make_client
 ):
     response = add(
         admin,
@@ -103,10 +103,10 @@ def test_an_admin_adds_a_resource_that_clients_can_then_name(
     # RFC 8707 §2: an authorization request naming it now gets a token bound to it.
     make_user("ada@example.com")
     client = make_client()
-    ada = Browser(server.url)
+    ada = Browser(http)
     code, verifier = code_for(ada, client, "openid notes:read", NOTES)
-    body = redeem(server, client, code, verifier).json()
-    access = claims_of(server, body["access_token"])
+    body = redeem(http, client, code, verifier).json()
+    access = claims_of(http, body["access_token"])
     assert access["aud"] == NOTES
     assert access["scope"] == "notes:read"
     assert body["expires_in"] == 900

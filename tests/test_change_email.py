@@ -26,9 +26,9 @@ NEW = "ada.lovelace@example.org"
 
 
 @pytest.fixture
-def ada(server, make_user) -> Browser:
+def ada(http, make_user) -> Browser:
     make_user(OLD)
-    client = Browser(server.url)
+    client = Browser(http)
     assert client.sign_in(OLD).status_code == 303
     return client
 
@@ -64,7 +64,7 @@ def test_the_new_address_gets_a_link_and_nothing_changes_until_it_is_used(ada, a
     assert_no_mail_to(mailbox, OLD)
 
 
-def test_using_the_link_switches_the_address_and_tells_the_old_one(server, ada, app, mailbox):
+def test_using_the_link_switches_the_address_and_tells_the_old_one(http, ada, app, mailbox):
     path = confirm_path(ada, mailbox)
     assert "Change my email address" in ada.get(path).text  # GET uses nothing
     assert _email(app) == OLD
@@ -80,13 +80,13 @@ def test_using_the_link_switches_the_address_and_tells_the_old_one(server, ada, 
     assert audit_events(app)[-1] == "email_changed"
     notice = mailbox.wait_for(OLD, "Your email address was changed")
     assert f"from {OLD} to {NEW}" in text_of(notice)
-    assert Browser(server.url).sign_in(NEW).status_code == 303
-    assert Browser(server.url).sign_in(OLD).status_code == 400
+    assert Browser(http).sign_in(NEW).status_code == 303
+    assert Browser(http).sign_in(OLD).status_code == 400
 
 
-def test_the_link_works_from_another_browser(server, ada, app, mailbox):
+def test_the_link_works_from_another_browser(http, ada, app, mailbox):
     path = confirm_path(ada, mailbox)
-    elsewhere = Browser(server.url)
+    elsewhere = Browser(http)
 
     response = confirm(elsewhere, path)
 

@@ -27,9 +27,9 @@ EMAIL = "ada@example.com"
 
 
 @pytest.fixture
-def ada(server, make_user) -> Browser:
+def ada(http, make_user) -> Browser:
     make_user(EMAIL)
-    client = Browser(server.url)
+    client = Browser(http)
     assert client.sign_in(EMAIL).status_code == 303
     return client
 
@@ -97,9 +97,9 @@ def test_the_page_asks_to_type_the_address(ada):
     assert "Your email address" in page.text
 
 
-def test_deleting_removes_the_account_and_everything_it_had(server, ada, app, make_client, mailbox):
+def test_deleting_removes_the_account_and_everything_it_had(http, ada, app, make_client, mailbox):
     user_id = give_the_account_everything(app, make_client)
-    other = Browser(server.url)
+    other = Browser(http)
     assert other.sign_in(EMAIL).status_code == 303
     assert all(rows_of(app, user_id)[t] for t in ("login_session", "oauth_consent", "oauth_code"))
 
@@ -118,7 +118,7 @@ def test_deleting_removes_the_account_and_everything_it_had(server, ada, app, ma
         assert (last.event, last.user_id, last.subject) == ("account_deleted", None, EMAIL)
     notice = mailbox.wait_for(EMAIL, "Your account was deleted")
     assert "Your Identity account and everything in it were deleted" in text_of(notice)
-    assert Browser(server.url).sign_in(EMAIL).status_code == 400
+    assert Browser(http).sign_in(EMAIL).status_code == 400
 
 
 @pytest.mark.parametrize("typed", ["", "someone@example.com", "ada@example"])

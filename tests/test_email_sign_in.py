@@ -198,12 +198,12 @@ def test_an_off_site_next_is_dropped(browser, make_user, mailbox):
 
 
 def test_the_link_opened_in_another_browser_says_so_and_signs_in_that_browser(
-    browser, server, make_user, mailbox, app
+    browser, http, make_user, mailbox, app
 ):
     make_user(ADA)
     ask(browser, ADA, next="/authorize/resume?uid=abc123")
     path = link_path(sign_in_mail(mailbox))
-    phone = Browser(server.url)
+    phone = Browser(http)
 
     page = phone.get(path)
 
@@ -233,10 +233,10 @@ def test_the_asking_browser_gets_an_httponly_samesite_cookie(browser, make_user,
 
 
 def test_an_address_without_an_account_gets_the_same_answer_and_no_mail(
-    browser, server, make_user, mailbox, app, snapshot
+    browser, http, make_user, mailbox, app, snapshot
 ):
     make_user(ADA)
-    stranger = Browser(server.url)
+    stranger = Browser(http)
     known = ask(browser, ADA)
     sign_in_mail(mailbox)
     users_before = snapshot()["user"]
@@ -286,12 +286,12 @@ def test_a_tampered_link_is_refused_and_changes_nothing(browser, make_user, mail
     assert browser.cookie() is None
 
 
-def test_a_used_link_is_refused_and_changes_nothing(browser, server, make_user, mailbox, snapshot):
+def test_a_used_link_is_refused_and_changes_nothing(browser, http, make_user, mailbox, snapshot):
     make_user(ADA)
     ask(browser, ADA)
     path = link_path(sign_in_mail(mailbox))
     confirm(browser, path)
-    other = Browser(server.url)
+    other = Browser(http)
     before = snapshot()
 
     page = other.get(path)
@@ -390,10 +390,10 @@ def test_a_wrong_code_gets_a_message_and_five_burn_the_code(browser, make_user, 
 
 @pytest.mark.settings(IDP_LOCKOUT_SLOW_AFTER="8", IDP_LOCKOUT_AFTER="9")
 def test_the_code_form_answers_the_same_for_an_address_without_an_account(
-    browser, server, make_user, mailbox
+    browser, http, make_user, mailbox
 ):
     make_user(ADA)
-    stranger = Browser(server.url)
+    stranger = Browser(http)
     ask(browser, ADA)
     code = code_in(sign_in_mail(mailbox))
     ask(stranger, NOBODY)
@@ -435,11 +435,11 @@ def test_repeated_wrong_codes_are_slowed_then_locked(browser, make_user, mailbox
     assert enter(browser, code).status_code == 303
 
 
-def test_the_code_only_works_in_the_browser_that_asked(browser, server, make_user, mailbox):
+def test_the_code_only_works_in_the_browser_that_asked(browser, http, make_user, mailbox):
     make_user(ADA)
     ask(browser, ADA)
     code = code_in(sign_in_mail(mailbox))
-    other = Browser(server.url)
+    other = Browser(http)
 
     response = enter(other, code)
 
@@ -448,7 +448,7 @@ def test_the_code_only_works_in_the_browser_that_asked(browser, server, make_use
     assert enter(browser, code).status_code == 303
 
 
-def test_the_check_inbox_page_can_be_reloaded(browser, make_user, mailbox):
+def test_the_check_inbox_page_can_be_reloaded(http, browser, make_user, mailbox):
     make_user(ADA)
     ask(browser, ADA)
 
@@ -456,7 +456,7 @@ def test_the_check_inbox_page_can_be_reloaded(browser, make_user, mailbox):
 
     assert page.status_code == 200
     assert CHECK_INBOX in page.text and ADA in page.text
-    assert Browser(browser.base).get("/sign-in/email/code").headers["Location"] == "/sign-in/email"
+    assert Browser(http).get("/sign-in/email/code").headers["Location"] == "/sign-in/email"
 
 
 @pytest.mark.settings(IDP_EMAIL_SEND_LIMIT="3 per minute")
@@ -518,11 +518,11 @@ def test_asking_is_limited_per_ip_across_addresses(browser, make_user, mailbox):
 
 
 @pytest.mark.settings(IDP_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
-def test_when_the_mail_server_is_down_the_answer_is_the_same(browser, server, make_user, app):
+def test_when_the_mail_server_is_down_the_answer_is_the_same(browser, http, make_user, app):
     make_user(ADA)
 
     known = ask(browser, ADA)
-    unknown = ask(Browser(server.url), NOBODY)
+    unknown = ask(Browser(http), NOBODY)
 
     assert known.status_code == unknown.status_code == 200
     assert page_text(unknown) == page_text(known).replace(ADA, NOBODY)

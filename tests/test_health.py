@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
 
-def test_healthz(server):
-    response = requests.get(server.url + "/healthz", timeout=5)
+def test_healthz(http):
+    response = http.get("/healthz", timeout=5)
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
-def test_readyz_checks_what_is_configured(server, env):
-    response = requests.get(server.url + "/readyz", timeout=5)
+def test_readyz_checks_what_is_configured(http, env):
+    response = http.get("/readyz", timeout=5)
 
     expected = {"database": "ok"} | ({"redis": "ok"} if env["REDIS_URL"] else {})
     assert response.status_code == 200
@@ -22,8 +21,8 @@ def test_readyz_checks_what_is_configured(server, env):
 
 
 @pytest.mark.settings(REDIS_URL="redis://127.0.0.1:1/0")
-def test_readyz_reports_an_unreachable_redis(server):
-    response = requests.get(server.url + "/readyz", timeout=5)
+def test_readyz_reports_an_unreachable_redis(http):
+    response = http.get("/readyz", timeout=5)
 
     assert response.status_code == 503
     assert response.json() == {
@@ -32,6 +31,6 @@ def test_readyz_reports_an_unreachable_redis(server):
     }
 
 
-def test_probes_are_never_rate_limited(server):
+def test_probes_are_never_rate_limited(http):
     for _ in range(50):
-        assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+        assert http.get("/healthz", timeout=5).status_code == 200

@@ -104,7 +104,7 @@ def tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
     return context
 
 
-def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
+def _authenticator(http, session, envelope, mechanism, auth_data) -> AuthResult:
     ok = (
         isinstance(auth_data, LoginPassword)
         and auth_data.login == b"mailer"
@@ -202,14 +202,14 @@ def test_sending_later_never_raises_and_logs_the_failure(env, caplog):
 
 
 @pytest.mark.settings(IDP_SMTP_URL="")
-def test_without_a_server_mail_goes_to_the_development_outbox(server, browser):
-    send_one(server.app)
+def test_without_a_server_mail_goes_to_the_development_outbox(http, browser):
+    send_one(http.app)
 
     listing = browser.get("/dev/outbox")
     assert listing.status_code == 200
     assert "ada@example.com" in listing.text
     assert "Sign-in attempts were blocked" in listing.text
-    [name] = [p.stem for p in (server.settings.instance_dir / "outbox").glob("*.eml")]
+    [name] = [p.stem for p in (http.settings.instance_dir / "outbox").glob("*.eml")]
 
     shown = browser.get(f"/dev/outbox/{name}")
     assert shown.status_code == 200

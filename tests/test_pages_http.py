@@ -32,13 +32,13 @@ def _directives(policy: str) -> dict[str, list[str]]:
     return found
 
 
-def _get(server, path: str, **headers: str) -> requests.Response:
-    return requests.get(server.url + path, headers=headers, allow_redirects=False, timeout=10)
+def _get(http, path: str, **headers: str) -> requests.Response:
+    return http.get(path, headers=headers, allow_redirects=False, timeout=10)
 
 
 @pytest.mark.parametrize("path", ["/sign-in", "/healthz", "/no-such-page"])
-def test_security_headers_are_on_every_response(server, path):
-    response = _get(server, path)
+def test_security_headers_are_on_every_response(http, path):
+    response = _get(http, path)
 
     csp = _directives(response.headers["Content-Security-Policy"])
     assert csp["frame-ancestors"] == ["'none'"]
@@ -52,8 +52,8 @@ def test_security_headers_are_on_every_response(server, path):
 
 
 @pytest.mark.parametrize("path", ["/sign-in", "/sign-up", "/no-such-page"])
-def test_html_is_not_stored_by_caches(server, path):
-    response = _get(server, path)
+def test_html_is_not_stored_by_caches(http, path):
+    response = _get(http, path)
 
     assert response.headers["Content-Type"].startswith("text/html")
     assert response.headers["Cache-Control"] == "no-store"
@@ -69,33 +69,33 @@ def test_account_page_is_not_stored_by_caches(browser, make_user):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_404_page_is_friendly(server):
-    response = _get(server, "/no-such-page")
+def test_404_page_is_friendly(http):
+    response = _get(http, "/no-such-page")
 
     assert response.status_code == 404
     assert "Page not found" in response.text
     assert "Error 404" in response.text
 
 
-def test_405_page_is_friendly(server):
-    response = _get(server, "/sign-out")
+def test_405_page_is_friendly(http):
+    response = _get(http, "/sign-out")
 
     assert response.status_code == 405
     assert "That didn't work" in html.unescape(response.text)
     assert "Error 405" in response.text
 
 
-def test_405_says_which_methods_are_allowed(server):
+def test_405_says_which_methods_are_allowed(http):
     # RFC 9110 §15.5.6: a 405 response MUST carry an Allow header.
-    response = _get(server, "/sign-out")
+    response = _get(http, "/sign-out")
 
     assert response.status_code == 405
     assert "POST" in response.headers.get("Allow", "")
 
 
-def test_400_page_explains_an_expired_form(server):
-    response = requests.post(
-        server.url + "/sign-in",
+def test_400_page_explains_an_expired_form(http):
+    response = http.post(
+        "/sign-in",
         data={"email": "ada@example.com", "password": PASSWORD},
         allow_redirects=False,
         timeout=10,
@@ -106,8 +106,8 @@ def test_400_page_explains_an_expired_form(server):
     assert "Error 400" in response.text
 
 
-def test_errors_are_json_for_clients_that_ask_for_it(server):
-    response = _get(server, "/no-such-page", Accept="application/json")
+def test_errors_are_json_for_clients_that_ask_for_it(http):
+    response = _get(http, "/no-such-page", Accept="application/json")
 
     assert response.status_code == 404
     assert response.headers["Content-Type"].startswith("application/json")
@@ -116,20 +116,19 @@ def test_errors_are_json_for_clients_that_ask_for_it(server):
     assert _directives(response.headers["Content-Security-Policy"])["frame-ancestors"]
 
 
-def test_405_is_json_for_clients_that_ask_for_it(server):
-    response = _get(server, "/sign-out", Accept="application/json")
+def test_405_is_json_for_clients_that_ask_for_it(http):
+    response = _get(http, "/sign-out", Accept="application/json")
 
     assert response.status_code == 405
     assert response.json()["error"] == "That didn't work"
 
 
 @pytest.fixture
-def failing_client(server):
-    """A test client of a second app, built from the live server's settings, with a view that
-    raises. Flask refuses new routes once an app has handled a request, and the live server's
-    app may already have; this app has served nothing yet, so the route can be added. It is the
-    only test here that does not go through the real HTTP server."""
-    app = create_app(server.settings)
+def failing_client(http):
+    """A test client of a second app, built from the test app's settings, with a view that
+    raises. Flask refuses new routes once an app has handled a request, and the test app may
+    already have; this app has served nothing yet, so the route can be added."""
+    app = create_app(http.settings)
 
     def explode() -> str:
         raise RuntimeError("secret internals: db password hunter2")

@@ -61,14 +61,14 @@ def test_a_reset_link_is_mailed_to_an_account(browser, app, make_user, mailbox):
 
 
 def test_any_address_gets_the_same_answer_and_only_accounts_get_mail(
-    server, make_user, mailbox, snapshot
+    http, make_user, mailbox, snapshot
 ):
     make_user(EMAIL)
-    known = ask(Browser(server.url), EMAIL)
+    known = ask(Browser(http), EMAIL)
     mailbox.wait_for(EMAIL, "Reset")
     before = snapshot()
 
-    unknown = ask(Browser(server.url), "nobody@example.com")
+    unknown = ask(Browser(http), "nobody@example.com")
 
     assert known.status_code == unknown.status_code == 200
     assert _page_without(known.text, EMAIL) == _page_without(unknown.text, "nobody@example.com")
@@ -101,10 +101,10 @@ def test_the_link_shows_a_form_and_uses_nothing(browser, make_user, mailbox, sna
 
 
 def test_a_new_password_ends_every_session_and_tells_the_owner(
-    server, browser, app, make_user, mailbox
+    http, browser, app, make_user, mailbox
 ):
     make_user(EMAIL)
-    elsewhere = Browser(server.url)
+    elsewhere = Browser(http)
     assert elsewhere.sign_in(EMAIL).status_code == 303
     path = reset_path(browser, mailbox)
 
@@ -117,8 +117,8 @@ def test_a_new_password_ends_every_session_and_tells_the_owner(
         in browser.get(response.headers["Location"]).text
     )
     assert elsewhere.get("/account").status_code == 302  # signed out
-    assert Browser(server.url).sign_in(EMAIL, PASSWORD).status_code == 400
-    assert Browser(server.url).sign_in(EMAIL, NEW_PASSWORD).status_code == 303
+    assert Browser(http).sign_in(EMAIL, PASSWORD).status_code == 400
+    assert Browser(http).sign_in(EMAIL, NEW_PASSWORD).status_code == 303
     notice = mailbox.wait_for(EMAIL, "Your password was changed")
     assert "every device was signed out" in text_of(notice)
     with app.app_context():
@@ -204,7 +204,7 @@ def test_a_newer_link_replaces_the_older_one(browser, make_user, mailbox):
     assert choose(browser, second).status_code == 303
 
 
-def test_a_reset_does_not_skip_two_factor(server, browser, app, make_user, mailbox):
+def test_a_reset_does_not_skip_two_factor(http, browser, app, make_user, mailbox):
     make_user(EMAIL)
     with app.app_context():
         user = db.session.scalars(select(User)).one()
@@ -213,7 +213,7 @@ def test_a_reset_does_not_skip_two_factor(server, browser, app, make_user, mailb
     path = reset_path(browser, mailbox)
     choose(browser, path)
 
-    response = Browser(server.url).sign_in(EMAIL, NEW_PASSWORD)
+    response = Browser(http).sign_in(EMAIL, NEW_PASSWORD)
 
     assert response.status_code == 303
     assert response.headers["Location"] == "/sign-in/second-factor"

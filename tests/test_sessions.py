@@ -47,18 +47,16 @@ def _session_id(app, browser: Browser) -> int:
     return row.id
 
 
-def _signed_in(server, email: str = "ada@example.com", **headers: str) -> Browser:
-    client = Browser(server.url)
+def _signed_in(http, email: str = "ada@example.com", **headers: str) -> Browser:
+    client = Browser(http)
     client.http.headers.update(headers)
     assert client.sign_in(email).status_code == 303
     return client
 
 
-def _account_with_cookie(server, token: str) -> requests.Response:
+def _account_with_cookie(http, token: str) -> requests.Response:
     """GET /account sending exactly this session cookie and nothing else."""
-    return requests.get(
-        server.url + "/account", cookies={"idp_session": token}, allow_redirects=False, timeout=10
-    )
+    return http.get("/account", cookies={"idp_session": token}, allow_redirects=False, timeout=10)
 
 
 def _assert_sent_to_sign_in_and_cookie_cleared(response: requests.Response) -> None:
@@ -73,35 +71,35 @@ def _assert_sent_to_sign_in_and_cookie_cleared(response: requests.Response) -> N
 # --- cookies that name no live session ------------------------------------------------------
 
 
-def test_tampered_cookie_is_cleared_and_sent_to_sign_in(server, make_user, snapshot):
+def test_tampered_cookie_is_cleared_and_sent_to_sign_in(http, make_user, snapshot):
     make_user("ada@example.com")
-    token = _signed_in(server).cookie()
+    token = _signed_in(http).cookie()
     assert token
     tampered = token[:10] + ("A" if token[10] != "A" else "B") + token[11:]
     before = snapshot()
 
-    response = _account_with_cookie(server, tampered)
+    response = _account_with_cookie(http, tampered)
 
     _assert_sent_to_sign_in_and_cookie_cleared(response)
     assert snapshot() == before
     # The real token still works: tampering with a copy does not end the session.
-    assert _account_with_cookie(server, token).status_code == 200
+    assert _account_with_cookie(http, token).status_code == 200
 
 
-def test_unknown_token_is_cleared_and_sent_to_sign_in(server, make_user, snapshot):
+def test_unknown_token_is_cleared_and_sent_to_sign_in(http, make_user, snapshot):
     make_user("ada@example.com")
     before = snapshot()
 
-    response = _account_with_cookie(server, "x" * 43)
+    response = _account_with_cookie(http, "x" * 43)
 
     _assert_sent_to_sign_in_and_cookie_cleared(response)
     assert snapshot() == before
 
 
 @pytest.mark.settings(IDP_SESSION_TTL="1")
-def test_expired_session_is_deleted_cleared_and_sent_to_sign_in(server, make_user, snapshot, clock):
+def test_expired_session_is_deleted_cleared_and_sent_to_sign_in(http, make_user, snapshot, clock):
     make_user("ada@example.com")
-    client = _signed_in(server)
+    client = _signed_in(http)
     before = snapshot()
     clock.advance(1.2)
 
@@ -115,10 +113,10 @@ def test_expired_session_is_deleted_cleared_and_sent_to_sign_in(server, make_use
     }
 
 
-def test_revoked_session_is_cleared_and_sent_to_sign_in(server, make_user, snapshot, app):
+def test_revoked_session_is_cleared_and_sent_to_sign_in(http, make_user, snapshot, app):
     make_user("ada@example.com")
-    laptop = _signed_in(server)
-    phone = _signed_in(server)
+    laptop = _signed_in(http)
+    phone = _signed_in(http)
     assert laptop.get("/account").status_code == 200  # now in the session cache too
     laptop_id = _session_id(app, laptop)
 
@@ -136,9 +134,9 @@ def test_revoked_session_is_cleared_and_sent_to_sign_in(server, make_user, snaps
 # --- sign-out --------------------------------------------------------------------------------
 
 
-def test_sign_out_deletes_the_session(server, make_user, app):
+def test_sign_out_deletes_the_session(http, make_user, app):
     make_user("ada@example.com")
-    client = _signed_in(server)
+    client = _signed_in(http)
     token = client.cookie()
     assert token
 
@@ -150,12 +148,12 @@ def test_sign_out_deletes_the_session(server, make_user, app):
     with app.app_context():
         assert db.session.scalars(select(LoginSession)).all() == []
     assert audit_events(app)[-1] == "sign_out"
-    _assert_sent_to_sign_in_and_cookie_cleared(_account_with_cookie(server, token))
+    _assert_sent_to_sign_in_and_cookie_cleared(_account_with_cookie(http, token))
 
 
-def test_sign_out_without_csrf_token_is_refused(server, make_user, app, snapshot):
+def test_sign_out_without_csrf_token_is_refused(http, make_user, app, snapshot):
     make_user("ada@example.com")
-    client = _signed_in(server)
+    client = _signed_in(http)
     before = snapshot()
 
     response = client.submit("/account", action="/sign-out", csrf=False)
@@ -170,10 +168,10 @@ def test_sign_out_without_csrf_token_is_refused(server, make_user, app, snapshot
 # --- the session list and revocation ---------------------------------------------------------
 
 
-def test_account_page_lists_sessions_with_device_ip_and_last_seen(server, make_user, app):
+def test_account_page_lists_sessions_with_device_ip_and_last_seen(http, make_user, app):
     make_user("ada@example.com")
-    client = _signed_in(server, **{"User-Agent": FIREFOX_ON_WINDOWS})
-    _signed_in(server, **{"User-Agent": "curl/8.5.0"})
+    client = _signed_in(http, **{"User-Agent": FIREFOX_ON_WINDOWS})
+    _signed_in(http, **{"User-Agent": "curl/8.5.0"})
 
     page = client.get("/account").text
 
@@ -190,10 +188,10 @@ def test_account_page_lists_sessions_with_device_ip_and_last_seen(server, make_u
         assert f"/account/sessions/{row.id}/revoke" in page
 
 
-def test_revoking_another_session_signs_it_out(server, make_user, app):
+def test_revoking_another_session_signs_it_out(http, make_user, app):
     make_user("ada@example.com")
-    laptop = _signed_in(server)
-    phone = _signed_in(server)
+    laptop = _signed_in(http)
+    phone = _signed_in(http)
     phone_id = _session_id(app, phone)
 
     response = laptop.submit("/account", action=f"/account/sessions/{phone_id}/revoke")
@@ -206,9 +204,9 @@ def test_revoking_another_session_signs_it_out(server, make_user, app):
     assert audit_events(app)[-1] == "session_revoked"
 
 
-def test_revoking_the_current_session_signs_this_browser_out(server, make_user, app):
+def test_revoking_the_current_session_signs_this_browser_out(http, make_user, app):
     make_user("ada@example.com")
-    client = _signed_in(server)
+    client = _signed_in(http)
     own_id = _session_id(app, client)
 
     response = client.submit("/account", action=f"/account/sessions/{own_id}/revoke")
@@ -221,11 +219,11 @@ def test_revoking_the_current_session_signs_this_browser_out(server, make_user, 
         assert db.session.scalars(select(LoginSession)).all() == []
 
 
-def test_revoke_others_keeps_only_this_session(server, make_user, app):
+def test_revoke_others_keeps_only_this_session(http, make_user, app):
     make_user("ada@example.com")
-    laptop = _signed_in(server)
-    phone = _signed_in(server)
-    tablet = _signed_in(server)
+    laptop = _signed_in(http)
+    phone = _signed_in(http)
+    tablet = _signed_in(http)
 
     response = laptop.submit("/account", action="/account/sessions/revoke-others")
 
@@ -240,10 +238,10 @@ def test_revoke_others_keeps_only_this_session(server, make_user, app):
     assert audit_events(app).count("session_revoked") == 2
 
 
-def test_revoke_all_signs_out_everywhere_including_here(server, make_user, app):
+def test_revoke_all_signs_out_everywhere_including_here(http, make_user, app):
     make_user("ada@example.com")
-    laptop = _signed_in(server)
-    phone = _signed_in(server)
+    laptop = _signed_in(http)
+    phone = _signed_in(http)
 
     response = laptop.submit("/account", action="/account/sessions/revoke-all")
 
@@ -256,11 +254,11 @@ def test_revoke_all_signs_out_everywhere_including_here(server, make_user, app):
         assert db.session.scalars(select(LoginSession)).all() == []
 
 
-def test_revoking_another_users_session_does_nothing(server, make_user, app, snapshot):
+def test_revoking_another_users_session_does_nothing(http, make_user, app, snapshot):
     make_user("ada@example.com")
     make_user("eve@example.com", name="Eve")
-    ada = _signed_in(server, "ada@example.com")
-    eve = _signed_in(server, "eve@example.com")
+    ada = _signed_in(http, "ada@example.com")
+    eve = _signed_in(http, "eve@example.com")
     ada_id = _session_id(app, ada)
     before = snapshot()
 
@@ -275,13 +273,13 @@ def test_revoking_another_users_session_does_nothing(server, make_user, app, sna
 
 @pytest.mark.settings(IDP_SESSION_FRESH_AGE="1")
 def test_stale_session_must_confirm_the_password_before_revoking(
-    server, make_user, app, snapshot, clock
+    http, make_user, app, snapshot, clock
 ):
     make_user("ada@example.com")
-    laptop = _signed_in(server)
-    phone = _signed_in(server)
+    laptop = _signed_in(http)
+    phone = _signed_in(http)
     phone_id = _session_id(app, phone)
-    revoke = f"{server.url}/account/sessions/{phone_id}/revoke"
+    revoke = f"{http.base}/account/sessions/{phone_id}/revoke"
     csrf = laptop.csrf("/account")
     clock.advance(1.2)
     before = snapshot()
@@ -331,9 +329,9 @@ def _age_session(app, session_id: int, by: timedelta) -> LoginSession:
         return row
 
 
-def test_activity_within_a_minute_does_not_write_to_the_session(server, make_user, app):
+def test_activity_within_a_minute_does_not_write_to_the_session(http, make_user, app):
     make_user("ada@example.com")
-    client = _signed_in(server)
+    client = _signed_in(http)
     before = _session_of(app, client)
 
     assert client.get("/account").status_code == 200
@@ -345,9 +343,9 @@ def test_activity_within_a_minute_does_not_write_to_the_session(server, make_use
 
 
 @pytest.mark.settings(IDP_SESSION_TTL="3600")
-def test_activity_after_a_minute_slides_the_expiry(server, make_user, app):
+def test_activity_after_a_minute_slides_the_expiry(http, make_user, app):
     make_user("ada@example.com")
-    client = _signed_in(server)
+    client = _signed_in(http)
     aged = _age_session(app, _session_id(app, client), timedelta(minutes=2))
     started = utcnow()
 
@@ -363,9 +361,9 @@ def test_activity_after_a_minute_slides_the_expiry(server, make_user, app):
 
 
 @pytest.mark.settings(IDP_REMEMBER_TTL="86400")
-def test_sliding_a_remembered_session_renews_its_cookie(server, make_user, app):
+def test_sliding_a_remembered_session_renews_its_cookie(http, make_user, app):
     make_user("ada@example.com")
-    client = Browser(server.url)
+    client = Browser(http)
     client.sign_in("ada@example.com", remember="y")
     aged = _age_session(app, _session_id(app, client), timedelta(minutes=2))
 
@@ -382,9 +380,9 @@ def test_sliding_a_remembered_session_renews_its_cookie(server, make_user, app):
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example", "/\t/evil.example"])
-def test_confirm_returns_only_to_a_safe_next_path(server, make_user, target):
+def test_confirm_returns_only_to_a_safe_next_path(http, make_user, target):
     make_user("ada@example.com")
-    client = _signed_in(server)
+    client = _signed_in(http)
 
     response = client.submit("/confirm", password=PASSWORD, next=target)
 

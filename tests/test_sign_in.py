@@ -122,12 +122,12 @@ def _sign_in_page_without_variables(body: str, email: str) -> str:
     return body.replace(email, "EMAIL")
 
 
-def test_wrong_password_and_unknown_email_look_the_same(server, make_user, snapshot, app):
+def test_wrong_password_and_unknown_email_look_the_same(http, make_user, snapshot, app):
     make_user("ada@example.com")
     before = snapshot()
 
-    wrong_password = Browser(server.url).sign_in("ada@example.com", password="not-" + PASSWORD)
-    unknown_email = Browser(server.url).sign_in("nobody@example.com")
+    wrong_password = Browser(http).sign_in("ada@example.com", password="not-" + PASSWORD)
+    unknown_email = Browser(http).sign_in("nobody@example.com")
 
     assert wrong_password.status_code == unknown_email.status_code == 400
     assert WRONG in wrong_password.text

@@ -26,6 +26,8 @@ from idp.keys.sealing import Sealer
 from tests.conftest import PASSWORD, SECRET, Browser, text_of
 from tests.support import audit_events
 
+pytestmark = pytest.mark.usefixtures("steady_totp_step")
+
 EMAIL = "ada@example.com"
 SETUP = "/account/security/two-factor"
 SECOND_FACTOR = "/sign-in/second-factor"
@@ -36,11 +38,8 @@ BACKUP_CODE = re.compile(r"<code>([2-9a-z]{4}-[2-9a-z]{4})</code>")
 
 
 def steady_now() -> float:
-    """Now, at least 3 s before the next 30-s step starts (RFC 6238 §4, X = 30): a code
-    computed now is checked by the server in the same step."""
-    left = 30 - time.time() % 30
-    if left < 3:
-        time.sleep(left + 0.2)
+    """Now, in a test that started at the beginning of a 30-s step (the `steady_totp_step`
+    fixture, RFC 6238 §4, X = 30): a code computed now is checked by the server in this step."""
     return time.time()
 
 
@@ -49,8 +48,8 @@ def code_at(secret: str, offset_steps: int = 0) -> str:
     return pyotp.TOTP(secret).at(steady_now() + 30 * offset_steps)
 
 
-def signed_in(server: Any, email: str = EMAIL) -> Browser:
-    browser = Browser(server.url)
+def signed_in(http: Any, email: str = EMAIL) -> Browser:
+    browser = Browser(http)
     response = browser.sign_in(email)
     assert response.status_code == 303, response.text
     return browser
@@ -96,9 +95,9 @@ def with_two_factor(app: Flask, user_id: int) -> tuple[str, list[str]]:
     return secret, codes
 
 
-def sign_in_to_second_factor(server: Any, email: str = EMAIL) -> Browser:
+def sign_in_to_second_factor(http: Any, email: str = EMAIL) -> Browser:
     """A browser whose sign-in passed the password and waits for the second factor."""
-    browser = Browser(server.url)
+    browser = Browser(http)
     response = browser.sign_in(email)
     assert response.status_code == 303, response.text
     assert response.headers["Location"] == SECOND_FACTOR
@@ -138,9 +137,9 @@ def is_signed_in(browser: Browser) -> bool:
 # --- Setting up -----------------------------------------------------------------------------
 
 
-def test_the_setup_page_shows_a_qr_code_the_key_and_an_authenticator_link(server, make_user, app):
+def test_the_setup_page_shows_a_qr_code_the_key_and_an_authenticator_link(http, make_user, app):
     make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
 
     page = browser.get(SETUP).text
 
@@ -154,18 +153,18 @@ def test_the_setup_page_shows_a_qr_code_the_key_and_an_authenticator_link(server
     link = re.search(r'href="(otpauth://totp/[^"]+)"', page)
     assert link, "no otpauth:// link"
     uri = urlsplit(link.group(1).replace("&amp;", "&"))
-    assert unquote(uri.path) == f"/{server.settings.site_name}:{EMAIL}"
+    assert unquote(uri.path) == f"/{http.settings.site_name}:{EMAIL}"
     query = parse_qs(uri.query)
     assert query["secret"] == [secret]
-    assert query["issuer"] == [server.settings.site_name]
+    assert query["issuer"] == [http.settings.site_name]
     assert "Open in authenticator app" in page
 
 
 def test_a_correct_code_turns_two_factor_on_and_shows_ten_backup_codes_once(
-    server, make_user, app, mailbox
+    http, make_user, app, mailbox
 ):
     user_id = make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
 
     secret, codes = enable(browser)
 
@@ -190,9 +189,9 @@ def test_a_correct_code_turns_two_factor_on_and_shows_ten_backup_codes_once(
         assert not any(code in h or code.replace("-", "") in h for code in codes for h in hashes)
 
 
-def test_a_wrong_code_is_refused_and_nothing_is_turned_on(server, make_user, app, snapshot):
+def test_a_wrong_code_is_refused_and_nothing_is_turned_on(http, make_user, app, snapshot):
     make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
     page = browser.get(SETUP).text
     secret = secret_on(page)
     wrong = f"{(int(code_at(secret)) + 1) % 1_000_000:06d}"
@@ -212,9 +211,9 @@ def test_a_wrong_code_is_refused_and_nothing_is_turned_on(server, make_user, app
     ("code", "message"),
     [("", "That code is not right."), ("12345", "That code is not right.")],
 )
-def test_an_empty_or_short_code_is_refused(server, make_user, snapshot, code, message):
+def test_an_empty_or_short_code_is_refused(http, make_user, snapshot, code, message):
     make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
     page = browser.get(SETUP).text
     before = snapshot()
 
@@ -225,12 +224,12 @@ def test_an_empty_or_short_code_is_refused(server, make_user, snapshot, code, me
     assert snapshot() == before
 
 
-def test_a_tampered_setup_form_is_refused(server, make_user, snapshot):
+def test_a_tampered_setup_form_is_refused(http, make_user, snapshot):
     make_user(EMAIL)
     make_user("eve@example.com")
-    eve = signed_in(server, "eve@example.com")
+    eve = signed_in(http, "eve@example.com")
     eves_page = eve.get(SETUP).text
-    browser = signed_in(server)
+    browser = signed_in(http)
     before = snapshot()
 
     # Eve's sealed key does not open for Ada: it is bound to the user it was made for.
@@ -243,9 +242,9 @@ def test_a_tampered_setup_form_is_refused(server, make_user, snapshot):
     assert snapshot() == before
 
 
-def test_setting_up_needs_a_fresh_sign_in(server, make_user, app, snapshot):
+def test_setting_up_needs_a_fresh_sign_in(http, make_user, app, snapshot):
     make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
     page = browser.get(SETUP).text
     secret = secret_on(page)
     csrf = browser.csrf("/account/security")
@@ -254,7 +253,7 @@ def test_setting_up_needs_a_fresh_sign_in(server, make_user, app, snapshot):
 
     shown = browser.get(SETUP)
     posted = browser.http.post(
-        server.url + SETUP,
+        http.base + SETUP,
         data={"csrf_token": csrf, "setup": sealed_setup_on(page), "code": code_at(secret)},
         allow_redirects=False,
     )
@@ -266,9 +265,9 @@ def test_setting_up_needs_a_fresh_sign_in(server, make_user, app, snapshot):
     assert snapshot() == before
 
 
-def test_setting_up_when_already_on_says_so(server, make_user, app, snapshot):
+def test_setting_up_when_already_on_says_so(http, make_user, app, snapshot):
     user_id = make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
     with_two_factor(app, user_id)
     before = snapshot()
 
@@ -279,9 +278,9 @@ def test_setting_up_when_already_on_says_so(server, make_user, app, snapshot):
     assert snapshot() == before
 
 
-def test_the_security_page_offers_set_up_when_off(server, make_user):
+def test_the_security_page_offers_set_up_when_off(http, make_user):
     make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
 
     page = browser.get("/account/security?next=/account").text
 
@@ -292,9 +291,9 @@ def test_the_security_page_offers_set_up_when_off(server, make_user):
 # --- Backup codes ---------------------------------------------------------------------------
 
 
-def test_new_backup_codes_replace_the_old_ones(server, make_user, app, mailbox):
+def test_new_backup_codes_replace_the_old_ones(http, make_user, app, mailbox):
     make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
     _, old = enable(browser)
 
     response = browser.submit("/account/security", action=SETUP + "/backup-codes", next="")
@@ -305,7 +304,7 @@ def test_new_backup_codes_replace_the_old_ones(server, make_user, app, mailbox):
     assert "Your earlier backup codes no longer work." in response.text
     assert audit_events(app).count("backup_codes_generated") == 2
     mailbox.wait_for(EMAIL, "Two-factor authentication")
-    pending = sign_in_to_second_factor(server)
+    pending = sign_in_to_second_factor(http)
     refused = pending.submit(SECOND_FACTOR, method="backup", code=old[0])
     assert refused.status_code == 400
     assert "That backup code is not right." in refused.text
@@ -313,9 +312,9 @@ def test_new_backup_codes_replace_the_old_ones(server, make_user, app, mailbox):
     assert accepted.status_code == 303 and accepted.headers["Location"] == "/account"
 
 
-def test_new_backup_codes_need_a_fresh_sign_in(server, make_user, app, snapshot):
+def test_new_backup_codes_need_a_fresh_sign_in(http, make_user, app, snapshot):
     make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
     enable(browser)
     make_stale(app, browser)
     before = snapshot()
@@ -333,10 +332,10 @@ def test_new_backup_codes_need_a_fresh_sign_in(server, make_user, app, snapshot)
 
 
 def test_turning_off_needs_a_fresh_sign_in_and_changes_nothing_before(
-    server, make_user, app, snapshot, mailbox
+    http, make_user, app, snapshot, mailbox
 ):
     make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
     enable(browser)
     mailbox.wait_for(EMAIL, "Two-factor authentication")
     mailbox.clear()
@@ -365,13 +364,13 @@ def test_turning_off_needs_a_fresh_sign_in_and_changes_nothing_before(
 
 
 def test_turning_off_removes_the_app_backup_codes_and_trusted_devices(
-    server, make_user, app, snapshot, mailbox
+    http, make_user, app, snapshot, mailbox
 ):
     make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
     secret, _ = enable(browser)
     browser.submit("/account", action="/sign-out")
-    pending = sign_in_to_second_factor(server)
+    pending = sign_in_to_second_factor(http)
     pending.submit(SECOND_FACTOR, method="totp", code=code_at(secret), trust="y")
     assert is_signed_in(pending)
     mailbox.clear()
@@ -388,7 +387,7 @@ def test_turning_off_removes_the_app_backup_codes_and_trusted_devices(
     assert tables["trusted_device"] == []
     assert "two_factor_disabled" in audit_events(app)
     assert "was turned off" in text_of(mailbox.wait_for(EMAIL, "Two-factor authentication"))
-    again = Browser(server.url).sign_in(EMAIL)
+    again = Browser(http).sign_in(EMAIL)
     assert again.headers["Location"] == "/account", "no second step any more"
 
 

@@ -12,7 +12,10 @@ from tests.support import set_cookies
 from tests.test_https import _post, client, https_server  # noqa: F401 (fixtures)
 from tests.test_two_factor import SECOND_FACTOR, code_at, with_two_factor
 
-pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
+    pytest.mark.usefixtures("steady_totp_step"),
+]
 
 
 def test_the_trusted_device_cookie_has_the_host_prefix(https_server, client):  # noqa: F811

@@ -29,6 +29,8 @@ from tests.test_two_factor import (
     with_two_factor,
 )
 
+pytestmark = pytest.mark.usefixtures("steady_totp_step")
+
 TO_SIGN_IN = "/sign-in?next=%2Faccount"
 
 
@@ -43,9 +45,9 @@ def ada(app, make_user):
 # --- Authenticator code ---------------------------------------------------------------------
 
 
-def test_password_then_authenticator_code_signs_in_with_two_factors(server, app, ada):
+def test_password_then_authenticator_code_signs_in_with_two_factors(http, app, ada):
     _, secret, _ = ada
-    browser = sign_in_to_second_factor(server)
+    browser = sign_in_to_second_factor(http)
     page = browser.get(SECOND_FACTOR)
     assert page.status_code == 200
     assert "Two-step verification" in page.text
@@ -66,9 +68,9 @@ def test_password_then_authenticator_code_signs_in_with_two_factors(server, app,
 @pytest.mark.parametrize(
     "offset", [-1, 1], ids=["previous-step", "next-step"]
 )  # RFC 6238 §5.2: one step of drift
-def test_codes_of_the_neighbouring_steps_are_accepted(server, ada, offset):
+def test_codes_of_the_neighbouring_steps_are_accepted(http, ada, offset):
     _, secret, _ = ada
-    browser = sign_in_to_second_factor(server)
+    browser = sign_in_to_second_factor(http)
 
     response = browser.submit(SECOND_FACTOR, method="totp", code=code_at(secret, offset))
 
@@ -77,9 +79,9 @@ def test_codes_of_the_neighbouring_steps_are_accepted(server, ada, offset):
 
 
 @pytest.mark.parametrize("offset", [-2, 2], ids=["two-steps-back", "two-steps-ahead"])
-def test_codes_two_steps_off_are_refused(server, app, ada, snapshot, offset):
+def test_codes_two_steps_off_are_refused(http, app, ada, snapshot, offset):
     _, secret, _ = ada
-    browser = sign_in_to_second_factor(server)
+    browser = sign_in_to_second_factor(http)
     before = snapshot()
 
     response = browser.submit(SECOND_FACTOR, method="totp", code=code_at(secret, offset))
@@ -91,13 +93,13 @@ def test_codes_two_steps_off_are_refused(server, app, ada, snapshot, offset):
     assert audit_events(app)[-1] == "second_factor_failed"
 
 
-def test_a_code_already_used_is_refused(server, app, ada, snapshot):
+def test_a_code_already_used_is_refused(http, app, ada, snapshot):
     # RFC 6238 §5.2: the same OTP is not accepted twice.
     _, secret, _ = ada
     code = code_at(secret)
-    first = sign_in_to_second_factor(server)
+    first = sign_in_to_second_factor(http)
     assert first.submit(SECOND_FACTOR, method="totp", code=code).status_code == 303
-    second = sign_in_to_second_factor(server)
+    second = sign_in_to_second_factor(http)
     before = snapshot()
 
     response = second.submit(SECOND_FACTOR, method="totp", code=code)
@@ -116,8 +118,8 @@ def test_a_code_already_used_is_refused(server, app, ada, snapshot):
         ("1234567", "That code is not right."),
     ],
 )
-def test_malformed_codes_are_refused(server, ada, snapshot, code, message):
-    browser = sign_in_to_second_factor(server)
+def test_malformed_codes_are_refused(http, ada, snapshot, code, message):
+    browser = sign_in_to_second_factor(http)
     before = snapshot()
 
     response = browser.submit(SECOND_FACTOR, method="totp", code=code)
@@ -128,11 +130,9 @@ def test_malformed_codes_are_refused(server, ada, snapshot, code, message):
 
 
 @pytest.mark.settings(IDP_LOCKOUT_SLOW_AFTER="1", IDP_LOCKOUT_AFTER="2")
-def test_repeated_wrong_codes_lock_the_authenticator_code(
-    server, app, ada, mailbox, snapshot, clock
-):
+def test_repeated_wrong_codes_lock_the_authenticator_code(http, app, ada, mailbox, snapshot, clock):
     _, secret, _ = ada
-    browser = sign_in_to_second_factor(server)
+    browser = sign_in_to_second_factor(http)
     wrong = f"{(int(code_at(secret)) + 5) % 1_000_000:06d}"
     assert browser.submit(SECOND_FACTOR, method="totp", code=wrong).status_code == 400
 
@@ -160,9 +160,9 @@ def test_repeated_wrong_codes_lock_the_authenticator_code(
 # --- Backup codes ---------------------------------------------------------------------------
 
 
-def test_a_backup_code_signs_in_once(server, app, ada, snapshot):
+def test_a_backup_code_signs_in_once(http, app, ada, snapshot):
     _, _, codes = ada
-    browser = sign_in_to_second_factor(server)
+    browser = sign_in_to_second_factor(http)
     page = browser.get(SECOND_FACTOR + "?method=backup").text
     assert "Backup code" in page and "you have 10 left" in page
 
@@ -177,7 +177,7 @@ def test_a_backup_code_signs_in_once(server, app, ada, snapshot):
     assert session is not None and session.amr == ["pwd", "otp", "mfa"]
     assert "backup_code_used" in audit_events(app)
     assert "9 of 10 backup codes left." in browser.get("/account/security").text
-    again = sign_in_to_second_factor(server)
+    again = sign_in_to_second_factor(http)
     before = snapshot()
     reused = again.submit(SECOND_FACTOR, method="backup", code=codes[0])
     assert reused.status_code == 400
@@ -186,8 +186,8 @@ def test_a_backup_code_signs_in_once(server, app, ada, snapshot):
     assert not is_signed_in(again)
 
 
-def test_a_wrong_backup_code_is_refused(server, app, ada, snapshot):
-    browser = sign_in_to_second_factor(server)
+def test_a_wrong_backup_code_is_refused(http, app, ada, snapshot):
+    browser = sign_in_to_second_factor(http)
     before = snapshot()
 
     response = browser.submit(SECOND_FACTOR, method="backup", code="aaaa-bbbb")
@@ -201,8 +201,8 @@ def test_a_wrong_backup_code_is_refused(server, app, ada, snapshot):
 # --- Emailed code ---------------------------------------------------------------------------
 
 
-def test_an_emailed_code_signs_in(server, app, ada, mailbox):
-    browser = sign_in_to_second_factor(server)
+def test_an_emailed_code_signs_in(http, app, ada, mailbox):
+    browser = sign_in_to_second_factor(http)
     page = browser.get(SECOND_FACTOR + "?method=email").text
     assert "Email me a code" in page
 
@@ -222,8 +222,8 @@ def test_an_emailed_code_signs_in(server, app, ada, mailbox):
     assert session is not None and session.amr == ["pwd", "otp", "mfa"]
 
 
-def test_a_wrong_emailed_code_is_refused(server, app, ada, mailbox, snapshot):
-    browser = sign_in_to_second_factor(server)
+def test_a_wrong_emailed_code_is_refused(http, app, ada, mailbox, snapshot):
+    browser = sign_in_to_second_factor(http)
     browser.submit(SECOND_FACTOR + "?method=email", action=SECOND_FACTOR + "/email")
     code = re.search(r"\b(\d{6})\b", text_of(mailbox.wait_for(EMAIL, "verification code")))
     assert code
@@ -237,8 +237,8 @@ def test_a_wrong_emailed_code_is_refused(server, app, ada, mailbox, snapshot):
     assert audit_events(app)[-1] == "second_factor_failed"
 
 
-def test_an_emailed_code_without_asking_is_refused(server, ada, snapshot):
-    browser = sign_in_to_second_factor(server)
+def test_an_emailed_code_without_asking_is_refused(http, ada, snapshot):
+    browser = sign_in_to_second_factor(http)
     before = snapshot()
 
     response = browser.submit(SECOND_FACTOR, method="email", code="123456")
@@ -249,8 +249,8 @@ def test_an_emailed_code_without_asking_is_refused(server, ada, snapshot):
 
 
 @pytest.mark.settings(IDP_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
-def test_a_mail_failure_is_shown_and_nothing_is_stored(server, ada, snapshot):
-    browser = sign_in_to_second_factor(server)
+def test_a_mail_failure_is_shown_and_nothing_is_stored(http, ada, snapshot):
+    browser = sign_in_to_second_factor(http)
     before = snapshot()
 
     response = browser.submit(SECOND_FACTOR + "?method=email", action=SECOND_FACTOR + "/email")
@@ -263,8 +263,8 @@ def test_a_mail_failure_is_shown_and_nothing_is_stored(server, ada, snapshot):
 # --- The pending sign-in --------------------------------------------------------------------
 
 
-def test_a_pending_sign_in_is_not_a_session(server, ada, make_client):
-    browser = sign_in_to_second_factor(server)
+def test_a_pending_sign_in_is_not_a_session(http, ada, make_client):
+    browser = sign_in_to_second_factor(http)
     client = make_client()
     _, challenge = pkce()
 
@@ -277,10 +277,10 @@ def test_a_pending_sign_in_is_not_a_session(server, ada, make_client):
     assert browser.get("/account/security").headers["Location"].startswith("/sign-in?")
 
 
-def test_a_pending_sign_in_expires(server, ada, monkeypatch, snapshot, clock):
+def test_a_pending_sign_in_expires(http, ada, monkeypatch, snapshot, clock):
     _, secret, _ = ada
     monkeypatch.setattr(authn, "PENDING_TTL", 1)
-    browser = sign_in_to_second_factor(server)
+    browser = sign_in_to_second_factor(http)
     clock.advance(1.5)
     before = snapshot()
 
@@ -293,9 +293,9 @@ def test_a_pending_sign_in_expires(server, ada, monkeypatch, snapshot, clock):
     assert not is_signed_in(browser)
 
 
-def test_cancel_ends_the_pending_sign_in(server, ada, snapshot):
+def test_cancel_ends_the_pending_sign_in(http, ada, snapshot):
     _, secret, _ = ada
-    browser = sign_in_to_second_factor(server)
+    browser = sign_in_to_second_factor(http)
     page = browser.get(SECOND_FACTOR).text
     assert "Cancel and sign in as someone else" in page
 
@@ -309,8 +309,8 @@ def test_cancel_ends_the_pending_sign_in(server, ada, snapshot):
     assert not is_signed_in(browser)
 
 
-def test_the_second_factor_page_without_a_sign_in_goes_to_sign_in(server):
-    browser = Browser(server.url)
+def test_the_second_factor_page_without_a_sign_in_goes_to_sign_in(http):
+    browser = Browser(http)
 
     response = browser.get(SECOND_FACTOR)
 
@@ -320,9 +320,9 @@ def test_the_second_factor_page_without_a_sign_in_goes_to_sign_in(server):
 # --- Trusted devices ------------------------------------------------------------------------
 
 
-def test_a_trusted_device_skips_the_second_step_without_counting_as_two_factors(server, app, ada):
+def test_a_trusted_device_skips_the_second_step_without_counting_as_two_factors(http, app, ada):
     user_id, secret, _ = ada
-    browser = sign_in_to_second_factor(server)
+    browser = sign_in_to_second_factor(http)
     page = browser.get(SECOND_FACTOR).text
     assert "Trust this device for 30 days" in page
 
@@ -349,13 +349,13 @@ def test_a_trusted_device_skips_the_second_step_without_counting_as_two_factors(
     assert session is not None and session.amr == ["pwd"]
     security = browser.get("/account/security").text
     assert "This device" in security
-    other = Browser(server.url).sign_in(EMAIL)
+    other = Browser(http).sign_in(EMAIL)
     assert other.headers["Location"] == SECOND_FACTOR, "another browser is still asked"
 
 
-def test_without_trust_the_next_sign_in_asks_again(server, ada):
+def test_without_trust_the_next_sign_in_asks_again(http, ada):
     _, secret, _ = ada
-    browser = sign_in_to_second_factor(server)
+    browser = sign_in_to_second_factor(http)
     response = browser.submit(SECOND_FACTOR, method="totp", code=code_at(secret))
     assert "idp_trusted" not in set_cookies(response)
     browser.submit("/account", action="/sign-out")
@@ -364,9 +364,9 @@ def test_without_trust_the_next_sign_in_asks_again(server, ada):
 
 
 @pytest.mark.settings(IDP_TRUSTED_DEVICE_TTL="1")
-def test_trust_expires(server, ada, clock):
+def test_trust_expires(http, ada, clock):
     _, secret, _ = ada
-    browser = sign_in_to_second_factor(server)
+    browser = sign_in_to_second_factor(http)
     response = browser.submit(SECOND_FACTOR, method="totp", code=code_at(secret), trust="y")
     assert set_cookies(response)["idp_trusted"].get("max-age") == "1"
     browser.submit("/account", action="/sign-out")
@@ -376,9 +376,9 @@ def test_trust_expires(server, ada, clock):
     assert browser.sign_in(EMAIL).headers["Location"] == SECOND_FACTOR
 
 
-def test_revoking_a_trusted_device_asks_it_again(server, app, ada):
+def test_revoking_a_trusted_device_asks_it_again(http, app, ada):
     _, secret, _ = ada
-    browser = sign_in_to_second_factor(server)
+    browser = sign_in_to_second_factor(http)
     browser.submit(SECOND_FACTOR, method="totp", code=code_at(secret), trust="y")
     with app.app_context():
         device_id = db.session.scalar(select(TrustedDevice.id))
@@ -397,14 +397,14 @@ def test_revoking_a_trusted_device_asks_it_again(server, app, ada):
     assert browser.sign_in(EMAIL).headers["Location"] == SECOND_FACTOR
 
 
-def test_revoking_another_users_device_does_nothing(server, app, ada, make_user, snapshot):
+def test_revoking_another_users_device_does_nothing(http, app, ada, make_user, snapshot):
     _, secret, _ = ada
-    browser = sign_in_to_second_factor(server)
+    browser = sign_in_to_second_factor(http)
     browser.submit(SECOND_FACTOR, method="totp", code=code_at(secret), trust="y")
     with app.app_context():
         device_id = db.session.scalar(select(TrustedDevice.id))
     make_user("eve@example.com")
-    eve = signed_in(server, "eve@example.com")
+    eve = signed_in(http, "eve@example.com")
     before = snapshot()
 
     response = eve.submit(
@@ -416,11 +416,11 @@ def test_revoking_another_users_device_does_nothing(server, app, ada, make_user,
     assert snapshot() == before
 
 
-def test_revoke_all_trusted_devices(server, app, ada):
+def test_revoke_all_trusted_devices(http, app, ada):
     _, secret, _ = ada
-    laptop = sign_in_to_second_factor(server)
+    laptop = sign_in_to_second_factor(http)
     laptop.submit(SECOND_FACTOR, method="totp", code=code_at(secret, -1), trust="y")
-    phone = sign_in_to_second_factor(server)
+    phone = sign_in_to_second_factor(http)
     phone.submit(SECOND_FACTOR, method="totp", code=code_at(secret), trust="y")
     assert laptop.get("/account/security").text.count("Stop trusting") == 2
 
@@ -437,9 +437,9 @@ def test_revoke_all_trusted_devices(server, app, ada):
 # --- Step-up --------------------------------------------------------------------------------
 
 
-def test_step_up_adds_the_second_factor_to_the_session(server, app, ada):
+def test_step_up_adds_the_second_factor_to_the_session(http, app, ada):
     _, secret, _ = ada
-    trusted = sign_in_to_second_factor(server)
+    trusted = sign_in_to_second_factor(http)
     trusted.submit(SECOND_FACTOR, method="totp", code=code_at(secret, -1), trust="y")
     trusted.submit("/account", action="/sign-out")
     assert trusted.sign_in(EMAIL).headers["Location"] == "/account"
@@ -462,9 +462,9 @@ def test_step_up_adds_the_second_factor_to_the_session(server, app, ada):
     assert session is not None and session.amr == ["pwd", "otp", "mfa"]
 
 
-def test_step_up_without_two_factor_says_to_set_it_up(server, make_user, snapshot):
+def test_step_up_without_two_factor_says_to_set_it_up(http, make_user, snapshot):
     make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
 
     page = browser.get(SECOND_FACTOR + "?next=/account")
 
@@ -478,9 +478,9 @@ def test_step_up_without_two_factor_says_to_set_it_up(server, make_user, snapsho
     assert snapshot() == before
 
 
-def test_the_setup_link_from_step_up_returns_to_it(server, make_user):
+def test_the_setup_link_from_step_up_returns_to_it(http, make_user):
     make_user(EMAIL)
-    browser = signed_in(server)
+    browser = signed_in(http)
     steady_now()
 
     page = browser.get("/account/security?next=%2Fsign-in%2Fsecond-factor%3Fnext%3D%252Faccount")

@@ -21,7 +21,7 @@ from tests.oauth.conftest import authorize_url, pkce
 from tests.oauth.issued import claims_of
 from tests.test_two_factor import with_two_factor
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("steady_totp_step")]
 CALLBACK = "http://127.0.0.1:9/callback"
 
 

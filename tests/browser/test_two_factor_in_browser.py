@@ -19,16 +19,14 @@ from tests.browser.fixtures import DESKTOP, PHONE, screenshot
 from tests.conftest import PASSWORD
 from tests.test_two_factor import with_two_factor
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("steady_totp_step")]
 
 EMAIL = "grace@example.com"
 
 
 def steady_code(secret: str, offset_steps: int = 0) -> str:
-    """The app's code `offset_steps` steps from now, not within 3 s of a step change."""
-    left = 30 - time.time() % 30
-    if left < 3:
-        time.sleep(left + 0.2)
+    """The app's code `offset_steps` steps from now (the test started at the beginning of a
+    step: `steady_totp_step`)."""
     return pyotp.TOTP(secret).at(time.time() + 30 * offset_steps)
 
 

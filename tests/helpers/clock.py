@@ -14,6 +14,7 @@ with `tests.helpers.waiting.wait_until`; on the in-process store that wait ends 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -44,3 +45,16 @@ class Clock:
 def clock() -> Iterator[Clock]:
     with time_machine.travel(datetime.now(UTC), tick=True) as traveller:
         yield Clock(traveller)
+
+
+TOTP_STEP = 30  # seconds (RFC 6238 §4, X = 30)
+
+
+@pytest.fixture
+def steady_totp_step() -> Iterator[None]:
+    """Start the test at the beginning of a 30-s authenticator step, so a code computed during
+    the test is checked by the server in the step it was made for. Moves the clock forward by
+    at most one step (never back: signing keys and sessions only see time pass)."""
+    left = TOTP_STEP - time.time() % TOTP_STEP
+    with time_machine.travel(time.time() + left + 0.05, tick=True):
+        yield

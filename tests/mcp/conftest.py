@@ -29,7 +29,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from idp.oauth.resources import create_resource
-from tests.conftest import PASSWORD, LiveServer
+from tests.conftest import PASSWORD, POLL_INTERVAL, LiveServer
 from tests.mcp.mcp_server import McpServerThread
 from tests.oauth.test_client_metadata_documents import DocumentServer, self_signed, valid_document
 
@@ -75,7 +75,9 @@ class Loopback:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Callback)
         self.redirect_uri = f"http://127.0.0.1:{self._server.server_port}/callback"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_INTERVAL,), daemon=True
+        )
         self._thread.start()
 
     def next_response(self) -> dict[str, str]:

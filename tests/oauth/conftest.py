@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tests.conftest import REDIRECT_URI, Browser, RegisteredClient  # noqa: F401 (re-exported)
 
-# The client factory lives in tests/conftest.py: page and Redis tests register clients too.
+# The client factory lives in tests/helpers/factories.py: page and Redis tests register clients too.
 
 
 def pkce() -> tuple[str, str]:

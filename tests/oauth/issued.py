@@ -1,32 +1,34 @@
 """Getting tokens for protocol tests: sign in and consent through the browser, redeem the code,
-and call the token, introspection and revocation endpoints as a registered client."""
+and call the token, introspection and revocation endpoints as a registered client.
+
+`http` is the app's `http` fixture (an `AppClient`, no socket) or a `LiveServer`: both take
+`get(path, ...)` and `post(path, ...)`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from tests.conftest import PASSWORD, Browser, LiveServer
+from tests.conftest import PASSWORD, AppClient, Browser, LiveServer
 from tests.oauth.conftest import RegisteredClient, authorize_url, follow, pkce, query_of
 
+Http = AppClient | LiveServer
 
-def post_as(
-    server: LiveServer, client: RegisteredClient, path: str, **form: str
-) -> requests.Response:
+
+def post_as(http: Http, client: RegisteredClient, path: str, **form: str) -> Any:
     """POST a form as `client`: HTTP Basic with its secret, or its client_id alone if public."""
     auth = None
     if client.client_secret:
         auth = (client.client_id, client.client_secret)
     else:
         form.setdefault("client_id", client.client_id)
-    return requests.post(server.url + path, data=form, auth=auth, timeout=5)
+    return http.post(path, data=form, auth=auth, timeout=5)
 
 
 def issue(
-    server: LiveServer,
+    http: Http,
     browser: Browser,
     client: RegisteredClient,
     scope: str = "openid profile offline_access",
@@ -38,7 +40,7 @@ def issue(
     url = authorize_url(client, challenge, scope=scope, **params)
     callback = follow(browser, url, sign_in=(email, PASSWORD))
     response = post_as(
-        server,
+        http,
         client,
         "/token",
         grant_type="authorization_code",
@@ -51,20 +53,18 @@ def issue(
     return body
 
 
-def refresh(
-    server: LiveServer, client: RegisteredClient, refresh_token: str, **form: str
-) -> requests.Response:
+def refresh(http: Http, client: RegisteredClient, refresh_token: str, **form: str) -> Any:
     return post_as(
-        server, client, "/token", grant_type="refresh_token", refresh_token=refresh_token, **form
+        http, client, "/token", grant_type="refresh_token", refresh_token=refresh_token, **form
     )
 
 
-def claims_of(server: LiveServer, token: str) -> dict[str, Any]:
+def claims_of(http: Http, token: str) -> dict[str, Any]:
     """The verified claims of a JWT this server signed."""
-    keys = KeySet.import_key_set(requests.get(server.url + "/jwks.json", timeout=5).json())
+    keys = KeySet.import_key_set(http.get("/jwks.json", timeout=5).json())
     return dict(jwt.decode(token, keys).claims)
 
 
-def userinfo(server: LiveServer, access_token: str) -> requests.Response:
+def userinfo(http: Http, access_token: str) -> Any:
     headers = {"Authorization": f"Bearer {access_token}"}
-    return requests.get(server.url + "/userinfo", headers=headers, timeout=5)
+    return http.get("/userinfo", headers=headers, timeout=5)

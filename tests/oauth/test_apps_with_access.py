@@ -19,10 +19,8 @@ from tests.support import audit_events
 REVOKE = re.compile(r'action="(/account/apps/\d+/revoke)"')
 
 
-def userinfo(server, access_token: str) -> requests.Response:
-    return requests.get(
-        server.url + "/userinfo", headers={"Authorization": f"Bearer {access_token}"}, timeout=5
-    )
+def userinfo(http, access_token: str) -> requests.Response:
+    return http.get("/userinfo", headers={"Authorization": f"Bearer {access_token}"}, timeout=5)
 
 
 def apps_section(browser: Browser) -> str:
@@ -30,14 +28,12 @@ def apps_section(browser: Browser) -> str:
     return page[page.index('<section aria-labelledby="apps-heading"') :]
 
 
-def test_the_account_page_lists_each_app_and_what_it_may_do(
-    server, browser, make_user, make_client
-):
+def test_the_account_page_lists_each_app_and_what_it_may_do(http, browser, make_user, make_client):
     make_user("ada@example.com")
     calendar = make_client(name="Calendar")
     notes = make_client(name="Notes", client_uri="https://notes.example")
-    issue(server, browser, calendar, scope="openid email")
-    issue(server, browser, notes, scope="openid profile")
+    issue(http, browser, calendar, scope="openid email")
+    issue(http, browser, notes, scope="openid profile")
 
     section = apps_section(browser)
 
@@ -51,7 +47,7 @@ def test_the_account_page_lists_each_app_and_what_it_may_do(
     assert len(REVOKE.findall(section)) == 2
 
 
-def test_with_no_app_the_section_says_so(server, browser, make_user):
+def test_with_no_app_the_section_says_so(http, browser, make_user):
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
 
@@ -59,12 +55,12 @@ def test_with_no_app_the_section_says_so(server, browser, make_user):
 
 
 def test_removing_access_revokes_tokens_and_asks_for_consent_again(
-    server, browser, make_user, make_client
+    http, browser, make_user, make_client
 ):
     make_user("ada@example.com")
     client = make_client(name="Calendar")
-    tokens = issue(server, browser, client, scope="openid email")
-    assert userinfo(server, tokens["access_token"]).status_code == 200
+    tokens = issue(http, browser, client, scope="openid email")
+    assert userinfo(http, tokens["access_token"]).status_code == 200
     action = REVOKE.search(apps_section(browser))
     assert action
 
@@ -75,8 +71,8 @@ def test_removing_access_revokes_tokens_and_asks_for_consent_again(
     page = browser.get("/account").text
     assert "Calendar no longer has access to your account." in page
     assert "No apps have access to your account." in page
-    assert audit_events(server.app)[-1] == "consent_revoked"
-    refused = userinfo(server, tokens["access_token"])
+    assert audit_events(http.app)[-1] == "consent_revoked"
+    refused = userinfo(http, tokens["access_token"])
     assert refused.status_code == 401
     assert refused.json()["error"] == "invalid_token"
     assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
@@ -90,30 +86,30 @@ def test_removing_access_revokes_tokens_and_asks_for_consent_again(
     assert query_of(silent.headers["Location"])["error"] == "consent_required"
 
 
-def test_removing_one_app_leaves_the_others(server, browser, make_user, make_client):
+def test_removing_one_app_leaves_the_others(http, browser, make_user, make_client):
     make_user("ada@example.com")
     calendar = make_client(name="Calendar")
     notes = make_client(name="Notes")
-    calendar_tokens = issue(server, browser, calendar, scope="openid")
-    notes_tokens = issue(server, browser, notes, scope="openid")
+    calendar_tokens = issue(http, browser, calendar, scope="openid")
+    notes_tokens = issue(http, browser, notes, scope="openid")
     section = apps_section(browser)
     notes_action = REVOKE.findall(section)[0]  # Notes: the most recent
 
     browser.submit("/account", action=notes_action)
 
     assert "Calendar" in apps_section(browser)
-    assert userinfo(server, calendar_tokens["access_token"]).status_code == 200
-    assert userinfo(server, notes_tokens["access_token"]).status_code == 401
+    assert userinfo(http, calendar_tokens["access_token"]).status_code == 200
+    assert userinfo(http, notes_tokens["access_token"]).status_code == 401
 
 
-def test_another_users_app_cannot_be_removed(server, browser, make_user, make_client, snapshot):
+def test_another_users_app_cannot_be_removed(http, browser, make_user, make_client, snapshot):
     make_user("ada@example.com")
     make_user("grace@example.com", name="Grace")
     client = make_client(name="Calendar")
-    tokens = issue(server, browser, client, scope="openid")
+    tokens = issue(http, browser, client, scope="openid")
     action = REVOKE.search(apps_section(browser))
     assert action
-    intruder = Browser(server.url)
+    intruder = Browser(http)
     intruder.sign_in("grace@example.com")
     before = snapshot()
 
@@ -122,13 +118,13 @@ def test_another_users_app_cannot_be_removed(server, browser, make_user, make_cl
     assert response.status_code == 303
     assert "That app had no access to your account." in intruder.get("/account").text
     assert snapshot() == before
-    assert userinfo(server, tokens["access_token"]).status_code == 200
+    assert userinfo(http, tokens["access_token"]).status_code == 200
 
 
-def test_removing_needs_our_csrf_token(server, browser, make_user, make_client, snapshot):
+def test_removing_needs_our_csrf_token(http, browser, make_user, make_client, snapshot):
     make_user("ada@example.com")
     client = make_client(name="Calendar")
-    issue(server, browser, client, scope="openid")
+    issue(http, browser, client, scope="openid")
     action = REVOKE.search(apps_section(browser))
     assert action
     before = snapshot()
@@ -140,13 +136,13 @@ def test_removing_needs_our_csrf_token(server, browser, make_user, make_client, 
     assert snapshot() == before
 
 
-def test_removing_needs_a_signed_in_user(server, browser, make_user, make_client, snapshot):
+def test_removing_needs_a_signed_in_user(http, browser, make_user, make_client, snapshot):
     make_user("ada@example.com")
     client = make_client(name="Calendar")
-    issue(server, browser, client, scope="openid")
+    issue(http, browser, client, scope="openid")
     action = REVOKE.search(apps_section(browser))
     assert action
-    stranger = Browser(server.url)
+    stranger = Browser(http)
     before = snapshot()
 
     response = stranger.submit("/sign-in", action=action.group(1))

@@ -94,7 +94,7 @@ def _error_redirect(browser, client, **params):
     ],
 )
 def test_errors_go_back_to_the_client_with_state_and_iss(
-    server, browser, make_client, snapshot, params, error, description
+    http, browser, make_client, snapshot, params, error, description
 ):
     client = make_client()
     before = snapshot()
@@ -105,16 +105,16 @@ def test_errors_go_back_to_the_client_with_state_and_iss(
     if description:
         assert description in result["error_description"]
     assert result["state"] == "st-123"
-    assert result["iss"] == server.url
+    assert result["iss"] == http.base
     assert snapshot() == before
 
 
-def test_prompt_none_without_a_session_is_login_required(server, browser, make_client):
+def test_prompt_none_without_a_session_is_login_required(http, browser, make_client):
     """OpenID Connect Core §3.1.2.6."""
     result = _error_redirect(browser, make_client(), prompt="none")
 
     assert result["error"] == "login_required"
-    assert result["iss"] == server.url
+    assert result["iss"] == http.base
 
 
 def test_prompt_none_without_consent_is_consent_required(browser, make_user, make_client):

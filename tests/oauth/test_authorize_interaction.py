@@ -17,17 +17,17 @@ from tests.oauth.conftest import authorize_url, follow, pkce, query_of
 ADA = ("ada@example.com", PASSWORD)
 
 
-def exchange(server, client, location, verifier):
+def exchange(http, client, location, verifier):
     session = OAuth2Session(
         client.client_id, client.client_secret, redirect_uri=client.redirect_uri
     )
     return session.fetch_token(
-        server.url + "/token", authorization_response=location, code_verifier=verifier
+        http.base + "/token", authorization_response=location, code_verifier=verifier
     )
 
 
-def claims_of(server, token):
-    return jwt.decode(token, server.app.extensions["idp.keys"].public_keyset()).claims
+def claims_of(http, token):
+    return jwt.decode(token, http.app.extensions["idp.keys"].public_keyset()).claims
 
 
 def test_an_unauthenticated_user_signs_in_and_returns_to_the_same_request(
@@ -170,19 +170,19 @@ def test_essential_claims_are_put_in_the_id_token(server, browser, make_user, ma
     assert id_token["name"] == "Ada Lovelace"
 
 
-def test_authorize_accepts_post(server, browser, make_user, make_client):
+def test_authorize_accepts_post(http, browser, make_user, make_client):
     make_user(ADA[0])
     client = make_client(first_party=True)
     browser.sign_in(*ADA)
     fields = dict(parse_qsl(urlsplit(authorize_url(client, pkce()[1])).query))
 
-    response = browser.http.post(server.url + "/authorize", data=fields, allow_redirects=False)
+    response = browser.http.post(http.base + "/authorize", data=fields, allow_redirects=False)
 
     assert response.status_code == 302
     assert response.headers["Location"].startswith(client.redirect_uri + "?code=")
 
 
-def test_form_post_response_mode(server, browser, make_user, make_client):
+def test_form_post_response_mode(http, browser, make_user, make_client):
     make_user(ADA[0])
     client = make_client(first_party=True)
     browser.sign_in(*ADA)
@@ -193,7 +193,7 @@ def test_form_post_response_mode(server, browser, make_user, make_client):
     assert f'action="{client.redirect_uri}"' in response.text
     assert 'name="code"' in response.text
     assert 'name="state" value="st-123"' in response.text
-    assert f'name="iss" value="{server.url}"' in response.text
+    assert f'name="iss" value="{http.base}"' in response.text
     assert "<script>" not in response.text  # the auto-submit script is a file (CSP)
 
 

@@ -15,9 +15,9 @@ from tests.oauth.conftest import RegisteredClient, authorize_url, follow, pkce, 
 from tests.oauth.issued import issue, post_as
 
 
-def client_credentials(server, **kwargs) -> requests.Response:
-    return requests.post(
-        server.url + "/token", timeout=5, **{"data": {"grant_type": "client_credentials"}, **kwargs}
+def client_credentials(http, **kwargs) -> requests.Response:
+    return http.post(
+        "/token", timeout=5, **{"data": {"grant_type": "client_credentials"}, **kwargs}
     )
 
 
@@ -33,15 +33,15 @@ def assert_invalid_client(response: requests.Response) -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_client_secret_basic(server, make_client):
+def test_client_secret_basic(http, make_client):
     client = machine(make_client)
 
-    response = client_credentials(server, auth=(client.client_id, client.client_secret))
+    response = client_credentials(http, auth=(client.client_id, client.client_secret))
 
     assert response.status_code == 200, response.text
 
 
-def test_client_secret_post(server, make_client):
+def test_client_secret_post(http, make_client):
     client = machine(make_client, auth_method="client_secret_post")
     form = {
         "grant_type": "client_credentials",
@@ -49,41 +49,41 @@ def test_client_secret_post(server, make_client):
         "client_secret": client.client_secret,
     }
 
-    response = client_credentials(server, data=form)
+    response = client_credentials(http, data=form)
 
     assert response.status_code == 200, response.text
 
 
-def test_a_wrong_secret_in_basic_is_refused_with_a_basic_challenge(server, make_client, snapshot):
+def test_a_wrong_secret_in_basic_is_refused_with_a_basic_challenge(http, make_client, snapshot):
     client = machine(make_client)
     before = snapshot()
 
-    response = client_credentials(server, auth=(client.client_id, "wrong-secret"))
+    response = client_credentials(http, auth=(client.client_id, "wrong-secret"))
 
     assert_invalid_client(response)
     assert 'error="invalid_client"' in response.headers["WWW-Authenticate"]
     assert snapshot() == before
 
 
-def test_an_unknown_client_in_basic_is_refused_with_a_basic_challenge(server, snapshot):
+def test_an_unknown_client_in_basic_is_refused_with_a_basic_challenge(http, snapshot):
     before = snapshot()
 
-    response = client_credentials(server, auth=("no-such-client", "secret"))
+    response = client_credentials(http, auth=("no-such-client", "secret"))
 
     assert_invalid_client(response)
     assert snapshot() == before
 
 
-def test_a_malformed_basic_header_is_refused(server, snapshot):
+def test_a_malformed_basic_header_is_refused(http, snapshot):
     before = snapshot()
 
-    response = client_credentials(server, headers={"Authorization": "Basic %%%not-base64"})
+    response = client_credentials(http, headers={"Authorization": "Basic %%%not-base64"})
 
     assert_invalid_client(response)
     assert snapshot() == before
 
 
-def test_a_wrong_secret_in_the_body_is_refused(server, make_client, snapshot):
+def test_a_wrong_secret_in_the_body_is_refused(http, make_client, snapshot):
     client = machine(make_client, auth_method="client_secret_post")
     before = snapshot()
     form = {
@@ -92,13 +92,13 @@ def test_a_wrong_secret_in_the_body_is_refused(server, make_client, snapshot):
         "client_secret": "wrong-secret",
     }
 
-    response = client_credentials(server, data=form)
+    response = client_credentials(http, data=form)
 
     assert_invalid_client(response)
     assert snapshot() == before
 
 
-def test_a_client_must_use_the_method_it_registered(server, make_client, snapshot):
+def test_a_client_must_use_the_method_it_registered(http, make_client, snapshot):
     client = machine(make_client)  # registered for client_secret_basic
     before = snapshot()
     form = {
@@ -107,34 +107,32 @@ def test_a_client_must_use_the_method_it_registered(server, make_client, snapsho
         "client_secret": client.client_secret,
     }
 
-    response = client_credentials(server, data=form)
+    response = client_credentials(http, data=form)
 
     assert_invalid_client(response)
     assert snapshot() == before
 
 
-def test_no_credentials_at_all_are_refused(server, snapshot):
+def test_no_credentials_at_all_are_refused(http, snapshot):
     before = snapshot()
 
-    response = client_credentials(server)
+    response = client_credentials(http)
 
     assert_invalid_client(response)
     assert snapshot() == before
 
 
-def test_a_public_client_redeems_its_code_with_its_client_id(
-    server, browser, make_user, make_client
-):
+def test_a_public_client_redeems_its_code_with_its_client_id(http, browser, make_user, make_client):
     make_user()
     client = make_client(public=True)
 
-    token = issue(server, browser, client)  # client_id in the body, no secret; PKCE binds it
+    token = issue(http, browser, client)  # client_id in the body, no secret; PKCE binds it
 
     assert token["token_type"] == "Bearer"
 
 
 def test_a_confidential_client_cannot_pass_as_public(
-    server, browser, make_user, make_client, snapshot
+    http, browser, make_user, make_client, snapshot
 ):
     """RFC 6749 §3.2.1: the code stays unused, so the real client can still redeem it."""
     make_user()
@@ -150,16 +148,14 @@ def test_a_confidential_client_cannot_pass_as_public(
     }
     before = snapshot()
 
-    response = requests.post(
-        server.url + "/token", data={**form, "client_id": client.client_id}, timeout=5
-    )
+    response = http.post("/token", data={**form, "client_id": client.client_id}, timeout=5)
 
     assert_invalid_client(response)
     assert snapshot() == before
-    assert post_as(server, client, "/token", **form).status_code == 200
+    assert post_as(http, client, "/token", **form).status_code == 200
 
 
-def test_a_public_client_that_sends_a_secret_is_refused(server, make_client, snapshot):
+def test_a_public_client_that_sends_a_secret_is_refused(http, make_client, snapshot):
     client = make_client(public=True)
     before = snapshot()
     form = {
@@ -169,7 +165,7 @@ def test_a_public_client_that_sends_a_secret_is_refused(server, make_client, sna
         "client_secret": "made-up",
     }
 
-    response = requests.post(server.url + "/token", data=form, timeout=5)
+    response = http.post("/token", data=form, timeout=5)
 
     assert_invalid_client(response)
     assert snapshot() == before

@@ -39,7 +39,7 @@ from sqlalchemy import select
 from idp.db import db
 from idp.oauth.metadata_documents import cache_seconds, is_public, problem_with_url
 from idp.oauth.models import Client
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, POLL_INTERVAL
 from tests.oauth.conftest import RegisteredClient, authorize_url, follow, pkce, query_of
 
 ADA = ("ada@example.com", PASSWORD)
@@ -74,7 +74,9 @@ class DocumentServer:
         self._server.daemon_threads = True  # a trickling answer must not hold up the test
         scheme = "https" if ssl_context else "http"
         self.base = f"{scheme}://127.0.0.1:{self._server.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_INTERVAL,), daemon=True
+        )
         self._thread.start()
 
     def publish(
@@ -201,22 +203,22 @@ def assert_error_page(response: requests.Response, message: str) -> None:
     assert "invalid_client" in response.text
 
 
-def stored_client(server, client_id: str) -> Client | None:
-    with server.app.app_context():
+def stored_client(http, client_id: str) -> Client | None:
+    with http.app.app_context():
         client = db.session.scalar(select(Client).where(Client.client_id == client_id))
         if client is not None:
             db.session.expunge(client)
         return client
 
 
-def test_discovery_advertises_metadata_documents(server):
-    metadata = requests.get(server.url + "/.well-known/oauth-authorization-server", timeout=5)
+def test_discovery_advertises_metadata_documents(http):
+    metadata = http.get("/.well-known/oauth-authorization-server", timeout=5)
 
     assert metadata.json()["client_id_metadata_document_supported"] is True
 
 
 @pytest.mark.settings(IDP_CLIENT_METADATA_DOCUMENTS="false")
-def test_turned_off_a_url_is_an_unknown_client(server, browser, documents, snapshot):
+def test_turned_off_a_url_is_an_unknown_client(http, browser, documents, snapshot):
     url = documents.publish()
     before = snapshot()
 
@@ -225,11 +227,11 @@ def test_turned_off_a_url_is_an_unknown_client(server, browser, documents, snaps
     assert_error_page(response, "The client does not exist")
     assert documents.hits["/client.json"] == 0
     assert snapshot() == before
-    metadata = requests.get(server.url + "/.well-known/openid-configuration", timeout=5).json()
+    metadata = http.get("/.well-known/openid-configuration", timeout=5).json()
     assert "client_id_metadata_document_supported" not in metadata
 
 
-def test_a_document_client_signs_a_user_in_and_gets_tokens(server, browser, documents, make_user):
+def test_a_document_client_signs_a_user_in_and_gets_tokens(http, browser, documents, make_user):
     make_user(ADA[0])
     url = documents.publish()
     client = RegisteredClient(url, None, CALLBACK)
@@ -241,8 +243,8 @@ def test_a_document_client_signs_a_user_in_and_gets_tokens(server, browser, docu
     assert "Orbit Agent" in browser.get(consent.headers["Location"]).text
     callback = follow(browser, consent.headers["Location"])
     assert callback.startswith(CALLBACK)
-    tokens = requests.post(
-        server.url + "/token",
+    tokens = http.post(
+        "/token",
         data={
             "grant_type": "authorization_code",
             "code": query_of(callback)["code"],
@@ -254,10 +256,10 @@ def test_a_document_client_signs_a_user_in_and_gets_tokens(server, browser, docu
     )
 
     assert tokens.status_code == 200, tokens.text
-    claims = server.app.extensions["idp.oauth.tokens"].verify(tokens.json()["access_token"])
+    claims = http.app.extensions["idp.oauth.tokens"].verify(tokens.json()["access_token"])
     assert claims["client_id"] == url
-    refreshed = requests.post(
-        server.url + "/token",
+    refreshed = http.post(
+        "/token",
         data={
             "grant_type": "refresh_token",
             "refresh_token": tokens.json()["refresh_token"],
@@ -266,13 +268,13 @@ def test_a_document_client_signs_a_user_in_and_gets_tokens(server, browser, docu
         timeout=5,
     )
     assert refreshed.status_code == 200, refreshed.text
-    revoked = requests.post(  # RFC 7009 §2.1, a public client naming itself
-        server.url + "/revoke",
+    revoked = http.post(  # RFC 7009 §2.1, a public client naming itself
+        "/revoke",
         data={"token": refreshed.json()["refresh_token"], "client_id": url},
         timeout=5,
     )
     assert revoked.status_code == 200, revoked.text
-    row = stored_client(server, url)
+    row = stored_client(http, url)
     assert row is not None
     assert (row.name, row.auth_method, row.dynamic, row.secret_hash) == (
         "Orbit Agent",
@@ -500,7 +502,7 @@ def test_a_cached_document_is_not_fetched_again_within_max_age(browser, document
     assert documents.hits["/client.json"] == 1
 
 
-def test_a_no_store_document_is_fetched_every_time_and_changes_apply(server, browser, documents):
+def test_a_no_store_document_is_fetched_every_time_and_changes_apply(http, browser, documents):
     """The draft §4.4: no-store is not cached; a changed document updates the client."""
     url = documents.publish(cache_control="no-store")
     assert authorize(browser, url).status_code == 302
@@ -511,11 +513,11 @@ def test_a_no_store_document_is_fetched_every_time_and_changes_apply(server, bro
     assert authorize(browser, url).status_code == 302
 
     assert documents.hits["/client.json"] == 2
-    assert stored_client(server, url).name == "Orbit Agent 2"
+    assert stored_client(http, url).name == "Orbit Agent 2"
 
 
 def test_a_document_that_fails_at_the_token_endpoint_is_invalid_client(
-    server, browser, documents, snapshot
+    http, browser, documents, snapshot
 ):
     """RFC 6749 §5.2: a client that cannot be identified is invalid_client."""
     url = documents.publish(cache_control="no-store")
@@ -525,8 +527,8 @@ def test_a_document_that_fails_at_the_token_endpoint_is_invalid_client(
     )
     before = snapshot()
 
-    response = requests.post(
-        server.url + "/token",
+    response = http.post(
+        "/token",
         data={
             "grant_type": "authorization_code",
             "code": "whatever",

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from idp.db import db
 from idp.identity.models import LoginSession
 from idp.oauth.device import DeviceAuthorization
-from tests.conftest import PASSWORD, SECRET, Browser, LiveServer
+from tests.conftest import PASSWORD, SECRET, AppClient, Browser
 from tests.oauth.issued import claims_of, post_as, refresh
 from tests.support import audit_events
 from tests.test_cli import run
@@ -43,15 +43,15 @@ def cli_client(make_client):
     )
 
 
-def start(server: LiveServer, client: Any, scope: str = SCOPE) -> dict[str, Any]:
-    response = post_as(server, client, "/device_authorization", scope=scope)
+def start(http: AppClient, client: Any, scope: str = SCOPE) -> dict[str, Any]:
+    response = post_as(http, client, "/device_authorization", scope=scope)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-def poll(server: LiveServer, client: Any, device_code: str) -> requests.Response:
-    return post_as(server, client, "/token", grant_type=DEVICE_GRANT, device_code=device_code)
+def poll(http: AppClient, client: Any, device_code: str) -> requests.Response:
+    return post_as(http, client, "/token", grant_type=DEVICE_GRANT, device_code=device_code)
 
 
 def error_of(response: requests.Response) -> str:
@@ -70,17 +70,17 @@ def answer(browser: Browser, user_code: str, decision: str = "allow") -> request
     )
 
 
-def stored(server: LiveServer) -> DeviceAuthorization:
-    with server.app.app_context():
+def stored(http: AppClient) -> DeviceAuthorization:
+    with http.app.app_context():
         row = db.session.scalars(select(DeviceAuthorization)).one()
         db.session.expunge(row)
         return row
 
 
-def test_a_cli_signs_its_user_in(server, browser, make_user, cli_client):
+def test_a_cli_signs_its_user_in(http, browser, make_user, cli_client):
     user_id = make_user("ada@example.com")
 
-    started = post_as(server, cli_client, "/device_authorization", scope=SCOPE)
+    started = post_as(http, cli_client, "/device_authorization", scope=SCOPE)
 
     # §3.2: the device authorization response, never cached.
     assert started.status_code == 200, started.text
@@ -88,22 +88,22 @@ def test_a_cli_signs_its_user_in(server, browser, make_user, cli_client):
     body = started.json()
     assert USER_CODE.match(body["user_code"])
     assert len(body["device_code"]) >= 40
-    assert body["verification_uri"] == server.url + "/device"
+    assert body["verification_uri"] == http.base + "/device"
     assert body["verification_uri_complete"] == (
-        f"{server.url}/device?user_code={body['user_code']}"
+        f"{http.base}/device?user_code={body['user_code']}"
     )
     assert body["expires_in"] == 600
     assert body["interval"] == 5
-    row = stored(server)
+    row = stored(http)
     assert row.device_code_hash == hashlib.sha256(body["device_code"].encode()).hexdigest()
     table = json.dumps([str(v) for v in vars(row).values()])
     assert body["user_code"] not in table and body["user_code"].replace("-", "") not in table
 
     # §3.5: the user has not answered yet.
-    assert error_of(poll(server, cli_client, body["device_code"])) == "authorization_pending"
+    assert error_of(poll(http, cli_client, body["device_code"])) == "authorization_pending"
 
     # §3.3: the link sends the user to sign in, then back to the code, filled in.
-    path = body["verification_uri_complete"].removeprefix(server.url)
+    path = body["verification_uri_complete"].removeprefix(http.base)
     to_sign_in = browser.get(path)
     assert to_sign_in.status_code == 302
     next_url = parse_qs(urlsplit(to_sign_in.headers["Location"]).query)["next"][0]
@@ -113,7 +113,7 @@ def test_a_cli_signs_its_user_in(server, browser, make_user, cli_client):
     filled_in = browser.get(path)
     assert f'value="{body["user_code"]}"' in filled_in.text
     # §5.4: arriving with the code approves nothing.
-    assert stored(server).decision is None
+    assert stored(http).decision is None
 
     approval = browser.submit(path, action="/device", user_code=body["user_code"])
     assert approval.status_code == 200
@@ -128,7 +128,7 @@ def test_a_cli_signs_its_user_in(server, browser, make_user, cli_client):
     assert "Device connected" in done.text
 
     # §3.5: the next poll gets the tokens, shaped as the code grant's.
-    tokens = poll(server, cli_client, body["device_code"])
+    tokens = poll(http, cli_client, body["device_code"])
     assert tokens.status_code == 200, tokens.text
     assert tokens.headers["Cache-Control"] == "no-store"
     issued = tokens.json()
@@ -141,33 +141,31 @@ def test_a_cli_signs_its_user_in(server, browser, make_user, cli_client):
         "id_token",
     }
     assert issued["scope"] == SCOPE
-    access = claims_of(server, issued["access_token"])
+    access = claims_of(http, issued["access_token"])
     assert access["sub"] == str(user_id)
     assert access["client_id"] == cli_client.client_id
     assert access["amr"] == ["pwd"]
     assert access["acr"] == "1"
-    with server.app.app_context():
+    with http.app.app_context():
         signed_in = db.session.scalars(select(LoginSession.authenticated_at)).one()
     assert access["auth_time"] == int(signed_in.timestamp())  # the approving session's
-    id_token = claims_of(server, issued["id_token"])
+    id_token = claims_of(http, issued["id_token"])
     assert id_token["aud"] == cli_client.client_id
     assert id_token["sub"] == str(user_id)
-    assert refresh(server, cli_client, issued["refresh_token"]).status_code == 200
+    assert refresh(http, cli_client, issued["refresh_token"]).status_code == 200
 
     # The code is single use.
-    assert error_of(poll(server, cli_client, body["device_code"])) == "invalid_grant"
+    assert error_of(poll(http, cli_client, body["device_code"])) == "invalid_grant"
     # The app is listed with the apps that have access, and the answer is audited.
     assert "Deploy CLI" in browser.get("/account").text
-    assert {"device_authorized", "consent_granted"} <= set(audit_events(server.app))
+    assert {"device_authorized", "consent_granted"} <= set(audit_events(http.app))
 
 
-def test_the_code_may_be_typed_in_lower_case_without_the_dash(
-    server, browser, make_user, cli_client
-):
+def test_the_code_may_be_typed_in_lower_case_without_the_dash(http, browser, make_user, cli_client):
     """§6.1: user codes are compared without case and without punctuation."""
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
-    body = start(server, cli_client)
+    body = start(http, cli_client)
 
     approval = browser.submit("/device", user_code=" " + body["user_code"].replace("-", "").lower())
 
@@ -175,84 +173,84 @@ def test_the_code_may_be_typed_in_lower_case_without_the_dash(
     assert body["user_code"] in approval.text
 
 
-def test_no_refresh_token_without_offline_access(server, browser, make_user, cli_client):
+def test_no_refresh_token_without_offline_access(http, browser, make_user, cli_client):
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
-    body = start(server, cli_client, scope="openid")
+    body = start(http, cli_client, scope="openid")
     answer(browser, body["user_code"])
 
-    issued = poll(server, cli_client, body["device_code"]).json()
+    issued = poll(http, cli_client, body["device_code"]).json()
 
     assert "refresh_token" not in issued
     assert "id_token" in issued
 
 
-def test_polling_faster_than_the_interval_slows_the_device_down(server, cli_client):
+def test_polling_faster_than_the_interval_slows_the_device_down(http, cli_client):
     """§3.5: slow_down, and the interval grows by 5 seconds for every later request."""
-    body = start(server, cli_client)
+    body = start(http, cli_client)
 
-    assert error_of(poll(server, cli_client, body["device_code"])) == "authorization_pending"
-    assert error_of(poll(server, cli_client, body["device_code"])) == "slow_down"
-    assert stored(server).interval == 10
-    assert error_of(poll(server, cli_client, body["device_code"])) == "slow_down"
-    assert stored(server).interval == 15
+    assert error_of(poll(http, cli_client, body["device_code"])) == "authorization_pending"
+    assert error_of(poll(http, cli_client, body["device_code"])) == "slow_down"
+    assert stored(http).interval == 10
+    assert error_of(poll(http, cli_client, body["device_code"])) == "slow_down"
+    assert stored(http).interval == 15
 
 
 @pytest.mark.settings(IDP_DEVICE_POLL_INTERVAL="1")
-def test_polling_at_the_interval_is_not_slowed_down(server, cli_client, clock):
-    body = start(server, cli_client)
+def test_polling_at_the_interval_is_not_slowed_down(http, cli_client, clock):
+    body = start(http, cli_client)
     assert body["interval"] == 1
 
-    assert error_of(poll(server, cli_client, body["device_code"])) == "authorization_pending"
+    assert error_of(poll(http, cli_client, body["device_code"])) == "authorization_pending"
     clock.advance(1.1)
-    assert error_of(poll(server, cli_client, body["device_code"])) == "authorization_pending"
+    assert error_of(poll(http, cli_client, body["device_code"])) == "authorization_pending"
 
 
-def test_a_denied_request_gets_access_denied(server, browser, make_user, cli_client):
+def test_a_denied_request_gets_access_denied(http, browser, make_user, cli_client):
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
-    body = start(server, cli_client)
+    body = start(http, cli_client)
 
     done = answer(browser, body["user_code"], decision="deny")
 
     assert done.status_code == 200
     assert "Request denied" in done.text
-    assert error_of(poll(server, cli_client, body["device_code"])) == "access_denied"
-    assert "device_denied" in audit_events(server.app)
+    assert error_of(poll(http, cli_client, body["device_code"])) == "access_denied"
+    assert "device_denied" in audit_events(http.app)
     assert "Deploy CLI" not in browser.get("/account").text
 
 
 @pytest.mark.settings(IDP_DEVICE_CODE_TTL="1")
-def test_an_expired_device_code_gets_expired_token(server, cli_client, clock):
-    body = start(server, cli_client)
+def test_an_expired_device_code_gets_expired_token(http, cli_client, clock):
+    body = start(http, cli_client)
     assert body["expires_in"] == 1
     clock.advance(1.1)
 
-    assert error_of(poll(server, cli_client, body["device_code"])) == "expired_token"
+    assert error_of(poll(http, cli_client, body["device_code"])) == "expired_token"
 
 
-def test_an_unknown_device_code_is_invalid_grant(server, cli_client, make_client, snapshot):
+def test_an_unknown_device_code_is_invalid_grant(http, cli_client, make_client, snapshot):
     other = make_client(name="Other CLI", public=True, redirect_uris=[], grant_types=[DEVICE_GRANT])
-    theirs = start(server, other)
+    theirs = start(http, other)
     before = snapshot()
 
-    assert error_of(poll(server, cli_client, "no-such-device-code")) == "invalid_grant"
-    assert error_of(poll(server, cli_client, theirs["device_code"])) == "invalid_grant"
+    assert error_of(poll(http, cli_client, "no-such-device-code")) == "invalid_grant"
+    assert error_of(poll(http, cli_client, theirs["device_code"])) == "invalid_grant"
     assert snapshot() == before
 
 
-def test_a_poll_without_device_code_is_invalid_request(server, cli_client):
-    response = post_as(server, cli_client, "/token", grant_type=DEVICE_GRANT)
+def test_a_poll_without_device_code_is_invalid_request(http, cli_client):
+    response = post_as(http, cli_client, "/token", grant_type=DEVICE_GRANT)
 
     assert error_of(response) == "invalid_request"
 
 
-def test_a_client_without_the_device_grant_is_refused(server, make_client, snapshot):
+def test_a_client_without_the_device_grant_is_refused(http, make_client, snapshot):
     client = make_client(public=True)  # authorization_code and refresh_token only
     before = snapshot()
 
-    started = post_as(server, client, "/device_authorization", scope="openid")
-    polled = post_as(server, client, "/token", grant_type=DEVICE_GRANT, device_code="x")
+    started = post_as(http, client, "/device_authorization", scope="openid")
+    polled = post_as(http, client, "/token", grant_type=DEVICE_GRANT, device_code="x")
 
     assert error_of(started) == "unauthorized_client"
     assert error_of(polled) == "unauthorized_client"
@@ -260,34 +258,34 @@ def test_a_client_without_the_device_grant_is_refused(server, make_client, snaps
 
 
 @pytest.mark.parametrize("scope", ["", "openid address", "openid unheard-of"])
-def test_a_scope_outside_the_registration_is_refused(server, make_client, snapshot, scope):
+def test_a_scope_outside_the_registration_is_refused(http, make_client, snapshot, scope):
     client = make_client(
         public=True, redirect_uris=[], grant_types=[DEVICE_GRANT], scopes=["openid", "email"]
     )
     before = snapshot()
 
-    response = post_as(server, client, "/device_authorization", scope=scope)
+    response = post_as(http, client, "/device_authorization", scope=scope)
 
     assert error_of(response) == "invalid_scope"
     assert snapshot() == before
 
 
-def test_clients_authenticate_as_at_the_token_endpoint(server, make_client, snapshot):
+def test_clients_authenticate_as_at_the_token_endpoint(http, make_client, snapshot):
     client = make_client(redirect_uris=[], grant_types=[DEVICE_GRANT])  # confidential
     before = snapshot()
 
-    unknown = requests.post(
-        server.url + "/device_authorization",
+    unknown = http.post(
+        "/device_authorization",
         data={"client_id": "nobody", "scope": "openid"},
         timeout=5,
     )
-    without_secret = requests.post(
-        server.url + "/device_authorization",
+    without_secret = http.post(
+        "/device_authorization",
         data={"client_id": client.client_id, "scope": "openid"},
         timeout=5,
     )
-    wrong_secret = requests.post(
-        server.url + "/device_authorization",
+    wrong_secret = http.post(
+        "/device_authorization",
         data={"scope": "openid"},
         auth=(client.client_id, "wrong"),
         timeout=5,
@@ -297,15 +295,15 @@ def test_clients_authenticate_as_at_the_token_endpoint(server, make_client, snap
     assert error_of(without_secret) == "invalid_client"
     assert error_of(wrong_secret) == "invalid_client"
     assert snapshot() == before
-    assert USER_CODE.match(start(server, client, scope="openid")["user_code"])
+    assert USER_CODE.match(start(http, client, scope="openid")["user_code"])
 
 
 def test_a_wrong_code_on_the_page_says_so_and_stores_nothing(
-    server, browser, make_user, cli_client, snapshot
+    http, browser, make_user, cli_client, snapshot
 ):
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
-    start(server, cli_client)
+    start(http, cli_client)
     before = snapshot()
 
     for typed in ("BCDF-GHJK", "hello", ""):
@@ -318,11 +316,11 @@ def test_a_wrong_code_on_the_page_says_so_and_stores_nothing(
 
 @pytest.mark.settings(IDP_DEVICE_CODE_TTL="1")
 def test_an_expired_code_on_the_page_says_so_and_stores_nothing(
-    server, browser, make_user, cli_client, snapshot, clock
+    http, browser, make_user, cli_client, snapshot, clock
 ):
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
-    body = start(server, cli_client)
+    body = start(http, cli_client)
     clock.advance(1.1)
     before = snapshot()
 
@@ -338,11 +336,11 @@ def test_an_expired_code_on_the_page_says_so_and_stores_nothing(
 
 
 def test_a_used_code_on_the_page_says_so_and_stores_nothing(
-    server, browser, make_user, cli_client, snapshot
+    http, browser, make_user, cli_client, snapshot
 ):
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
-    body = start(server, cli_client)
+    body = start(http, cli_client)
     answer(browser, body["user_code"], decision="deny")
     before = snapshot()
 
@@ -355,15 +353,15 @@ def test_a_used_code_on_the_page_says_so_and_stores_nothing(
         assert page.status_code == 400
         assert "That code was already used" in page.text
     assert snapshot() == before
-    assert error_of(poll(server, cli_client, body["device_code"])) == "access_denied"
+    assert error_of(poll(http, cli_client, body["device_code"])) == "access_denied"
 
 
 @pytest.mark.settings(IDP_DEVICE_USER_CODE_LIMIT="3 per minute")
-def test_code_entries_are_rate_limited_per_ip(server, browser, make_user, cli_client, snapshot):
+def test_code_entries_are_rate_limited_per_ip(http, browser, make_user, cli_client, snapshot):
     """§5.1: guessing user codes is slowed down; the limit counts both pages."""
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
-    body = start(server, cli_client)
+    body = start(http, cli_client)
     assert browser.submit("/device", user_code="BCDF-GHJK").status_code == 400
     assert browser.submit("/device", user_code="BCDF-GHJL").status_code == 400
     answered = browser.submit(
@@ -382,18 +380,18 @@ def test_code_entries_are_rate_limited_per_ip(server, browser, make_user, cli_cl
     assert snapshot() == before
 
 
-def test_discovery_advertises_the_device_endpoint(server):
+def test_discovery_advertises_the_device_endpoint(http):
     """RFC 8628 §4; RFC 8414 §2 grant_types_supported."""
-    metadata = requests.get(server.url + "/.well-known/openid-configuration", timeout=5).json()
+    metadata = http.get("/.well-known/openid-configuration", timeout=5).json()
 
-    assert metadata["device_authorization_endpoint"] == server.url + "/device_authorization"
+    assert metadata["device_authorization_endpoint"] == http.base + "/device_authorization"
     assert DEVICE_GRANT in metadata["grant_types_supported"]
 
 
-def test_a_dynamically_registered_cli_uses_the_device_grant(server):
+def test_a_dynamically_registered_cli_uses_the_device_grant(http):
     """RFC 7591 §2: any grant type the server supports may be registered."""
-    registered = requests.post(
-        server.url + "/register",
+    registered = http.post(
+        "/register",
         json={
             "client_name": "Agent CLI",
             "grant_types": [DEVICE_GRANT, "refresh_token"],
@@ -407,8 +405,8 @@ def test_a_dynamically_registered_cli_uses_the_device_grant(server):
     info = registered.json()
     assert info["grant_types"] == [DEVICE_GRANT, "refresh_token"]
     assert info["response_types"] == []
-    started = requests.post(
-        server.url + "/device_authorization",
+    started = http.post(
+        "/device_authorization",
         data={"client_id": info["client_id"], "scope": "openid"},
         timeout=5,
     )

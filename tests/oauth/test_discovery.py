@@ -25,15 +25,15 @@ REQUIRED = [  # OpenID Connect Discovery 1.0 §3, plus what the issue and MCP cl
 ]
 
 
-def test_openid_configuration(server):
-    response = requests.get(server.url + "/.well-known/openid-configuration", timeout=5)
+def test_openid_configuration(http):
+    response = http.get("/.well-known/openid-configuration", timeout=5)
 
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
     assert "max-age=" in response.headers["Cache-Control"]
     metadata = response.json()
     assert [name for name in REQUIRED if name not in metadata] == []
-    assert metadata["issuer"] == server.url
+    assert metadata["issuer"] == http.base
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert "RS256" in metadata["id_token_signing_alg_values_supported"]
     assert metadata["response_types_supported"] == ["code"]
@@ -41,15 +41,15 @@ def test_openid_configuration(server):
     assert "openid" in metadata["scopes_supported"]
 
 
-def test_rfc8414_metadata_is_the_same_document(server):
-    oidc = requests.get(server.url + "/.well-known/openid-configuration", timeout=5).json()
-    oauth = requests.get(server.url + "/.well-known/oauth-authorization-server", timeout=5).json()
+def test_rfc8414_metadata_is_the_same_document(http):
+    oidc = http.get("/.well-known/openid-configuration", timeout=5).json()
+    oauth = http.get("/.well-known/oauth-authorization-server", timeout=5).json()
 
     assert oauth == oidc
 
 
-def test_jwks_publishes_public_keys_only(server):
-    response = requests.get(server.url + "/jwks.json", timeout=5)
+def test_jwks_publishes_public_keys_only(http):
+    response = http.get("/jwks.json", timeout=5)
 
     assert response.status_code == 200
     assert "max-age=" in response.headers["Cache-Control"]

@@ -7,7 +7,6 @@ time; tokens signed before still verify against the JWKS, which then holds both 
 from __future__ import annotations
 
 import pytest
-import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
@@ -18,9 +17,9 @@ from tests.helpers.waiting import wait_until
 from tests.test_cli import run
 
 
-def client_credentials_token(server, client) -> str:
-    response = requests.post(
-        server.url + "/token",
+def client_credentials_token(http, client) -> str:
+    response = http.post(
+        "/token",
         data={"grant_type": "client_credentials"},
         auth=(client.client_id, client.client_secret),
         timeout=5,
@@ -36,11 +35,11 @@ def own_keys(env, tmp_path):
     return env
 
 
-def test_rotation_publishes_first_and_signs_after_activation(own_keys, server, make_client, clock):
+def test_rotation_publishes_first_and_signs_after_activation(own_keys, http, make_client, clock):
     client = make_client(grant_types=["client_credentials"], redirect_uris=[])
-    before = client_credentials_token(server, client)
+    before = client_credentials_token(http, client)
     old_kid = jwt.decode(
-        before, KeySet.import_key_set(requests.get(server.url + "/jwks.json", timeout=5).json())
+        before, KeySet.import_key_set(http.get("/jwks.json", timeout=5).json())
     ).header["kid"]
 
     rotated = run(
@@ -54,25 +53,25 @@ def test_rotation_publishes_first_and_signs_after_activation(own_keys, server, m
     new_kid = rotated.stdout.split()[3]  # "Created signing key <kid> (RS256)."
 
     def jwks_naming_the_new_key() -> dict | None:
-        jwks = requests.get(server.url + "/jwks.json", timeout=5).json()
+        jwks = http.get("/jwks.json", timeout=5).json()
         return jwks if new_kid in [key["kid"] for key in jwks["keys"]] else None
 
     # The store looks at the folder again at most a second after it last did.
     published = wait_until(jwks_naming_the_new_key, timeout=3, what="the new key published")
-    still_old = client_credentials_token(server, client)
-    store = server.app.extensions["idp.keys"]
+    still_old = client_credentials_token(http, client)
+    store = http.app.extensions["idp.keys"]
     pending = next(key for key in store.keys() if key.kid == new_kid)  # noqa: SIM118 (a KeyStore)
     clock.advance_past(pending.activates_at)
-    after = client_credentials_token(server, client)
+    after = client_credentials_token(http, client)
 
     kids = [key["kid"] for key in published["keys"]]
     assert len(kids) == 2 and old_kid in kids
-    keys = KeySet.import_key_set(requests.get(server.url + "/jwks.json", timeout=5).json())
+    keys = KeySet.import_key_set(http.get("/jwks.json", timeout=5).json())
     assert jwt.decode(still_old, keys).header["kid"] == old_kid  # not yet active: old key signs
     new = jwt.decode(after, keys)
     assert new.header["kid"] == new_kid != old_kid
     assert jwt.decode(before, keys).claims["client_id"] == client.client_id  # still verifies
-    with server.app.app_context():  # DESIGN "Audit": a rotation is a security event
+    with http.app.app_context():  # DESIGN "Audit": a rotation is a security event
         event = db.session.scalars(
             select(AuditEvent).where(AuditEvent.event == "key_rotated")
         ).one()

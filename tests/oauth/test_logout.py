@@ -60,15 +60,15 @@ def prompt_none(browser: Browser, client) -> dict[str, str]:
     return query_of(response.headers["Location"])
 
 
-def test_discovery_names_the_end_session_endpoint(server):
-    metadata = requests.get(server.url + "/.well-known/openid-configuration", timeout=5).json()
+def test_discovery_names_the_end_session_endpoint(http):
+    metadata = http.get("/.well-known/openid-configuration", timeout=5).json()
 
-    assert metadata["end_session_endpoint"] == server.url + "/logout"
+    assert metadata["end_session_endpoint"] == http.base + "/logout"
 
 
-def test_a_valid_hint_signs_out_at_once_and_returns_with_state(server, browser, make_user, client):
+def test_a_valid_hint_signs_out_at_once_and_returns_with_state(http, browser, make_user, client):
     make_user("ada@example.com")
-    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
+    id_token = issue(http, browser, client, scope="openid profile email")["id_token"]
     old_cookie = browser.cookie()
 
     response = logout(
@@ -80,19 +80,19 @@ def test_a_valid_hint_signs_out_at_once_and_returns_with_state(server, browser, 
     assert response.headers["Cache-Control"] == "no-store"
     assert set_cookies(response)["idp_session"].clears
     assert not signed_in(browser)
-    assert audit_events(server.app)[-1] == "sign_out"
+    assert audit_events(http.app)[-1] == "sign_out"
     # The session is over on the server too: the old cookie no longer signs anyone in.
     browser.http.cookies.set("idp_session", old_cookie)
     assert prompt_none(browser, client) == {
         "error": "login_required",
         "state": "st-123",
-        "iss": server.url,
+        "iss": http.base,
     }
 
 
-def test_prompt_none_fails_with_login_required_after_logout(server, browser, make_user, client):
+def test_prompt_none_fails_with_login_required_after_logout(http, browser, make_user, client):
     make_user("ada@example.com")
-    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
+    id_token = issue(http, browser, client, scope="openid profile email")["id_token"]
     assert "code" in prompt_none(browser, client)  # still signed in: a code, silently
 
     logout(browser, id_token_hint=id_token)
@@ -100,11 +100,11 @@ def test_prompt_none_fails_with_login_required_after_logout(server, browser, mak
     assert prompt_none(browser, client)["error"] == "login_required"
 
 
-def test_the_redirect_uri_may_carry_its_own_query(server, browser, make_user, make_client):
+def test_the_redirect_uri_may_carry_its_own_query(http, browser, make_user, make_client):
     registered = "https://app.example/bye?from=idp"
     client = make_client(post_logout_redirect_uris=[registered])
     make_user("ada@example.com")
-    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
+    id_token = issue(http, browser, client, scope="openid profile email")["id_token"]
 
     response = logout(
         browser, id_token_hint=id_token, post_logout_redirect_uri=registered, state="x y"
@@ -113,9 +113,9 @@ def test_the_redirect_uri_may_carry_its_own_query(server, browser, make_user, ma
     assert response.headers["Location"] == registered + "&state=x+y"
 
 
-def test_without_post_logout_redirect_uri_our_own_page_is_shown(server, browser, make_user, client):
+def test_without_post_logout_redirect_uri_our_own_page_is_shown(http, browser, make_user, client):
     make_user("ada@example.com")
-    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
+    id_token = issue(http, browser, client, scope="openid profile email")["id_token"]
 
     response = logout(browser, id_token_hint=id_token, state="s-42")
 
@@ -125,16 +125,16 @@ def test_without_post_logout_redirect_uri_our_own_page_is_shown(server, browser,
     assert not signed_in(browser)
 
 
-def test_an_expired_hint_is_still_accepted(server, browser, make_user, make_client):
+def test_an_expired_hint_is_still_accepted(http, browser, make_user, make_client):
     """§2: the OP SHOULD accept an ID Token whose exp has passed."""
     client = make_client(post_logout_redirect_uris=[AFTER_LOGOUT])
-    with server.app.app_context():
+    with http.app.app_context():
         db.session.execute(
             update(Client).where(Client.client_id == client.client_id).values(id_token_ttl=-60)
         )
         db.session.commit()
     make_user("ada@example.com")
-    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
+    id_token = issue(http, browser, client, scope="openid profile email")["id_token"]
 
     response = logout(browser, id_token_hint=id_token, post_logout_redirect_uri=AFTER_LOGOUT)
 
@@ -142,14 +142,14 @@ def test_an_expired_hint_is_still_accepted(server, browser, make_user, make_clie
     assert not signed_in(browser)
 
 
-def test_the_rp_may_post_the_request(server, browser, make_user, client):
+def test_the_rp_may_post_the_request(http, browser, make_user, client):
     """§2: GET and POST. A browser sends no SameSite=Lax cookie with another site's POST, so
     the POST is answered with a 303 to the same request as a GET, which carries it."""
     make_user("ada@example.com")
-    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
+    id_token = issue(http, browser, client, scope="openid profile email")["id_token"]
     fields = {"id_token_hint": id_token, "post_logout_redirect_uri": AFTER_LOGOUT, "state": "p"}
 
-    posted = requests.post(server.url + "/logout", data=fields, allow_redirects=False, timeout=5)
+    posted = http.post("/logout", data=fields, allow_redirects=False, timeout=5)
 
     assert posted.status_code == 303
     assert posted.headers["Location"] == "/logout?" + urlencode(fields)
@@ -170,12 +170,10 @@ def test_the_rp_may_post_the_request(server, browser, make_user, client):
     ],
     ids=["other-site", "trailing-slash", "extra-query", "case", "http"],
 )
-def test_an_unregistered_or_altered_uri_is_never_followed(
-    server, browser, make_user, client, asked
-):
+def test_an_unregistered_or_altered_uri_is_never_followed(http, browser, make_user, client, asked):
     """§3: only an exact match of a registered post_logout_redirect_uri."""
     make_user("ada@example.com")
-    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
+    id_token = issue(http, browser, client, scope="openid profile email")["id_token"]
 
     response = logout(browser, id_token_hint=id_token, post_logout_redirect_uri=asked, state="s")
 
@@ -187,13 +185,13 @@ def test_an_unregistered_or_altered_uri_is_never_followed(
 
 
 def test_another_clients_registered_uri_is_not_followed(
-    server, browser, make_user, client, make_client
+    http, browser, make_user, client, make_client
 ):
     """The hint's audience decides whose registered URIs count."""
     elsewhere = "https://other.example/bye"
     make_client(name="Other App", post_logout_redirect_uris=[elsewhere])
     make_user("ada@example.com")
-    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
+    id_token = issue(http, browser, client, scope="openid profile email")["id_token"]
 
     response = logout(browser, id_token_hint=id_token, post_logout_redirect_uri=elsewhere)
 
@@ -202,11 +200,11 @@ def test_another_clients_registered_uri_is_not_followed(
     assert "Test App asked to send you to an address it has not registered." in response.text
 
 
-def test_without_a_hint_the_user_confirms_first(server, browser, make_user, client, snapshot):
+def test_without_a_hint_the_user_confirms_first(http, browser, make_user, client, snapshot):
     """§2: without a hint the OP MUST ask the user, so nothing happens until they confirm;
     with client_id, the registered URI still gets the user back (§3)."""
     make_user("ada@example.com")
-    issue(server, browser, client, scope="openid profile email")
+    issue(http, browser, client, scope="openid profile email")
     before = snapshot()
 
     page = logout(
@@ -225,7 +223,7 @@ def test_without_a_hint_the_user_confirms_first(server, browser, make_user, clie
     assert not signed_in(browser)
 
 
-def test_a_bare_logout_link_asks_then_shows_our_page(server, browser, make_user):
+def test_a_bare_logout_link_asks_then_shows_our_page(http, browser, make_user):
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
 
@@ -239,7 +237,7 @@ def test_a_bare_logout_link_asks_then_shows_our_page(server, browser, make_user)
     assert not signed_in(browser)
 
 
-def test_a_post_logout_uri_without_a_client_is_never_followed(server, browser, make_user, client):
+def test_a_post_logout_uri_without_a_client_is_never_followed(http, browser, make_user, client):
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
 
@@ -251,7 +249,7 @@ def test_a_post_logout_uri_without_a_client_is_never_followed(server, browser, m
     assert not signed_in(browser)
 
 
-def test_the_confirmation_needs_our_csrf_token(server, browser, make_user, snapshot):
+def test_the_confirmation_needs_our_csrf_token(http, browser, make_user, snapshot):
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
     before = snapshot()
@@ -264,10 +262,10 @@ def test_the_confirmation_needs_our_csrf_token(server, browser, make_user, snaps
     assert signed_in(browser)
 
 
-def test_a_hint_for_another_user_asks_first(server, browser, make_user, client):
+def test_a_hint_for_another_user_asks_first(http, browser, make_user, client):
     make_user("ada@example.com")
     make_user("grace@example.com", name="Grace")
-    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
+    id_token = issue(http, browser, client, scope="openid profile email")["id_token"]
     browser.sign_in("grace@example.com")
 
     page = logout(browser, id_token_hint=id_token, post_logout_redirect_uri=AFTER_LOGOUT)
@@ -281,11 +279,11 @@ def test_a_hint_for_another_user_asks_first(server, browser, make_user, client):
 
 
 @pytest.mark.parametrize("forge", ["tampered", "access-token", "garbage"])
-def test_a_hint_we_cannot_verify_is_not_used(server, browser, make_user, client, forge):
+def test_a_hint_we_cannot_verify_is_not_used(http, browser, make_user, client, forge):
     """§2: the OP MUST validate that it issued the ID Token; §4: what failed is not used, so
     the user confirms, and nothing sends them back to the app."""
     make_user("ada@example.com")
-    tokens = issue(server, browser, client, scope="openid profile email")
+    tokens = issue(http, browser, client, scope="openid profile email")
     header, payload, signature = tokens["id_token"].split(".")
     hint = {
         "tampered": f"{header}.{payload}.{signature[:-4]}AAAA",
@@ -304,12 +302,12 @@ def test_a_hint_we_cannot_verify_is_not_used(server, browser, make_user, client,
 
 
 def test_a_client_id_that_is_not_the_hints_audience_is_refused(
-    server, browser, make_user, client, make_client, snapshot
+    http, browser, make_user, client, make_client, snapshot
 ):
     """§2: when both are present, client_id MUST match the ID Token's audience."""
     make_user("ada@example.com")
     other = make_client(name="Other App", post_logout_redirect_uris=[AFTER_LOGOUT])
-    id_token = issue(server, browser, client, scope="openid profile email")["id_token"]
+    id_token = issue(http, browser, client, scope="openid profile email")["id_token"]
     before = snapshot()
 
     response = logout(
@@ -326,7 +324,7 @@ def test_a_client_id_that_is_not_the_hints_audience_is_refused(
     assert signed_in(browser)
 
 
-def test_an_unknown_client_id_is_refused(server, browser, make_user, snapshot):
+def test_an_unknown_client_id_is_refused(http, browser, make_user, snapshot):
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
     before = snapshot()
@@ -339,7 +337,7 @@ def test_an_unknown_client_id_is_refused(server, browser, make_user, snapshot):
     assert signed_in(browser)
 
 
-def test_a_confirmation_is_validated_again(server, browser, make_user, client, make_client):
+def test_a_confirmation_is_validated_again(http, browser, make_user, client, make_client):
     """The hidden fields come back from the browser: a changed one is checked like new."""
     make_user("ada@example.com")
     browser.sign_in("ada@example.com")
@@ -352,7 +350,7 @@ def test_a_confirmation_is_validated_again(server, browser, make_user, client, m
     assert "has not registered" in response.text
 
 
-def test_when_nobody_is_signed_in_there_is_nothing_to_confirm(server, browser, client):
+def test_when_nobody_is_signed_in_there_is_nothing_to_confirm(http, browser, client):
     response = logout(
         browser, client_id=client.client_id, post_logout_redirect_uri=AFTER_LOGOUT, state="s"
     )
@@ -361,7 +359,7 @@ def test_when_nobody_is_signed_in_there_is_nothing_to_confirm(server, browser, c
     assert response.headers["Location"] == AFTER_LOGOUT + "?state=s"
 
 
-def test_ui_locales_is_accepted(server, browser, client):
+def test_ui_locales_is_accepted(http, browser, client):
     response = logout(browser, ui_locales="fr-CA fr en")
 
     assert response.status_code == 200

@@ -1,6 +1,6 @@
 """Client authentication with a JWT signed by the client's private key (private_key_jwt).
 
-RFC 7523 §2.2 (client assertions) and §3 (iss = sub = client_id, aud names the server, exp,
+RFC 7523 §2.2 (client assertions) and §3 (iss = sub = client_id, aud names the http, exp,
 single-use jti); OpenID Connect Core §9 (the token endpoint URL as audience); RFC 6749 §5.2
 (invalid_client); RFC 8414 §2 (the methods and algorithms advertised).
 """
@@ -39,12 +39,12 @@ def client(make_client) -> RegisteredClient:
     return registered
 
 
-def assertion(server, client: RegisteredClient, key: Any = KEY, alg: str = "RS256", **claims):
+def assertion(http, client: RegisteredClient, key: Any = KEY, alg: str = "RS256", **claims):
     now = int(time.time())
     body = {
         "iss": client.client_id,
         "sub": client.client_id,
-        "aud": server.url + "/token",
+        "aud": http.base + "/token",
         "iat": now,
         "exp": now + 60,
         "jti": uuid.uuid4().hex,
@@ -54,14 +54,14 @@ def assertion(server, client: RegisteredClient, key: Any = KEY, alg: str = "RS25
     return jwt.encode({"alg": alg, "kid": key.kid}, body, key, algorithms=[alg])
 
 
-def token_with(server, signed: str, **form: str) -> requests.Response:
+def token_with(http, signed: str, **form: str) -> requests.Response:
     data = {
         "grant_type": "client_credentials",
         "client_assertion_type": ASSERTION_TYPE,
         "client_assertion": signed,
         **form,
     }
-    return requests.post(server.url + "/token", data=data, timeout=5)
+    return http.post("/token", data=data, timeout=5)
 
 
 def assert_refused(response: requests.Response) -> None:
@@ -69,32 +69,32 @@ def assert_refused(response: requests.Response) -> None:
     assert response.json()["error"] == "invalid_client"
 
 
-def test_discovery_advertises_private_key_jwt(server):
-    metadata = requests.get(server.url + "/.well-known/openid-configuration", timeout=5).json()
+def test_discovery_advertises_private_key_jwt(http):
+    metadata = http.get("/.well-known/openid-configuration", timeout=5).json()
 
     assert "private_key_jwt" in metadata["token_endpoint_auth_methods_supported"]
     assert "RS256" in metadata["token_endpoint_auth_signing_alg_values_supported"]
     assert "HS256" not in metadata["token_endpoint_auth_signing_alg_values_supported"]
 
 
-def test_a_signed_assertion_authenticates_the_client(server, client):
-    response = token_with(server, assertion(server, client))
+def test_a_signed_assertion_authenticates_the_client(http, client):
+    response = token_with(http, assertion(http, client))
 
     assert response.status_code == 200, response.text
-    assert claims_of(server, response.json()["access_token"])["sub"] == client.client_id
+    assert claims_of(http, response.json()["access_token"])["sub"] == client.client_id
 
 
 @pytest.mark.parametrize("audience", ["issuer", "token endpoint"])
-def test_the_audience_may_be_the_issuer_or_the_token_endpoint(server, client, audience):
-    aud = server.url if audience == "issuer" else server.url + "/token"
+def test_the_audience_may_be_the_issuer_or_the_token_endpoint(http, client, audience):
+    aud = http.base if audience == "issuer" else http.base + "/token"
 
-    response = token_with(server, assertion(server, client, aud=aud))
+    response = token_with(http, assertion(http, client, aud=aud))
 
     assert response.status_code == 200, response.text
 
 
-def test_an_ec_key_from_the_set_works_too(server, client):
-    response = token_with(server, assertion(server, client, key=EC_KEY, alg="ES256"))
+def test_an_ec_key_from_the_set_works_too(http, client):
+    response = token_with(http, assertion(http, client, key=EC_KEY, alg="ES256"))
 
     assert response.status_code == 200, response.text
 
@@ -125,40 +125,40 @@ def test_a_stock_client_runs_the_code_flow_with_private_key_jwt(server, browser,
     assert renewed["refresh_token"] != token["refresh_token"]
 
 
-def test_an_assertion_signed_by_another_key_is_refused(server, client, snapshot):
+def test_an_assertion_signed_by_another_key_is_refused(http, client, snapshot):
     before = snapshot()
 
-    response = token_with(server, assertion(server, client, key=OTHER_KEY))
+    response = token_with(http, assertion(http, client, key=OTHER_KEY))
 
     assert_refused(response)
     assert snapshot() == before
 
 
-def test_an_expired_assertion_is_refused(server, client, snapshot):
+def test_an_expired_assertion_is_refused(http, client, snapshot):
     before = snapshot()
     past = int(time.time()) - 600
 
-    response = token_with(server, assertion(server, client, iat=past - 60, exp=past))
+    response = token_with(http, assertion(http, client, iat=past - 60, exp=past))
 
     assert_refused(response)
     assert snapshot() == before
 
 
-def test_an_assertion_for_another_audience_is_refused(server, client, snapshot):
+def test_an_assertion_for_another_audience_is_refused(http, client, snapshot):
     before = snapshot()
 
-    response = token_with(server, assertion(server, client, aud="https://other.example/token"))
+    response = token_with(http, assertion(http, client, aud="https://other.example/token"))
 
     assert_refused(response)
     assert snapshot() == before
 
 
-def test_a_replayed_assertion_is_refused(server, client, snapshot):
-    signed = assertion(server, client)
-    assert token_with(server, signed).status_code == 200
+def test_a_replayed_assertion_is_refused(http, client, snapshot):
+    signed = assertion(http, client)
+    assert token_with(http, signed).status_code == 200
     before = snapshot()
 
-    replay = token_with(server, signed)
+    replay = token_with(http, signed)
 
     assert_refused(replay)
     assert "used" in replay.json()["error_description"]
@@ -170,52 +170,52 @@ def test_a_replayed_assertion_is_refused(server, client, snapshot):
     [{"jti": None}, {"exp": None}, {"iss": "someone-else"}],
     ids=["no jti", "no exp", "iss is not sub"],
 )
-def test_an_incomplete_assertion_is_refused(server, client, snapshot, claims):
+def test_an_incomplete_assertion_is_refused(http, client, snapshot, claims):
     before = snapshot()
 
-    response = token_with(server, assertion(server, client, **claims))
+    response = token_with(http, assertion(http, client, **claims))
 
     assert_refused(response)
     assert snapshot() == before
 
 
-def test_a_symmetric_signature_is_refused(server, client, snapshot):
+def test_a_symmetric_signature_is_refused(http, client, snapshot):
     """Only asymmetric algorithms: an HMAC keyed with public key material proves nothing."""
     before = snapshot()
     hmac_key = OctKey.import_key(KEY.as_dict(private=False)["n"], parameters={"kid": KEY.kid})
 
-    response = token_with(server, assertion(server, client, key=hmac_key, alg="HS256"))
+    response = token_with(http, assertion(http, client, key=hmac_key, alg="HS256"))
 
     assert_refused(response)
     assert snapshot() == before
 
 
-def test_an_assertion_for_an_unknown_client_is_refused(server, client, snapshot):
+def test_an_assertion_for_an_unknown_client_is_refused(http, client, snapshot):
     before = snapshot()
-    signed = assertion(server, client, iss="no-such-client", sub="no-such-client")
+    signed = assertion(http, client, iss="no-such-client", sub="no-such-client")
 
-    response = token_with(server, signed)
+    response = token_with(http, signed)
 
     assert_refused(response)
     assert snapshot() == before
 
 
-def test_a_secret_client_cannot_use_an_assertion(server, make_client, snapshot):
+def test_a_secret_client_cannot_use_an_assertion(http, make_client, snapshot):
     """RFC 7591 §2: the client authenticates with the method it registered."""
     secret_client = make_client(grant_types=["client_credentials"], redirect_uris=[])
     before = snapshot()
 
-    response = token_with(server, assertion(server, secret_client))
+    response = token_with(http, assertion(http, secret_client))
 
     assert_refused(response)
     assert snapshot() == before
 
 
-def test_a_private_key_jwt_client_cannot_use_a_secret(server, client, snapshot):
+def test_a_private_key_jwt_client_cannot_use_a_secret(http, client, snapshot):
     before = snapshot()
 
-    response = requests.post(
-        server.url + "/token",
+    response = http.post(
+        "/token",
         data={"grant_type": "client_credentials"},
         auth=(client.client_id, "guessed"),
         timeout=5,
@@ -227,11 +227,11 @@ def test_a_private_key_jwt_client_cannot_use_a_secret(server, client, snapshot):
 
 
 @pytest.mark.settings(REDIS_URL="redis://127.0.0.1:1/0")
-def test_assertions_are_refused_while_the_replay_store_is_down(server, client, snapshot):
+def test_assertions_are_refused_while_the_replay_store_is_down(http, client, snapshot):
     """Fail closed: without the store, a replay could not be detected."""
     before = snapshot()
 
-    response = token_with(server, assertion(server, client))
+    response = token_with(http, assertion(http, client))
 
     assert response.status_code == 503
     assert response.json()["error"] == "temporarily_unavailable"

@@ -20,12 +20,12 @@ from idp.oauth.models import Client, RefreshToken, TokenFamily
 from tests.oauth.issued import claims_of, issue, post_as, refresh, userinfo
 
 
-def test_a_refresh_rotates_the_token_and_keeps_the_sign_in(server, browser, make_user, make_client):
+def test_a_refresh_rotates_the_token_and_keeps_the_sign_in(http, browser, make_user, make_client):
     make_user()
     client = make_client()
-    first = issue(server, browser, client, nonce="n-1")
+    first = issue(http, browser, client, nonce="n-1")
 
-    response = refresh(server, client, first["refresh_token"])
+    response = refresh(http, client, first["refresh_token"])
 
     assert response.status_code == 200, response.text
     assert response.headers["Cache-Control"] == "no-store"  # RFC 6749 §5.1
@@ -34,14 +34,14 @@ def test_a_refresh_rotates_the_token_and_keeps_the_sign_in(server, browser, make
     assert second["scope"] == "openid profile offline_access"
     assert second["refresh_token"] != first["refresh_token"]
     assert second["access_token"] != first["access_token"]
-    original, renewed = claims_of(server, first["id_token"]), claims_of(server, second["id_token"])
+    original, renewed = claims_of(http, first["id_token"]), claims_of(http, second["id_token"])
     for claim in ("iss", "sub", "aud", "auth_time", "acr", "amr", "sid"):
         assert renewed[claim] == original[claim], claim  # OpenID Connect Core §12.2
     assert "nonce" not in renewed
-    assert userinfo(server, second["access_token"]).status_code == 200
-    third = refresh(server, client, second["refresh_token"])
+    assert userinfo(http, second["access_token"]).status_code == 200
+    third = refresh(http, client, second["refresh_token"])
     assert third.status_code == 200, third.text
-    with server.app.app_context():
+    with http.app.app_context():
         rows = db.session.scalars(select(RefreshToken).order_by(RefreshToken.id)).all()
         assert len({row.family_id for row in rows}) == 1  # one family, three tokens
         assert [row.rotated_at is not None for row in rows] == [True, True, False]
@@ -59,192 +59,192 @@ def test_a_stock_client_refreshes(server, browser, make_user, make_client):
     assert session.get(server.url + "/userinfo").status_code == 200
 
 
-def test_a_public_client_refreshes_with_its_client_id(server, browser, make_user, make_client):
+def test_a_public_client_refreshes_with_its_client_id(http, browser, make_user, make_client):
     make_user()
     client = make_client(public=True)
-    token = issue(server, browser, client)
+    token = issue(http, browser, client)
 
-    response = refresh(server, client, token["refresh_token"])
+    response = refresh(http, client, token["refresh_token"])
 
     assert response.status_code == 200, response.text
     assert response.json()["refresh_token"] != token["refresh_token"]
 
 
-def test_reuse_within_the_grace_window_issues_another_pair(server, browser, make_user, make_client):
+def test_reuse_within_the_grace_window_issues_another_pair(http, browser, make_user, make_client):
     """Two requests of one client racing with the same token both succeed (default grace)."""
     make_user()
     client = make_client()
-    token = issue(server, browser, client)
+    token = issue(http, browser, client)
 
-    winner = refresh(server, client, token["refresh_token"])
-    late = refresh(server, client, token["refresh_token"])
+    winner = refresh(http, client, token["refresh_token"])
+    late = refresh(http, client, token["refresh_token"])
 
     assert winner.status_code == 200, winner.text
     assert late.status_code == 200, late.text
     assert late.json()["refresh_token"] != winner.json()["refresh_token"]
     for pair in (winner.json(), late.json()):
-        assert refresh(server, client, pair["refresh_token"]).status_code == 200
+        assert refresh(http, client, pair["refresh_token"]).status_code == 200
 
 
-def test_concurrent_refreshes_with_one_token_all_succeed(server, browser, make_user, make_client):
+def test_concurrent_refreshes_with_one_token_all_succeed(http, browser, make_user, make_client):
     """One conditional UPDATE picks the winner; the others fall within the grace window."""
     make_user()
     client = make_client()
-    token = issue(server, browser, client)
+    token = issue(http, browser, client)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         responses = list(
-            pool.map(lambda _: refresh(server, client, token["refresh_token"]), range(4))
+            pool.map(lambda _: refresh(http, client, token["refresh_token"]), range(4))
         )
 
     assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
     assert len({r.json()["refresh_token"] for r in responses}) == 4
-    with server.app.app_context():
+    with http.app.app_context():
         assert db.session.scalars(select(TokenFamily)).one().revoked_at is None
 
 
 @pytest.mark.settings(IDP_REFRESH_REUSE_GRACE="1")
 def test_reuse_after_the_grace_window_revokes_the_family(
-    server, browser, make_user, make_client, clock
+    http, browser, make_user, make_client, clock
 ):
     make_user()
     client = make_client()
-    token = issue(server, browser, client)
-    current = refresh(server, client, token["refresh_token"]).json()
+    token = issue(http, browser, client)
+    current = refresh(http, client, token["refresh_token"]).json()
     clock.advance(1.2)
 
-    replay = refresh(server, client, token["refresh_token"])
+    replay = refresh(http, client, token["refresh_token"])
 
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_grant"
     # Every token of the family is now dead, the newest included.
-    after = refresh(server, client, current["refresh_token"])
+    after = refresh(http, client, current["refresh_token"])
     assert after.json()["error"] == "invalid_grant"
-    assert userinfo(server, current["access_token"]).status_code == 401
-    with server.app.app_context():
+    assert userinfo(http, current["access_token"]).status_code == 401
+    with http.app.app_context():
         family = db.session.scalars(select(TokenFamily)).one()
         assert family.revoked_at is not None
         events = db.session.scalars(select(AuditEvent.event)).all()
         assert events.count("refresh_token_reused") == 1
 
 
-def test_a_refresh_token_is_bound_to_its_client(server, browser, make_user, make_client, snapshot):
+def test_a_refresh_token_is_bound_to_its_client(http, browser, make_user, make_client, snapshot):
     make_user()
     owner, other = make_client(), make_client(name="Other App")
-    token = issue(server, browser, owner)
+    token = issue(http, browser, owner)
     before = snapshot()
 
-    response = refresh(server, other, token["refresh_token"])
+    response = refresh(http, other, token["refresh_token"])
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert snapshot() == before
-    assert refresh(server, owner, token["refresh_token"]).status_code == 200
+    assert refresh(http, owner, token["refresh_token"]).status_code == 200
 
 
-def test_the_scope_may_narrow(server, browser, make_user, make_client):
+def test_the_scope_may_narrow(http, browser, make_user, make_client):
     make_user()
     client = make_client()
-    token = issue(server, browser, client, scope="openid profile email offline_access")
+    token = issue(http, browser, client, scope="openid profile email offline_access")
 
-    narrowed = refresh(server, client, token["refresh_token"], scope="profile")
+    narrowed = refresh(http, client, token["refresh_token"], scope="profile")
 
     assert narrowed.status_code == 200, narrowed.text
     body = narrowed.json()
     assert body["scope"] == "profile"
-    assert claims_of(server, body["access_token"])["scope"] == "profile"
+    assert claims_of(http, body["access_token"])["scope"] == "profile"
     assert "id_token" not in body  # no openid in the narrowed scope
     # RFC 6749 §6: the new refresh token keeps the scope originally granted.
-    full = refresh(server, client, body["refresh_token"]).json()
+    full = refresh(http, client, body["refresh_token"]).json()
     assert full["scope"] == "openid profile email offline_access"
     assert "id_token" in full
 
 
-def test_the_scope_may_not_widen(server, browser, make_user, make_client, snapshot):
+def test_the_scope_may_not_widen(http, browser, make_user, make_client, snapshot):
     make_user()
     client = make_client()
-    token = issue(server, browser, client, scope="openid offline_access")
+    token = issue(http, browser, client, scope="openid offline_access")
     before = snapshot()
 
-    response = refresh(server, client, token["refresh_token"], scope="openid email")
+    response = refresh(http, client, token["refresh_token"], scope="openid email")
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_scope"
     assert snapshot() == before
 
 
-def test_no_refresh_token_without_offline_access(server, browser, make_user, make_client):
+def test_no_refresh_token_without_offline_access(http, browser, make_user, make_client):
     make_user()
     client = make_client()
 
-    token = issue(server, browser, client, scope="openid profile")
+    token = issue(http, browser, client, scope="openid profile")
 
     assert "refresh_token" not in token
     assert "access_token" in token
 
 
 def test_no_refresh_token_for_a_client_without_the_refresh_grant(
-    server, browser, make_user, make_client
+    http, browser, make_user, make_client
 ):
     make_user()
     client = make_client(grant_types=["authorization_code"])
 
-    token = issue(server, browser, client, scope="openid offline_access")
+    token = issue(http, browser, client, scope="openid offline_access")
 
     assert "refresh_token" not in token
 
 
-def test_an_unknown_refresh_token_is_refused(server, make_client, snapshot):
+def test_an_unknown_refresh_token_is_refused(http, make_client, snapshot):
     client = make_client()
     before = snapshot()
 
-    response = refresh(server, client, "not-a-token-we-issued")
+    response = refresh(http, client, "not-a-token-we-issued")
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert snapshot() == before
 
 
-def test_a_missing_refresh_token_is_refused(server, make_client):
+def test_a_missing_refresh_token_is_refused(http, make_client):
     client = make_client()
 
-    response = post_as(server, client, "/token", grant_type="refresh_token")
+    response = post_as(http, client, "/token", grant_type="refresh_token")
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
 
 
 def test_an_expired_refresh_token_is_refused(
-    server, browser, make_user, make_client, snapshot, clock
+    http, browser, make_user, make_client, snapshot, clock
 ):
     make_user()
     client = make_client()
-    with server.app.app_context():
+    with http.app.app_context():
         row = db.session.scalars(select(Client)).one()
         row.refresh_token_ttl = 1
         db.session.commit()
-    token = issue(server, browser, client)
+    token = issue(http, browser, client)
     clock.advance(1.2)
     before = snapshot()
 
-    response = refresh(server, client, token["refresh_token"])
+    response = refresh(http, client, token["refresh_token"])
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert snapshot() == before
 
 
-def test_a_token_of_a_revoked_family_is_refused(server, browser, make_user, make_client, snapshot):
+def test_a_token_of_a_revoked_family_is_refused(http, browser, make_user, make_client, snapshot):
     make_user()
     client = make_client()
-    token = issue(server, browser, client)
-    with server.app.app_context():
+    token = issue(http, browser, client)
+    with http.app.app_context():
         family = db.session.scalars(select(TokenFamily)).one()
         family.revoked_at = family.created_at
         db.session.commit()
     before = snapshot()
 
-    response = refresh(server, client, token["refresh_token"])
+    response = refresh(http, client, token["refresh_token"])
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"

@@ -33,14 +33,14 @@ SIGNING_KEY = RSAKey.generate_key(2048, parameters={"kid": "k1"})
 PUBLIC_KEY = SIGNING_KEY.as_dict(private=False)
 
 
-def register(server, body: Any = None, **kwargs: Any) -> requests.Response:
+def register(http, body: Any = None, **kwargs: Any) -> requests.Response:
     if body is not None:
         kwargs["json"] = body
-    return requests.post(server.url + "/register", timeout=5, **kwargs)
+    return http.post("/register", timeout=5, **kwargs)
 
 
-def stored(server, client_id: str) -> dict[str, Any] | None:
-    with server.app.app_context():
+def stored(http, client_id: str) -> dict[str, Any] | None:
+    with http.app.app_context():
         client = find_client(client_id)
         if client is None:
             return None
@@ -53,8 +53,8 @@ def stored(server, client_id: str) -> dict[str, Any] | None:
         }
 
 
-def events(server, name: str) -> list[AuditEvent]:
-    with server.app.app_context():
+def events(http, name: str) -> list[AuditEvent]:
+    with http.app.app_context():
         return list(db.session.scalars(select(AuditEvent).where(AuditEvent.event == name)))
 
 
@@ -62,16 +62,16 @@ def sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def test_discovery_names_the_registration_endpoint(server):
-    metadata = requests.get(server.url + "/.well-known/openid-configuration", timeout=5).json()
+def test_discovery_names_the_registration_endpoint(http):
+    metadata = http.get("/.well-known/openid-configuration", timeout=5).json()
 
-    assert metadata["registration_endpoint"] == server.url + "/register"
+    assert metadata["registration_endpoint"] == http.base + "/register"
 
 
-def test_a_public_client_registers_and_signs_a_user_in(server, browser, make_user):
+def test_a_public_client_registers_and_signs_a_user_in(http, browser, make_user):
     make_user(ADA[0])
     response = register(
-        server,
+        http,
         {
             "client_name": "Pocket CLI",
             "redirect_uris": [REDIRECT_URI],
@@ -92,10 +92,10 @@ def test_a_public_client_registers_and_signs_a_user_in(server, browser, make_use
     assert info["response_types"] == ["code"]
     assert info["scope"] == "openid profile offline_access"
     assert isinstance(info["client_id_issued_at"], int)
-    assert info["registration_client_uri"] == f"{server.url}/register/{info['client_id']}"
+    assert info["registration_client_uri"] == f"{http.base}/register/{info['client_id']}"
     assert "client_secret" not in info and "client_secret_expires_at" not in info
     assert "software_id" not in info  # RFC 7591 §2: unknown metadata is ignored
-    row = stored(server, info["client_id"])
+    row = stored(http, info["client_id"])
     assert row == {
         "dynamic": True,
         "first_party": False,
@@ -103,7 +103,7 @@ def test_a_public_client_registers_and_signs_a_user_in(server, browser, make_use
         "registration_token_hash": sha256(info["registration_access_token"]),
         "name": "Pocket CLI",
     }
-    assert [e.subject for e in events(server, "client_created")] == [info["client_id"]]
+    assert [e.subject for e in events(http, "client_created")] == [info["client_id"]]
 
     client = RegisteredClient(info["client_id"], None)
     verifier, challenge = pkce()
@@ -113,8 +113,8 @@ def test_a_public_client_registers_and_signs_a_user_in(server, browser, make_use
     assert "This app registered itself" in page
     assert "127.0.0.1:9" in page  # the consent page shows where the answer goes
     callback = follow(browser, consent.headers["Location"])
-    tokens = requests.post(
-        server.url + "/token",
+    tokens = http.post(
+        "/token",
         data={
             "grant_type": "authorization_code",
             "code": params_of(callback)["code"],
@@ -125,8 +125,8 @@ def test_a_public_client_registers_and_signs_a_user_in(server, browser, make_use
         timeout=5,
     )
     assert tokens.status_code == 200, tokens.text
-    refreshed = requests.post(
-        server.url + "/token",
+    refreshed = http.post(
+        "/token",
         data={
             "grant_type": "refresh_token",
             "refresh_token": tokens.json()["refresh_token"],
@@ -138,14 +138,14 @@ def test_a_public_client_registers_and_signs_a_user_in(server, browser, make_use
 
 
 def test_a_registered_scope_does_not_cap_what_a_self_registered_client_asks_later(
-    server, browser, make_user, make_client
+    http, browser, make_user, make_client
 ):
     """RFC 7591 §2 `scope`: a client that registered itself chose that list, so it limits
     nothing; it may later ask for another supported scope, and consent decides. MCP clients
     step up this way without registering again (MCP authorization 2025-11-25)."""
     make_user(ADA[0])
     info = register(
-        server,
+        http,
         {"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none", "scope": "profile"},
     ).json()
     client = RegisteredClient(info["client_id"], None)
@@ -212,17 +212,15 @@ def test_a_confidential_client_registers_and_uses_its_secret(server, browser, ma
     )
 
 
-def test_a_client_without_a_name_is_named_after_its_redirect_host(server):
-    response = register(server, {"redirect_uris": ["https://app.example/callback"]})
+def test_a_client_without_a_name_is_named_after_its_redirect_host(http):
+    response = register(http, {"redirect_uris": ["https://app.example/callback"]})
 
     assert response.status_code == 201
     assert response.json()["client_name"] == "app.example"
 
 
-def test_a_machine_client_needs_no_redirect_uri(server):
-    response = register(
-        server, {"client_name": "Nightly job", "grant_types": ["client_credentials"]}
-    )
+def test_a_machine_client_needs_no_redirect_uri(http):
+    response = register(http, {"client_name": "Nightly job", "grant_types": ["client_credentials"]})
 
     assert response.status_code == 201
     info = response.json()
@@ -310,33 +308,33 @@ def assert_refused(response: requests.Response, error: str) -> None:
 
 
 @pytest.mark.parametrize("metadata", REDIRECT_ERRORS.values(), ids=REDIRECT_ERRORS.keys())
-def test_a_bad_redirect_uri_is_refused_and_nothing_is_stored(server, snapshot, metadata):
+def test_a_bad_redirect_uri_is_refused_and_nothing_is_stored(http, snapshot, metadata):
     before = snapshot()
 
-    response = register(server, metadata)
+    response = register(http, metadata)
 
     assert_refused(response, "invalid_redirect_uri")  # RFC 7591 §3.2.2
     assert snapshot() == before
-    assert events(server, "client_created") == []
+    assert events(http, "client_created") == []
 
 
 @pytest.mark.parametrize("metadata", METADATA_ERRORS.values(), ids=METADATA_ERRORS.keys())
-def test_bad_metadata_is_refused_and_nothing_is_stored(server, snapshot, metadata):
+def test_bad_metadata_is_refused_and_nothing_is_stored(http, snapshot, metadata):
     before = snapshot()
 
-    response = register(server, {"redirect_uris": [REDIRECT_URI], **metadata})
+    response = register(http, {"redirect_uris": [REDIRECT_URI], **metadata})
 
     assert_refused(response, "invalid_client_metadata")  # RFC 7591 §3.2.2
     assert snapshot() == before
-    assert events(server, "client_created") == []
+    assert events(http, "client_created") == []
 
 
-def test_a_private_key_in_jwks_is_refused(server, snapshot):
+def test_a_private_key_in_jwks_is_refused(http, snapshot):
     before = snapshot()
     private = RSAKey.generate_key(2048).as_dict(private=True)
 
     response = register(
-        server,
+        http,
         {
             "grant_types": ["client_credentials"],
             "token_endpoint_auth_method": "private_key_jwt",
@@ -358,20 +356,20 @@ def test_a_private_key_in_jwks_is_refused(server, snapshot):
     ],
     ids=["malformed", "an array", "null", "a form"],
 )
-def test_a_body_that_is_no_json_object_is_refused(server, snapshot, content, content_type):
+def test_a_body_that_is_no_json_object_is_refused(http, snapshot, content, content_type):
     before = snapshot()
 
-    response = register(server, data=content, headers={"Content-Type": content_type})
+    response = register(http, data=content, headers={"Content-Type": content_type})
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_client_metadata"
     assert snapshot() == before
 
 
-def test_a_redirect_uri_with_odd_characters_gets_a_clean_error(server, snapshot):
+def test_a_redirect_uri_with_odd_characters_gets_a_clean_error(http, snapshot):
     before = snapshot()
 
-    response = register(server, {"redirect_uris": ['https://a.example/"caf\u00e9"#x']})
+    response = register(http, {"redirect_uris": ['https://a.example/"caf\u00e9"#x']})
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_redirect_uri"
@@ -385,11 +383,11 @@ def test_a_redirect_uri_with_odd_characters_gets_a_clean_error(server, snapshot)
     [None, "Bearer wrong-initial-access-token", f"Basic {INITIAL_TOKEN}", "Bearer "],
     ids=["missing", "wrong", "not bearer", "empty"],
 )
-def test_token_mode_refuses_a_missing_or_wrong_initial_token(server, snapshot, authorization):
+def test_token_mode_refuses_a_missing_or_wrong_initial_token(http, snapshot, authorization):
     before = snapshot()
     headers = {"Authorization": authorization} if authorization else {}
 
-    response = register(server, {"redirect_uris": [REDIRECT_URI]}, headers=headers)
+    response = register(http, {"redirect_uris": [REDIRECT_URI]}, headers=headers)
 
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_token"
@@ -398,26 +396,26 @@ def test_token_mode_refuses_a_missing_or_wrong_initial_token(server, snapshot, a
 
 
 @pytest.mark.settings(IDP_REGISTRATION="token", IDP_REGISTRATION_TOKEN=INITIAL_TOKEN)
-def test_token_mode_registers_with_the_initial_token(server):
-    metadata = requests.get(server.url + "/.well-known/openid-configuration", timeout=5).json()
+def test_token_mode_registers_with_the_initial_token(http):
+    metadata = http.get("/.well-known/openid-configuration", timeout=5).json()
 
     response = register(
-        server,
+        http,
         {"redirect_uris": [REDIRECT_URI]},
         headers={"Authorization": f"Bearer {INITIAL_TOKEN}"},
     )
 
-    assert metadata["registration_endpoint"] == server.url + "/register"
+    assert metadata["registration_endpoint"] == http.base + "/register"
     assert response.status_code == 201
     assert response.json()["registration_access_token"] != INITIAL_TOKEN
 
 
 @pytest.mark.settings(IDP_REGISTRATION="off")
-def test_off_mode_has_no_registration_endpoint(server, snapshot):
+def test_off_mode_has_no_registration_endpoint(http, snapshot):
     before = snapshot()
-    metadata = requests.get(server.url + "/.well-known/openid-configuration", timeout=5).json()
+    metadata = http.get("/.well-known/openid-configuration", timeout=5).json()
 
-    response = register(server, {"redirect_uris": [REDIRECT_URI]})
+    response = register(http, {"redirect_uris": [REDIRECT_URI]})
 
     assert "registration_endpoint" not in metadata
     assert response.status_code == 404
@@ -426,12 +424,12 @@ def test_off_mode_has_no_registration_endpoint(server, snapshot):
 
 
 @pytest.mark.settings(IDP_REGISTRATION_LIMIT="2 per minute")
-def test_registrations_are_rate_limited_per_address(server, snapshot):
+def test_registrations_are_rate_limited_per_address(http, snapshot):
     for _ in range(2):
-        assert register(server, {"redirect_uris": [REDIRECT_URI]}).status_code == 201
+        assert register(http, {"redirect_uris": [REDIRECT_URI]}).status_code == 201
     before = snapshot()
 
-    response = register(server, {"redirect_uris": [REDIRECT_URI]})
+    response = register(http, {"redirect_uris": [REDIRECT_URI]})
 
     assert response.status_code == 429
     assert response.json()["error"] == "temporarily_unavailable"

@@ -24,14 +24,15 @@ ADA = ("ada@example.com", PASSWORD)
 NEW_REDIRECT = "https://printer.example/callback"
 
 
-def register(server, **metadata: Any) -> dict[str, Any]:
+def register(http, **metadata: Any) -> dict[str, Any]:
     body = {"client_name": "Photo Printer", "redirect_uris": [REDIRECT_URI], **metadata}
-    response = requests.post(server.url + "/register", json=body, timeout=5)
+    response = http.post("/register", json=body, timeout=5)
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def call(
+    http: Any,
     method: str,
     info: dict[str, Any],
     token: str | None = "",
@@ -43,13 +44,12 @@ def call(
     headers = dict(headers or {})
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    return requests.request(
-        method, info["registration_client_uri"], headers=headers, timeout=5, **kwargs
-    )
+    path = info["registration_client_uri"].removeprefix(http.base)
+    return http.request(method, path, headers=headers, timeout=5, **kwargs)
 
 
-def events(server, name: str) -> list[str | None]:
-    with server.app.app_context():
+def events(http, name: str) -> list[str | None]:
+    with http.app.app_context():
         rows = db.session.scalars(select(AuditEvent).where(AuditEvent.event == name))
         return [row.subject for row in rows]
 
@@ -61,10 +61,10 @@ def assert_invalid_token(response: requests.Response) -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_reading_returns_what_was_registered(server):
-    info = register(server, client_uri="https://printer.example")
+def test_reading_returns_what_was_registered(http):
+    info = register(http, client_uri="https://printer.example")
 
-    response = call("GET", info)
+    response = call(http, "GET", info)
 
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -79,39 +79,42 @@ def test_reading_returns_what_was_registered(server):
     [None, "not-the-registration-token", "other client"],
     ids=["missing", "wrong", "another client's"],
 )
-def test_a_missing_or_wrong_token_is_refused(server, snapshot, method, token):
-    info = register(server)
-    other = register(server, client_name="Other")
+def test_a_missing_or_wrong_token_is_refused(http, snapshot, method, token):
+    info = register(http)
+    other = register(http, client_name="Other")
     token = other["registration_access_token"] if token == "other client" else token
     before = snapshot()
 
-    response = call(method, info, token, json={"client_id": info["client_id"], "client_name": "X"})
+    response = call(
+        http, method, info, token, json={"client_id": info["client_id"], "client_name": "X"}
+    )
 
     assert_invalid_token(response)
     assert snapshot() == before
 
 
-def test_an_unknown_client_looks_the_same_as_a_wrong_token(server):
-    info = register(server)
-    unknown = {**info, "registration_client_uri": server.url + "/register/no-such-client"}
+def test_an_unknown_client_looks_the_same_as_a_wrong_token(http):
+    info = register(http)
+    unknown = {**info, "registration_client_uri": http.base + "/register/no-such-client"}
 
-    assert_invalid_token(call("GET", unknown))
+    assert_invalid_token(call(http, "GET", unknown))
 
 
-def test_a_client_created_by_an_operator_has_no_registration_token(server, make_client):
+def test_a_client_created_by_an_operator_has_no_registration_token(http, make_client):
     client = make_client()
     info = {
-        "registration_client_uri": f"{server.url}/register/{client.client_id}",
+        "registration_client_uri": f"{http.base}/register/{client.client_id}",
         "registration_access_token": "anything-at-all",
     }
 
-    assert_invalid_token(call("GET", info))
+    assert_invalid_token(call(http, "GET", info))
 
 
-def test_an_update_replaces_the_metadata(server):
-    info = register(server, client_uri="https://printer.example", scope="openid email")
+def test_an_update_replaces_the_metadata(http):
+    info = register(http, client_uri="https://printer.example", scope="openid email")
 
     response = call(
+        http,
         "PUT",
         info,
         json={
@@ -129,13 +132,14 @@ def test_an_update_replaces_the_metadata(server):
     assert "client_uri" not in updated  # omitted fields are deleted (RFC 7592 §2.2)
     assert len(updated["scope"].split()) == 6  # ...or take their defaults
     assert "client_secret" not in updated  # the secret is unchanged, so not shown again
-    assert call("GET", info).json() == updated
-    assert events(server, "client_updated") == [info["client_id"]]
+    assert call(http, "GET", info).json() == updated
+    assert events(http, "client_updated") == [info["client_id"]]
 
 
-def test_the_old_secret_still_works_after_an_update(server):
-    info = register(server, grant_types=["authorization_code", "client_credentials"])
+def test_the_old_secret_still_works_after_an_update(http):
+    info = register(http, grant_types=["authorization_code", "client_credentials"])
     call(
+        http,
         "PUT",
         info,
         json={
@@ -145,8 +149,8 @@ def test_the_old_secret_still_works_after_an_update(server):
         },
     )
 
-    response = requests.post(
-        server.url + "/token",
+    response = http.post(
+        "/token",
         data={
             "grant_type": "client_credentials",
             "client_id": info["client_id"],
@@ -158,11 +162,11 @@ def test_the_old_secret_still_works_after_an_update(server):
     assert response.status_code == 200, response.text
 
 
-def test_a_public_client_that_becomes_confidential_gets_a_secret(server):
-    info = register(server, token_endpoint_auth_method="none")
+def test_a_public_client_that_becomes_confidential_gets_a_secret(http):
+    info = register(http, token_endpoint_auth_method="none")
 
     response = call(
-        "PUT", info, json={"client_id": info["client_id"], "redirect_uris": [REDIRECT_URI]}
+        http, "PUT", info, json={"client_id": info["client_id"], "redirect_uris": [REDIRECT_URI]}
     )
 
     assert response.status_code == 200
@@ -171,10 +175,11 @@ def test_a_public_client_that_becomes_confidential_gets_a_secret(server):
     assert updated["client_secret"] and updated["client_secret_expires_at"] == 0
 
 
-def test_a_confidential_client_that_becomes_public_loses_its_secret(server):
-    info = register(server)
+def test_a_confidential_client_that_becomes_public_loses_its_secret(http):
+    info = register(http)
 
     response = call(
+        http,
         "PUT",
         info,
         json={
@@ -186,8 +191,8 @@ def test_a_confidential_client_that_becomes_public_loses_its_secret(server):
 
     assert response.status_code == 200
     assert "client_secret_expires_at" not in response.json()
-    token = requests.post(
-        server.url + "/token",
+    token = http.post(
+        "/token",
         auth=(info["client_id"], info["client_secret"]),
         data={"grant_type": "authorization_code", "code": "x", "redirect_uri": REDIRECT_URI},
         timeout=5,
@@ -211,40 +216,40 @@ UPDATE_ERRORS = {
 
 
 @pytest.mark.parametrize(("change", "error"), UPDATE_ERRORS.values(), ids=UPDATE_ERRORS.keys())
-def test_a_bad_update_is_refused_and_changes_nothing(server, snapshot, change, error):
-    info = register(server)
+def test_a_bad_update_is_refused_and_changes_nothing(http, snapshot, change, error):
+    info = register(http)
     body = {"client_id": info["client_id"], "redirect_uris": [REDIRECT_URI], **change}
     body = {key: value for key, value in body.items() if value is not None}
     before = snapshot()
 
-    response = call("PUT", info, json=body)
+    response = call(http, "PUT", info, json=body)
 
     assert response.status_code == 400
     assert response.json()["error"] == error
     assert response.headers["Cache-Control"] == "no-store"
     assert snapshot() == before
-    assert events(server, "client_updated") == []
+    assert events(http, "client_updated") == []
 
 
-def test_an_update_that_is_no_json_object_is_refused(server, snapshot):
-    info = register(server)
+def test_an_update_that_is_no_json_object_is_refused(http, snapshot):
+    info = register(http)
     before = snapshot()
 
-    response = call("PUT", info, data="{oops", headers={"Content-Type": "application/json"})
+    response = call(http, "PUT", info, data="{oops", headers={"Content-Type": "application/json"})
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_client_metadata"
     assert snapshot() == before
 
 
-def test_deleting_removes_the_client_and_ends_its_tokens(server, browser, make_user):
+def test_deleting_removes_the_client_and_ends_its_tokens(http, browser, make_user):
     make_user(ADA[0])
-    info = register(server, token_endpoint_auth_method="none", scope="openid offline_access")
+    info = register(http, token_endpoint_auth_method="none", scope="openid offline_access")
     client = RegisteredClient(info["client_id"], None)
     verifier, challenge = pkce()
     callback = follow(browser, authorize_url(client, challenge, scope="openid"), sign_in=ADA)
-    tokens = requests.post(
-        server.url + "/token",
+    tokens = http.post(
+        "/token",
         data={
             "grant_type": "authorization_code",
             "code": params_of(callback)["code"],
@@ -255,22 +260,22 @@ def test_deleting_removes_the_client_and_ends_its_tokens(server, browser, make_u
         timeout=5,
     ).json()
     bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
-    assert requests.get(server.url + "/userinfo", headers=bearer, timeout=5).status_code == 200
+    assert http.get("/userinfo", headers=bearer, timeout=5).status_code == 200
 
-    response = call("DELETE", info)
+    response = call(http, "DELETE", info)
 
     assert response.status_code == 204
     assert response.headers["Cache-Control"] == "no-store"
-    assert_invalid_token(call("GET", info))  # RFC 7592 §2.3: the token dies with the client
-    assert requests.get(server.url + "/userinfo", headers=bearer, timeout=5).status_code == 401
-    assert events(server, "client_deleted") == [info["client_id"]]
+    assert_invalid_token(call(http, "GET", info))  # RFC 7592 §2.3: the token dies with the client
+    assert http.get("/userinfo", headers=bearer, timeout=5).status_code == 401
+    assert events(http, "client_deleted") == [info["client_id"]]
 
 
 @pytest.mark.settings(IDP_REGISTRATION="off")
-def test_off_mode_has_no_management_endpoint(server, make_client):
+def test_off_mode_has_no_management_endpoint(http, make_client):
     client = make_client()
 
-    response = requests.get(f"{server.url}/register/{client.client_id}", timeout=5)
+    response = http.get(f"/register/{client.client_id}", timeout=5)
 
     assert response.status_code == 404
     assert response.json()["error"] == "invalid_request"

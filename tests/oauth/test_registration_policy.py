@@ -27,20 +27,20 @@ ADA = ("ada@example.com", PASSWORD)
 DAY = 86400
 
 
-def register(server, **metadata) -> requests.Response:
+def register(http, **metadata) -> requests.Response:
     body = {"client_name": "Agent", "token_endpoint_auth_method": "none", **metadata}
-    return requests.post(server.url + "/register", json=body, timeout=5)
+    return http.post("/register", json=body, timeout=5)
 
 
-def client_ids(server) -> set[str]:
-    with server.app.app_context():
+def client_ids(http) -> set[str]:
+    with http.app.app_context():
         return set(db.session.scalars(select(Client.client_id)))
 
 
-def age(server, client_id: str, *, created: float, used: float | None = None) -> None:
+def age(http, client_id: str, *, created: float, used: float | None = None) -> None:
     """Move a client's registration (and last use) `created`/`used` days into the past."""
     now = utcnow()
-    with server.app.app_context():
+    with http.app.app_context():
         db.session.execute(
             update(Client)
             .where(Client.client_id == client_id)
@@ -52,8 +52,8 @@ def age(server, client_id: str, *, created: float, used: float | None = None) ->
         db.session.commit()
 
 
-def last_used(server, client_id: str):
-    with server.app.app_context():
+def last_used(http, client_id: str):
+    with http.app.app_context():
         return db.session.scalar(select(Client.last_used_at).where(Client.client_id == client_id))
 
 
@@ -68,8 +68,8 @@ def last_used(server, client_id: str):
         "com.example.agent:/callback",
     ],
 )
-def test_a_public_client_registers_with_an_allowed_redirect_uri(server, redirect_uri):
-    response = register(server, redirect_uris=[redirect_uri])
+def test_a_public_client_registers_with_an_allowed_redirect_uri(http, redirect_uri):
+    response = register(http, redirect_uris=[redirect_uri])
 
     assert response.status_code == 201, response.text
     info = response.json()
@@ -89,11 +89,11 @@ def test_a_public_client_registers_with_an_allowed_redirect_uri(server, redirect
         "https://agent.example/callback#done",
     ],
 )
-def test_any_other_redirect_uri_is_invalid_redirect_uri(server, snapshot, redirect_uri):
+def test_any_other_redirect_uri_is_invalid_redirect_uri(http, snapshot, redirect_uri):
     """RFC 7591 §3.2.2: invalid_redirect_uri, and nothing is stored."""
     before = snapshot()
 
-    response = register(server, redirect_uris=["https://agent.example/ok", redirect_uri])
+    response = register(http, redirect_uris=["https://agent.example/ok", redirect_uri])
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_redirect_uri"
@@ -101,10 +101,10 @@ def test_any_other_redirect_uri_is_invalid_redirect_uri(server, snapshot, redire
     assert snapshot() == before
 
 
-def test_a_localhost_redirect_uri_may_use_any_port(server, browser, make_user):
+def test_a_localhost_redirect_uri_may_use_any_port(http, browser, make_user):
     """RFC 8252 §7.3: the loopback port is chosen when the app runs; localhost too (§8.3)."""
     make_user(ADA[0])
-    info = register(server, redirect_uris=["http://localhost/callback"]).json()
+    info = register(http, redirect_uris=["http://localhost/callback"]).json()
     client = RegisteredClient(info["client_id"], None, "http://localhost:51234/callback")
     browser.sign_in(*ADA)
 
@@ -113,8 +113,8 @@ def test_a_localhost_redirect_uri_may_use_any_port(server, browser, make_user):
     assert location.startswith("http://localhost:51234/callback?code=")
 
 
-def test_another_host_or_path_does_not_match_a_localhost_redirect(server, browser):
-    info = register(server, redirect_uris=["http://localhost/callback"]).json()
+def test_another_host_or_path_does_not_match_a_localhost_redirect(http, browser):
+    info = register(http, redirect_uris=["http://localhost/callback"]).json()
     for asked in ("http://localhost:51234/other", "http://127.0.0.1:51234/callback"):
         client = RegisteredClient(info["client_id"], None, asked)
 
@@ -124,9 +124,9 @@ def test_another_host_or_path_does_not_match_a_localhost_redirect(server, browse
         assert "Location" not in response.headers
 
 
-def test_using_the_token_endpoint_marks_the_client_used(server, browser, make_user, snapshot):
+def test_using_the_token_endpoint_marks_the_client_used(http, browser, make_user, snapshot):
     make_user(ADA[0])
-    info = register(server, redirect_uris=["http://127.0.0.1:9/callback"]).json()
+    info = register(http, redirect_uris=["http://127.0.0.1:9/callback"]).json()
     client = RegisteredClient(info["client_id"], None)
     verifier, challenge = pkce()
     browser.sign_in(*ADA)
@@ -139,36 +139,32 @@ def test_using_the_token_endpoint_marks_the_client_used(server, browser, make_us
         "client_id": client.client_id,
     }
 
-    refused = requests.post(
-        server.url + "/token", data={**token, "code_verifier": "x" * 43}, timeout=5
-    )
+    refused = http.post("/token", data={**token, "code_verifier": "x" * 43}, timeout=5)
     assert refused.status_code == 400
     assert snapshot() == before  # a failed request is no use
-    assert last_used(server, client.client_id) is None
+    assert last_used(http, client.client_id) is None
 
-    answered = requests.post(
-        server.url + "/token", data={**token, "code_verifier": verifier}, timeout=5
-    )
+    answered = http.post("/token", data={**token, "code_verifier": verifier}, timeout=5)
     assert answered.status_code == 200, answered.text
-    assert last_used(server, client.client_id) is not None
+    assert last_used(http, client.client_id) is not None
 
 
-def test_a_registration_deletes_dynamic_clients_unused_for_the_ttl(server, make_client):
-    never_used = register(server, redirect_uris=["https://a.example/cb"]).json()["client_id"]
-    used_long_ago = register(server, redirect_uris=["https://b.example/cb"]).json()["client_id"]
-    used_lately = register(server, redirect_uris=["https://c.example/cb"]).json()["client_id"]
-    young = register(server, redirect_uris=["https://d.example/cb"]).json()["client_id"]
+def test_a_registration_deletes_dynamic_clients_unused_for_the_ttl(http, make_client):
+    never_used = register(http, redirect_uris=["https://a.example/cb"]).json()["client_id"]
+    used_long_ago = register(http, redirect_uris=["https://b.example/cb"]).json()["client_id"]
+    used_lately = register(http, redirect_uris=["https://c.example/cb"]).json()["client_id"]
+    young = register(http, redirect_uris=["https://d.example/cb"]).json()["client_id"]
     by_hand = make_client().client_id  # registered by an operator: never expires
-    age(server, never_used, created=31)
-    age(server, used_long_ago, created=90, used=31)
-    age(server, used_lately, created=90, used=29)
-    age(server, young, created=29)
-    age(server, by_hand, created=365)
+    age(http, never_used, created=31)
+    age(http, used_long_ago, created=90, used=31)
+    age(http, used_lately, created=90, used=29)
+    age(http, young, created=29)
+    age(http, by_hand, created=365)
 
-    newest = register(server, redirect_uris=["https://e.example/cb"]).json()["client_id"]
+    newest = register(http, redirect_uris=["https://e.example/cb"]).json()["client_id"]
 
-    assert client_ids(server) == {used_lately, young, by_hand, newest}
-    with server.app.app_context():
+    assert client_ids(http) == {used_lately, young, by_hand, newest}
+    with http.app.app_context():
         deleted = db.session.scalars(
             select(AuditEvent.subject).where(AuditEvent.event == "client_deleted")
         )
@@ -176,27 +172,27 @@ def test_a_registration_deletes_dynamic_clients_unused_for_the_ttl(server, make_
 
 
 @pytest.mark.settings(IDP_DYNAMIC_CLIENT_UNUSED_TTL="3600")
-def test_the_unused_ttl_is_a_setting(server):
-    stale = register(server, redirect_uris=["https://a.example/cb"]).json()["client_id"]
-    age(server, stale, created=2 / 24)
+def test_the_unused_ttl_is_a_setting(http):
+    stale = register(http, redirect_uris=["https://a.example/cb"]).json()["client_id"]
+    age(http, stale, created=2 / 24)
 
-    fresh = register(server, redirect_uris=["https://b.example/cb"]).json()["client_id"]
+    fresh = register(http, redirect_uris=["https://b.example/cb"]).json()["client_id"]
 
-    assert client_ids(server) == {fresh}
+    assert client_ids(http) == {fresh}
 
 
 def test_the_prune_command_deletes_unused_dynamic_clients(
-    server, make_client, database_url: str, tmp_path: Path, keys_dir: Path
+    http, make_client, database_url: str, tmp_path: Path, keys_dir: Path
 ):
     stale = [
-        register(server, redirect_uris=[f"https://{host}.example/cb"]).json()["client_id"]
+        register(http, redirect_uris=[f"https://{host}.example/cb"]).json()["client_id"]
         for host in ("a", "b")
     ]
-    kept = register(server, redirect_uris=["https://c.example/cb"]).json()["client_id"]
+    kept = register(http, redirect_uris=["https://c.example/cb"]).json()["client_id"]
     by_hand = make_client().client_id
     for client_id in stale:
-        age(server, client_id, created=40)
-    age(server, by_hand, created=40)
+        age(http, client_id, created=40)
+    age(http, by_hand, created=40)
     env = {
         "DATABASE_URL": database_url,
         "IDP_SECRET_KEY": SECRET,
@@ -208,6 +204,6 @@ def test_the_prune_command_deletes_unused_dynamic_clients(
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Deleted 2 unused dynamically registered clients."
-    assert client_ids(server) == {kept, by_hand}
+    assert client_ids(http) == {kept, by_hand}
     again = run("clients", "prune", env=env)
     assert again.stdout.strip() == "Deleted 0 unused dynamically registered clients."

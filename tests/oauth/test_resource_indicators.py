@@ -59,7 +59,7 @@ def code_for(browser, client, scope: str, *uris: str, consent="allow") -> tuple[
     return params["code"], verifier
 
 
-def redeem(server, client, code, verifier, *uris: str):
+def redeem(http, client, code, verifier, *uris: str):
     form = [
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -67,7 +67,7 @@ def redeem(server, client, code, verifier, *uris: str):
         ("code_verifier", verifier),
         *[("resource", uri) for uri in uris],
     ]
-    return post_as(server, client, "/token", **_flat(form))
+    return post_as(http, client, "/token", **_flat(form))
 
 
 def _flat(form: list[tuple[str, str]]) -> dict:
@@ -81,15 +81,15 @@ def _flat(form: list[tuple[str, str]]) -> dict:
 # The code grant
 
 
-def test_the_access_token_is_bound_to_the_resource(server, browser, ada, make_client, resources):
+def test_the_access_token_is_bound_to_the_resource(http, browser, ada, make_client, resources):
     client = make_client()
     code, verifier = code_for(browser, client, "openid profile offline_access notes:read", NOTES)
 
-    response = redeem(server, client, code, verifier)
+    response = redeem(http, client, code, verifier)
 
     assert response.status_code == 200, response.text
     body = response.json()
-    access = claims_of(server, body["access_token"])
+    access = claims_of(http, body["access_token"])
     assert access["aud"] == NOTES
     # OIDC scopes do not go into a token for a resource that does not list them
     assert access["scope"] == "notes:read"
@@ -97,40 +97,40 @@ def test_the_access_token_is_bound_to_the_resource(server, browser, ada, make_cl
     assert body["expires_in"] == 600  # the resource's lifetime
     assert access["exp"] - access["iat"] == 600
     assert "id_token" in body and "refresh_token" in body  # as before
-    assert claims_of(server, body["id_token"])["aud"] == client.client_id
+    assert claims_of(http, body["id_token"])["aud"] == client.client_id
 
 
-def test_several_resources_make_a_list_audience(server, browser, ada, make_client, resources):
+def test_several_resources_make_a_list_audience(http, browser, ada, make_client, resources):
     client = make_client()
     code, verifier = code_for(browser, client, "openid notes:read files:read", NOTES, FILES)
 
-    body = redeem(server, client, code, verifier).json()
+    body = redeem(http, client, code, verifier).json()
 
-    access = claims_of(server, body["access_token"])
+    access = claims_of(http, body["access_token"])
     assert access["aud"] == [NOTES, FILES]
     assert access["scope"] == "notes:read files:read"
     assert body["expires_in"] == 600  # the shortest lifetime a resource sets
 
 
-def test_the_token_request_may_narrow_to_one_resource(server, browser, ada, make_client, resources):
+def test_the_token_request_may_narrow_to_one_resource(http, browser, ada, make_client, resources):
     client = make_client()
     code, verifier = code_for(browser, client, "openid notes:read files:read", NOTES, FILES)
 
-    body = redeem(server, client, code, verifier, FILES).json()
+    body = redeem(http, client, code, verifier, FILES).json()
 
-    access = claims_of(server, body["access_token"])
+    access = claims_of(http, body["access_token"])
     assert access["aud"] == FILES
     assert access["scope"] == "files:read"
     assert body["expires_in"] == 3600  # Files sets no lifetime: the client's
 
 
-def test_without_resource_the_audience_is_the_issuer(server, browser, ada, make_client):
+def test_without_resource_the_audience_is_the_issuer(http, browser, ada, make_client):
     client = make_client()
     code, verifier = code_for(browser, client, "openid profile")
 
-    access = claims_of(server, redeem(server, client, code, verifier).json()["access_token"])
+    access = claims_of(http, redeem(http, client, code, verifier).json()["access_token"])
 
-    assert access["aud"] == server.url
+    assert access["aud"] == http.base
     assert access["scope"] == "openid profile"
 
 
@@ -144,7 +144,7 @@ def test_without_resource_the_audience_is_the_issuer(server, browser, ada, make_
     ids=["another", "none-authorized", "fragment"],
 )
 def test_a_token_request_for_another_resource_is_refused_and_stores_nothing(
-    server, browser, ada, make_client, resources, snapshot, authorized, asked
+    http, browser, ada, make_client, resources, snapshot, authorized, asked
 ):
     """RFC 8707 §2.2: the audience the user consented to is the only one a token can carry."""
     client = make_client()
@@ -152,13 +152,13 @@ def test_a_token_request_for_another_resource_is_refused_and_stores_nothing(
     code, verifier = code_for(browser, client, scope, *authorized)
     before = snapshot()
 
-    response = redeem(server, client, code, verifier, asked)
+    response = redeem(http, client, code, verifier, asked)
 
     assert response.status_code == 400  # RFC 6749 §5.2
     assert response.json()["error"] == "invalid_target"
     assert snapshot() == before
     # The code was not consumed: redeemed as authorized, it still works.
-    assert redeem(server, client, code, verifier).status_code == 200
+    assert redeem(http, client, code, verifier).status_code == 200
 
 
 # The authorization endpoint
@@ -225,14 +225,14 @@ def test_a_resource_scope_without_a_resource_is_refused(browser, ada, make_clien
 
 
 @pytest.mark.settings(IDP_ALLOW_UNREGISTERED_RESOURCES="true")
-def test_an_unregistered_resource_may_be_allowed(server, browser, ada, make_client):
+def test_an_unregistered_resource_may_be_allowed(http, browser, ada, make_client):
     client = make_client()
     other = "https://api.other.example/"
     code, verifier = code_for(browser, client, "openid profile", other)
 
-    body = redeem(server, client, code, verifier).json()
+    body = redeem(http, client, code, verifier).json()
 
-    access = claims_of(server, body["access_token"])
+    access = claims_of(http, body["access_token"])
     assert access["aud"] == other
     assert access["scope"] == "openid profile"  # not cut: the resource's scopes are unknown
     assert body["expires_in"] == 3600
@@ -252,18 +252,18 @@ def test_an_allowed_unregistered_resource_must_still_be_well_formed(
 
 
 @pytest.mark.settings(IDP_MAX_TOKEN_LIFETIME="300")
-def test_the_resource_lifetime_is_capped(server, browser, ada, make_client, resources):
+def test_the_resource_lifetime_is_capped(http, browser, ada, make_client, resources):
     client = make_client()
     code, verifier = code_for(browser, client, "notes:read", NOTES)
 
-    assert redeem(server, client, code, verifier).json()["expires_in"] == 300
+    assert redeem(http, client, code, verifier).json()["expires_in"] == 300
 
 
 # Consent per client and resource
 
 
 def test_consent_for_one_resource_does_not_cover_another(
-    server, browser, ada, make_client, resources
+    http, browser, ada, make_client, resources
 ):
     client = make_client()
     code_for(browser, client, "openid notes:read", NOTES)
@@ -336,21 +336,21 @@ def test_denying_consent_stores_no_consent(browser, ada, make_client, resources,
 # The refresh grant
 
 
-def test_a_refresh_keeps_the_resources_and_may_narrow(server, browser, ada, make_client, resources):
+def test_a_refresh_keeps_the_resources_and_may_narrow(http, browser, ada, make_client, resources):
     client = make_client()
     scope = "openid offline_access notes:read files:read"
     code, verifier = code_for(browser, client, scope, NOTES, FILES)
-    first = redeem(server, client, code, verifier).json()
+    first = redeem(http, client, code, verifier).json()
 
-    kept = refresh(server, client, first["refresh_token"]).json()
-    narrowed = refresh(server, client, kept["refresh_token"], resource=NOTES).json()
-    again = refresh(server, client, narrowed["refresh_token"]).json()
+    kept = refresh(http, client, first["refresh_token"]).json()
+    narrowed = refresh(http, client, kept["refresh_token"], resource=NOTES).json()
+    again = refresh(http, client, narrowed["refresh_token"]).json()
 
-    assert claims_of(server, kept["access_token"])["aud"] == [NOTES, FILES]
-    assert claims_of(server, narrowed["access_token"])["aud"] == NOTES
-    assert claims_of(server, narrowed["access_token"])["scope"] == "notes:read"
+    assert claims_of(http, kept["access_token"])["aud"] == [NOTES, FILES]
+    assert claims_of(http, narrowed["access_token"])["aud"] == NOTES
+    assert claims_of(http, narrowed["access_token"])["scope"] == "notes:read"
     # Narrowing one token does not narrow the grant.
-    assert claims_of(server, again["access_token"])["aud"] == [NOTES, FILES]
+    assert claims_of(http, again["access_token"])["aud"] == [NOTES, FILES]
 
 
 @pytest.mark.parametrize(
@@ -359,33 +359,33 @@ def test_a_refresh_keeps_the_resources_and_may_narrow(server, browser, ada, make
     ids=["another", "none-authorized", "not-absolute"],
 )
 def test_a_refresh_never_widens_the_audience(
-    server, browser, ada, make_client, resources, snapshot, authorized, asked
+    http, browser, ada, make_client, resources, snapshot, authorized, asked
 ):
     client = make_client()
     scope = "openid offline_access" + (" notes:read" if authorized else "")
     code, verifier = code_for(browser, client, scope, *authorized)
-    token = redeem(server, client, code, verifier).json()["refresh_token"]
+    token = redeem(http, client, code, verifier).json()["refresh_token"]
     before = snapshot()
 
-    response = refresh(server, client, token, resource=asked)
+    response = refresh(http, client, token, resource=asked)
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_target"
     assert snapshot() == before  # not rotated: it still works
-    assert refresh(server, client, token).status_code == 200
+    assert refresh(http, client, token).status_code == 200
 
 
 def test_a_deleted_resource_is_not_refreshed(
-    app, server, browser, ada, make_client, resources, snapshot
+    app, http, browser, ada, make_client, resources, snapshot
 ):
     client = make_client()
     code, verifier = code_for(browser, client, "offline_access notes:read", NOTES)
-    token = redeem(server, client, code, verifier).json()["refresh_token"]
+    token = redeem(http, client, code, verifier).json()["refresh_token"]
     with app.app_context():
         delete_resource(NOTES)
     before = snapshot()
 
-    response = refresh(server, client, token)
+    response = refresh(http, client, token)
 
     assert response.json()["error"] == "invalid_target"
     assert snapshot() == before
@@ -394,11 +394,11 @@ def test_a_deleted_resource_is_not_refreshed(
 # Client credentials and introspection
 
 
-def test_client_credentials_with_a_resource(server, make_client, resources):
+def test_client_credentials_with_a_resource(http, make_client, resources):
     service = make_client(grant_types=["client_credentials"], redirect_uris=[])
 
     response = post_as(
-        server,
+        http,
         service,
         "/token",
         grant_type="client_credentials",
@@ -407,7 +407,7 @@ def test_client_credentials_with_a_resource(server, make_client, resources):
     )
 
     assert response.status_code == 200, response.text
-    access = claims_of(server, response.json()["access_token"])
+    access = claims_of(http, response.json()["access_token"])
     assert access["aud"] == FILES
     assert access["scope"] == "files:read"
 
@@ -422,23 +422,23 @@ def test_client_credentials_with_a_resource(server, make_client, resources):
     ],
     ids=["unknown", "fragment", "scope-of-another-resource", "resource-scope-alone"],
 )
-def test_client_credentials_refused(server, make_client, resources, snapshot, form, error):
+def test_client_credentials_refused(http, make_client, resources, snapshot, form, error):
     service = make_client(grant_types=["client_credentials"], redirect_uris=[])
     before = snapshot()
 
-    response = post_as(server, service, "/token", grant_type="client_credentials", **form)
+    response = post_as(http, service, "/token", grant_type="client_credentials", **form)
 
     assert response.status_code == 400
     assert response.json()["error"] == error
     assert snapshot() == before
 
 
-def test_introspection_shows_the_audience(server, browser, ada, make_client, resources):
+def test_introspection_shows_the_audience(http, browser, ada, make_client, resources):
     client = make_client()
     code, verifier = code_for(browser, client, "openid notes:read", NOTES)
-    token = redeem(server, client, code, verifier).json()["access_token"]
+    token = redeem(http, client, code, verifier).json()["access_token"]
 
-    body = post_as(server, client, "/introspect", token=token).json()
+    body = post_as(http, client, "/introspect", token=token).json()
 
     assert body["active"] is True
     assert body["aud"] == NOTES

@@ -20,7 +20,7 @@ def client(make_client):
     return make_client()
 
 
-def test_discovery_lists_the_acr_values(server, browser):
+def test_discovery_lists_the_acr_values(http, browser):
     document = browser.get("/.well-known/openid-configuration").json()
     assert document["acr_values_supported"] == [
         "1",
@@ -29,11 +29,11 @@ def test_discovery_lists_the_acr_values(server, browser):
     ]
 
 
-def test_a_password_sign_in_is_single_factor(server, browser, make_user, client):
+def test_a_password_sign_in_is_single_factor(http, browser, make_user, client):
     make_user()
-    tokens = issue(server, browser, client, scope="openid")
+    tokens = issue(http, browser, client, scope="openid")
 
-    claims = claims_of(server, tokens["id_token"])
+    claims = claims_of(http, tokens["id_token"])
     assert claims["amr"] == ["pwd"]
     assert claims["acr"] == "1"
     assert isinstance(claims["auth_time"], int)
@@ -49,7 +49,7 @@ def test_a_password_sign_in_is_single_factor(server, browser, make_user, client)
     ],
 )
 def test_asking_for_multi_factor_sends_a_password_session_to_the_second_factor(
-    server, browser, make_user, client, params
+    http, browser, make_user, client, params
 ):
     make_user()
     assert browser.sign_in("ada@example.com", PASSWORD).status_code == 303
@@ -64,24 +64,22 @@ def test_asking_for_multi_factor_sends_a_password_session_to_the_second_factor(
     assert resume.startswith("/authorize/resume/")
 
 
-def test_a_request_that_also_accepts_one_factor_is_not_stepped_up(
-    server, browser, make_user, client
-):
+def test_a_request_that_also_accepts_one_factor_is_not_stepped_up(http, browser, make_user, client):
     make_user()
-    tokens = issue(server, browser, client, scope="openid", acr_values="2 1")
+    tokens = issue(http, browser, client, scope="openid", acr_values="2 1")
 
-    assert claims_of(server, tokens["id_token"])["acr"] == "1"
+    assert claims_of(http, tokens["id_token"])["acr"] == "1"
 
 
-def test_unknown_acr_values_are_ignored(server, browser, make_user, client):
+def test_unknown_acr_values_are_ignored(http, browser, make_user, client):
     """acr_values is a voluntary request (Core §3.1.2.1): values we do not know change nothing."""
     make_user()
-    tokens = issue(server, browser, client, scope="openid", acr_values="urn:example:gold")
+    tokens = issue(http, browser, client, scope="openid", acr_values="urn:example:gold")
 
-    assert claims_of(server, tokens["id_token"])["acr"] == "1"
+    assert claims_of(http, tokens["id_token"])["acr"] == "1"
 
 
-def test_prompt_none_cannot_step_up(server, browser, make_user, client):
+def test_prompt_none_cannot_step_up(http, browser, make_user, client):
     """Core §3.1.2.6: interaction_required when the user would have to act."""
     make_user()
     assert browser.sign_in("ada@example.com", PASSWORD).status_code == 303
@@ -95,12 +93,12 @@ def test_prompt_none_cannot_step_up(server, browser, make_user, client):
     assert "code" not in params
 
 
-def test_the_step_up_adds_the_factor_and_the_app_sees_it(server, make_user, client):
+def test_the_step_up_adds_the_factor_and_the_app_sees_it(http, make_user, client):
     """A trusted device skipped the second step; the app's acr_values=2 asks for it, and the
     ID token shows both methods and `mfa` (RFC 8176 §2)."""
     user_id = make_user()
-    _, codes = with_two_factor(server.app, user_id)
-    browser = Browser(server.url)
+    _, codes = with_two_factor(http.app, user_id)
+    browser = Browser(http)
     browser.sign_in("ada@example.com")
     browser.submit("/sign-in/second-factor", code=codes[0], method="backup", trust="y")
     browser.submit("/account", "/sign-out")
@@ -108,7 +106,7 @@ def test_the_step_up_adds_the_factor_and_the_app_sees_it(server, make_user, clie
     verifier, challenge = pkce()
 
     asked = browser.get(authorize_url(client, challenge, scope="openid", acr_values="2"))
-    step_up = asked.headers["Location"].removeprefix(server.url)
+    step_up = asked.headers["Location"].removeprefix(http.base)
     resume = parse_qs(urlsplit(step_up).query)["next"][0]
     done = browser.submit(
         step_up, "/sign-in/second-factor", code=codes[1], method="backup", next=resume
@@ -117,7 +115,7 @@ def test_the_step_up_adds_the_factor_and_the_app_sees_it(server, make_user, clie
     callback = follow(browser, resume)
 
     tokens = post_as(
-        server,
+        http,
         client,
         "/token",
         grant_type="authorization_code",
@@ -125,6 +123,6 @@ def test_the_step_up_adds_the_factor_and_the_app_sees_it(server, make_user, clie
         redirect_uri=client.redirect_uri,
         code_verifier=verifier,
     ).json()
-    claims = claims_of(server, tokens["id_token"])
+    claims = claims_of(http, tokens["id_token"])
     assert claims["amr"] == ["pwd", "otp", "mfa"]
     assert claims["acr"] == "2"

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import requests
-
 from tests.conftest import PASSWORD
 from tests.oauth.issued import issue
 
 ADA = ("ada@example.com", PASSWORD)
 
 
-def test_claims_follow_the_granted_scopes(server, browser, make_user, make_client):
+def test_claims_follow_the_granted_scopes(http, browser, make_user, make_client):
     make_user(ADA[0], name="Ada Lovelace")
     client = make_client()
-    narrow = issue(server, browser, client, scope="openid")
-    wide = issue(server, browser, client, scope="openid profile email")
+    narrow = issue(http, browser, client, scope="openid")
+    wide = issue(http, browser, client, scope="openid profile email")
 
-    only_sub = requests.get(
-        server.url + "/userinfo",
+    only_sub = http.get(
+        "/userinfo",
         headers={"Authorization": "Bearer " + narrow["access_token"]},
         timeout=5,
     ).json()
-    everything = requests.post(
-        server.url + "/userinfo",
+    everything = http.post(
+        "/userinfo",
         headers={"Authorization": "Bearer " + wide["access_token"]},
         timeout=5,
     ).json()
@@ -34,59 +32,53 @@ def test_claims_follow_the_granted_scopes(server, browser, make_user, make_clien
     assert everything["sub"] == only_sub["sub"]
 
 
-def test_no_token_is_a_bare_challenge(server):
-    response = requests.get(server.url + "/userinfo", timeout=5)
+def test_no_token_is_a_bare_challenge(http):
+    response = http.get("/userinfo", timeout=5)
 
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert "error=" not in response.headers["WWW-Authenticate"]  # RFC 6750 §3.1
 
 
-def test_a_tampered_token_is_invalid_token(server, browser, make_user, make_client):
+def test_a_tampered_token_is_invalid_token(http, browser, make_user, make_client):
     make_user(ADA[0])
-    token = issue(server, browser, make_client(), scope="openid profile email")["access_token"]
+    token = issue(http, browser, make_client(), scope="openid profile email")["access_token"]
     header, payload, signature = token.split(".")
     tampered = ".".join(
         [header, payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1], signature]
     )
 
-    response = requests.get(
-        server.url + "/userinfo", headers={"Authorization": "Bearer " + tampered}, timeout=5
-    )
+    response = http.get("/userinfo", headers={"Authorization": "Bearer " + tampered}, timeout=5)
 
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
-def test_an_expired_token_is_invalid_token(server, browser, make_user, make_client, clock):
+def test_an_expired_token_is_invalid_token(http, browser, make_user, make_client, clock):
     make_user(ADA[0])
     client = make_client()
     from idp.db import db
     from idp.oauth.models import Client
 
-    with server.app.app_context():
+    with http.app.app_context():
         db.session.query(Client).filter_by(client_id=client.client_id).update(
             {"access_token_ttl": 1}
         )
         db.session.commit()
-    token = issue(server, browser, client, scope="openid profile email")["access_token"]
+    token = issue(http, browser, client, scope="openid profile email")["access_token"]
     clock.advance(2.1)
 
-    response = requests.get(
-        server.url + "/userinfo", headers={"Authorization": "Bearer " + token}, timeout=5
-    )
+    response = http.get("/userinfo", headers={"Authorization": "Bearer " + token}, timeout=5)
 
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
-def test_an_id_token_is_not_an_access_token(server, browser, make_user, make_client):
+def test_an_id_token_is_not_an_access_token(http, browser, make_user, make_client):
     """RFC 9068 §4: the `typ` header tells access tokens apart from ID tokens."""
     make_user(ADA[0])
-    id_token = issue(server, browser, make_client(), scope="openid profile email")["id_token"]
+    id_token = issue(http, browser, make_client(), scope="openid profile email")["id_token"]
 
-    response = requests.get(
-        server.url + "/userinfo", headers={"Authorization": "Bearer " + id_token}, timeout=5
-    )
+    response = http.get("/userinfo", headers={"Authorization": "Bearer " + id_token}, timeout=5)
 
     assert response.status_code == 401

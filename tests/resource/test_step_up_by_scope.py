@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 
 from idp.oauth.resources import create_resource
 from idp.resource import ResourceServer, require
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, POLL_INTERVAL
 from tests.oauth.conftest import authorize_url, follow, pkce, query_of
 from tests.oauth.issued import post_as
 
@@ -46,7 +46,9 @@ class NotesApi:
             return {"saved": "yes"}
 
         self._server.app = app
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_INTERVAL,), daemon=True
+        )
         self._thread.start()
 
     @staticmethod
