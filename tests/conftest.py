@@ -27,7 +27,7 @@ import pytest
 import redis
 from aiosmtpd.controller import Controller
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from idp import db as database
 from idp.app import create_app
@@ -70,6 +70,7 @@ RUN_PREFIX = f"idp-test-{uuid.uuid4().hex[:8]}:"
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     raw = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db')}/idp.db"
     url = Settings.from_env({"DATABASE_URL": raw, "IDP_SECRET_KEY": SECRET}).database_url
+    url = own_database(url, os.environ.get("PYTEST_XDIST_WORKER", ""))
     engine = create_engine(url)
     with engine.begin() as connection:
         Model.metadata.drop_all(connection)
@@ -77,6 +78,25 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     engine.dispose()
     database.upgrade(url)
     return url
+
+
+def own_database(url: str, worker: str) -> str:
+    """The suite runs in parallel processes (pytest-xdist), each wiping tables after every
+    test: on a database server each process gets its own database, `<name>_<worker>`, created
+    when missing. SQLite files are already per process (a temporary folder per worker)."""
+    parts = make_url(url)
+    if not worker or parts.get_backend_name() == "sqlite":
+        return url
+    name = f"{parts.database}_{worker}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).scalar()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return parts.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
