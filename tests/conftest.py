@@ -39,6 +39,7 @@ from tests.helpers.factories import PASSWORD, REDIRECT_URI, RegisteredClient
 from tests.helpers.http import ISSUER, AppClient
 from tests.helpers.live_server import POLL_INTERVAL, LiveServer, free_port
 from tests.helpers.mail import Inbox, html_of, link_in, text_of
+from tests.helpers.waiting import settle
 
 __all__ = [
     "CSRF",
@@ -190,6 +191,7 @@ def app(request: pytest.FixtureRequest, env: dict[str, str]) -> Iterator[Flask]:
     env.setdefault("IDP_ISSUER", ISSUER)
     created = create_app(Settings.from_env(env))
     yield created
+    settle(timeout=30)  # work after an answer must not outlive its app (or use its pool)
     with created.app_context():
         database.db.engine.dispose()
 

@@ -61,7 +61,11 @@ def load_request(browser: str) -> SignInRequest | None:
         raw = app_store().get(_record_key(browser))
     except StoreUnavailable:
         return None
-    return SignInRequest(**json.loads(raw)) if raw else None
+    asked = SignInRequest(**json.loads(raw)) if raw else None
+    # Its own timestamp decides, not only the store's TTL: every store and process agrees.
+    if asked is None or asked.at + app_settings().email_sign_in_ttl <= time.time():
+        return None
+    return asked
 
 
 def forget_request(browser: str) -> None:

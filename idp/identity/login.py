@@ -230,7 +230,11 @@ def load_pending(token: str | None) -> Pending | None:
         raw = app_store().get(_pending_key(token))
     except StoreUnavailable:
         return None
-    return Pending(**json.loads(raw)) if raw else None
+    pending = Pending(**json.loads(raw)) if raw else None
+    # Its own timestamp decides, not only the store's TTL: every store and process agrees.
+    if pending is None or pending.created_at + PENDING_TTL <= time.time():
+        return None
+    return pending
 
 
 def end_pending(token: str | None) -> None:

@@ -48,13 +48,17 @@ def after_answering(work: Callable[..., None], *args: Any) -> None:
     """Run `work(*args)` once this request's response has been sent; failures are logged."""
 
     @copy_current_request_context
-    def run() -> None:
+    def work_in_context() -> None:
         try:
             work(*args)
         except Exception:  # the person already has their answer; nobody else to tell
             log.exception("%s failed after the response", work.__name__)
+
+    def run() -> None:
+        try:
+            work_in_context()
         finally:
-            _count(-1)
+            _count(-1)  # after the context ended: its database session is closed by now
 
     def start() -> None:
         timer = threading.Timer(DELAY, run)

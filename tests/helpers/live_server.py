@@ -14,6 +14,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from idp import db as database
 from idp.app import create_app
 from idp.settings import Settings
+from tests.helpers.waiting import settle
 
 # How often serve_forever looks for a shutdown request: the default 0.5 s was paid by every
 # test at teardown.
@@ -71,6 +72,7 @@ class LiveServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+        settle(timeout=30)  # work after an answer must not outlive its app (or use its pool)
         with self.app.app_context():
             database.db.engine.dispose()
 
