@@ -61,7 +61,7 @@ def test_sign_up_is_limited_per_ip(browser, snapshot):
 
 @pytest.mark.settings(IDP_SIGN_IN_IP_LIMIT="2 per minute")
 def test_the_limit_counts_across_processes_sharing_redis(env, server, make_user):
-    """DESIGN: many processes behave as one; here two servers share the Redis counters."""
+    """Many processes behave as one: here two servers share the Redis counters."""
     if not env["REDIS_URL"]:
         pytest.skip("needs REDIS_URL: without Redis each process counts for itself")
     make_user("ada@example.com")

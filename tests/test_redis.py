@@ -1,6 +1,6 @@
 """Redis holds the session cache and rate-limit counters; losing it loses nothing stored.
 
-DESIGN "Rules that hold everywhere": Redis may lose what it holds; the database is the truth.
+Redis may lose what it holds; the database is the truth.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def test_a_correct_code_turns_two_factor_on_and_shows_ten_backup_codes_once(
     with app.app_context():
         factor = db.session.scalar(select(TotpFactor).where(TotpFactor.user_id == user_id))
         assert factor is not None
-        # Encrypted at rest, bound to its user (DESIGN: TOTP secrets encrypted).
+        # Encrypted at rest, bound to its user: TOTP secrets are never stored in the clear.
         assert secret not in factor.secret_sealed
         opened = Sealer(SECRET).open(factor.secret_sealed, label=f"totp:{user_id}")
         assert opened.decode() == secret

@@ -71,7 +71,7 @@ def test_rotation_publishes_first_and_signs_after_activation(own_keys, http, mak
     new = jwt.decode(after, keys)
     assert new.header["kid"] == new_kid != old_kid
     assert jwt.decode(before, keys).claims["client_id"] == client.client_id  # still verifies
-    with http.app.app_context():  # DESIGN "Audit": a rotation is a security event
+    with http.app.app_context():  # a rotation is a security event, audited
         event = db.session.scalars(
             select(AuditEvent).where(AuditEvent.event == "key_rotated")
         ).one()

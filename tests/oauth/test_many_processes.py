@@ -1,4 +1,4 @@
-"""Many processes behave as one (DESIGN.md "Many processes"): two real gunicorn processes that
+"""Many processes behave as one: two real gunicorn processes that
 share one PostgreSQL database, one Redis and one key folder, reached each on its own port.
 
 - RFC 6749 §4.1.2 and §10.5: a code issued by one process is redeemed at the other, exactly
@@ -6,9 +6,9 @@ share one PostgreSQL database, one Redis and one key folder, reached each on its
 - OpenID Connect Core §10.1.1, RFC 7517 §5: a rotated key is in every process's JWKS before any
   process signs with it, every process switches at its activation time, and tokens signed
   before still verify.
-- Sessions (DESIGN.md "Redis"): a session ended at one process is refused at the other at
+- Sessions: a session ended at one process is refused at the other at
   once, because the session cache lives in the shared Redis.
-- Rate limits (DESIGN.md "Web safety"): one counter across all processes.
+- Rate limits: one counter across all processes.
 
 These need PostgreSQL and Redis; CI runs the suite a second time with both, and without them
 every test here is skipped.
