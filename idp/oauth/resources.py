@@ -8,6 +8,9 @@ them as its audience and only the scopes they accept (`Target.cut`).
 
 A `resource` value must be an absolute URI without a fragment (RFC 8707 §2); an unregistered
 one is refused with `invalid_target` unless IDP_ALLOW_UNREGISTERED_RESOURCES is set.
+
+The scopes of registered resources are valid scopes (`valid_scopes`) beside OpenID Connect's:
+clients may register with them (RFC 7591 §2), and discovery lists them (RFC 8414 §2).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from idp.core.audit import Event, record
 from idp.db import Model, UTCDateTime, db, utcnow
 from idp.errors import InvalidInput
 from idp.identity.models import User
+from idp.oauth.scopes import SUPPORTED_SCOPES
 
 MAX_URI_LENGTH = 2000
 MAX_NAME_LENGTH = 200
@@ -162,6 +166,15 @@ def find_resource(uri: str) -> Resource | None:
 def resource_scopes() -> set[str]:
     """Every scope some registered resource accepts."""
     return {scope for resource in list_resources() for scope in resource.scopes}
+
+
+def valid_scopes() -> list[str]:
+    """The scopes a client may register and ask for, in order: OpenID Connect's, then those
+    of the registered resources. A resource's scopes stop being valid when it is deleted."""
+    scopes = dict.fromkeys(SUPPORTED_SCOPES)
+    for resource in list_resources():
+        scopes.update(dict.fromkeys(resource.scopes))
+    return list(scopes)
 
 
 def _valid_scope(scope: str) -> bool:
