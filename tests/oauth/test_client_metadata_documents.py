@@ -630,7 +630,9 @@ def test_a_document_may_list_the_scopes_of_a_registered_resource(
     http, app, browser, documents, make_user
 ):
     """The document's `scope` is checked as a registration's is (RFC 7591 §2): the scopes
-    of a registered resource are valid, and a token for it carries them (RFC 8707 §2)."""
+    of a registered resource are valid, and a token for it carries them (RFC 8707 §2). As
+    for a client that registered itself, the list does not cap the OpenID Connect scopes
+    it may ask for (the MCP SDKs add `offline_access`)."""
     make_user(ADA[0])
     notes = "https://notes.example.com/mcp"
     with app.app_context():
@@ -641,7 +643,8 @@ def test_a_document_may_list_the_scopes_of_a_registered_resource(
     verifier, challenge = pkce()
     browser.sign_in(*ADA)
 
-    callback = follow(browser, authorize_url(client, challenge, scope="notes:read", resource=notes))
+    scope = "notes:read offline_access"
+    callback = follow(browser, authorize_url(client, challenge, scope=scope, resource=notes))
     tokens = http.post(
         "/token",
         data={
@@ -657,4 +660,5 @@ def test_a_document_may_list_the_scopes_of_a_registered_resource(
     assert tokens.status_code == 200, tokens.text
     claims = http.app.extensions["idp.oauth.tokens"].verify(tokens.json()["access_token"])
     assert (claims["aud"], claims["scope"]) == (notes, "notes:read")
+    assert "refresh_token" in tokens.json()
     assert stored_client(http, url).scope == "notes:read"
