@@ -219,6 +219,13 @@ class Settings:
         "is it, with the scopes and lifetime the client would get without one.",
         default=False,
     )
+    introspection_any_client: bool = _setting(
+        "IDP_INTROSPECTION_ANY_CLIENT",
+        parse.boolean,
+        "Whether any confidential client may introspect any token (RFC 7662). Off: a client "
+        "sees its own tokens, and those of resources it is the introspecting client of.",
+        default=False,
+    )
     session_ttl: int = _setting(
         "IDP_SESSION_TTL",
         parse.seconds,
