@@ -88,7 +88,6 @@ def mount_under_issuer_path(app: Flask, settings: Settings) -> None:
     path = urlsplit(settings.issuer).path.rstrip("/")
     if not path:
         return
-    metadata = app.extensions["idp.oauth.discovery"]
     well_known = {
         f"/.well-known/oauth-authorization-server{path}",
         f"/.well-known/openid-configuration{path}",
@@ -99,6 +98,8 @@ def mount_under_issuer_path(app: Flask, settings: Settings) -> None:
     def serve(anything: str) -> Response:
         if "/" + anything not in well_known:
             return Response(status=404)
+        with app.app_context():
+            metadata = discovery.app_metadata()
         response = Response(metadata, mimetype="application/json")
         response.headers["Cache-Control"] = f"public, max-age={settings.jwks_max_age}"
         response.headers["Access-Control-Allow-Origin"] = "*"

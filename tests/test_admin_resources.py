@@ -1,7 +1,8 @@
 """The admin page for protected resources (/admin/resources) over the real HTTP server.
 
 Admins list, add and delete the resources tokens may be issued for (RFC 8707 §2: a resource
-URI is absolute and has no fragment), with the same checks as `idp resources`. Every admin page
+URI is absolute and has no fragment), and name the confidential client that may introspect
+each one's tokens (RFC 7662 §2.1), with the same checks as `idp resources`. Every admin page
 needs a fresh sign-in; others get 403 and the signed-out are sent to sign in. Each change is in
 the audit log with the admin who made it; each refusal says why and stores nothing.
 """
@@ -218,6 +219,60 @@ def test_changes_are_in_the_audit_log_with_the_admin(app, admin):
         assert row.detail["admin"] == ADMIN
         assert row.ip == "127.0.0.1"
     assert created.detail["scopes"] == ["notes:read", "notes:write"]
+
+
+def test_an_admin_names_and_changes_the_introspecting_client(app, admin, make_client):
+    """RFC 7662: the resource server's confidential client may introspect its tokens."""
+    api = make_client(name="Notes API", grant_types=["client_credentials"], redirect_uris=[])
+    gateway = make_client(name="Gateway", grant_types=["client_credentials"], redirect_uris=[])
+
+    assert add(admin, introspection_client=f" {api.client_id} ").status_code == 303
+    with app.app_context():
+        resource = find_resource(NOTES)
+        assert resource is not None and resource.introspection_client_id == api.client_id
+    form = f"{PAGE}/{resource.id}/introspection"
+    assert f"<code>{api.client_id}</code>" in text_of(admin.get(PAGE))
+
+    changed = admin.submit(PAGE, action=form, introspection_client=gateway.client_id)
+    assert changed.status_code == 303
+    page = text_of(admin.get(PAGE))
+    assert f"The client {gateway.client_id} may introspect the tokens of {NOTES}." in page
+    removed = admin.submit(PAGE, action=form, introspection_client="")
+    assert removed.status_code == 303
+    assert f"No other client may introspect the tokens of {NOTES}." in text_of(admin.get(PAGE))
+    with app.app_context():
+        resource = find_resource(NOTES)
+        assert resource is not None and resource.introspection_client_id is None
+    assert [e.detail["introspection_client"] for e in audit(app, "resource_updated")] == [
+        gateway.client_id,
+        None,
+    ]
+
+
+def test_a_public_or_unknown_introspecting_client_is_refused(app, admin, make_client, snapshot):
+    """RFC 7662 §2.1: a public client cannot authenticate, so it cannot introspect."""
+    public = make_client(name="CLI", public=True)
+    assert add(admin).status_code == 303
+    with app.app_context():
+        resource = find_resource(NOTES)
+        assert resource is not None
+    before = snapshot(ignore=())
+
+    added = add(admin, uri=FILES, introspection_client="nobody")
+    changed = admin.submit(
+        PAGE, action=f"{PAGE}/{resource.id}/introspection", introspection_client=public.client_id
+    )
+
+    assert added.status_code == 400
+    assert '<p class="error" id="introspection_client-error">No client \'nobody\'.</p>' in (
+        text_of(added)
+    )
+    assert changed.status_code == 400
+    assert (
+        f'<p class="error" id="introspection-{resource.id}-error">The client '
+        f"'{public.client_id}' is public; only a confidential client may introspect tokens.</p>"
+    ) in text_of(changed)
+    assert snapshot(ignore=()) == before
 
 
 def test_a_form_without_its_csrf_token_is_refused(app, admin, snapshot):

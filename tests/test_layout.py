@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from idp.settings import documented
+from idp.settings.table import documented
 from tests.import_graph import allowed, cycles, module_graph, violations
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -63,6 +63,7 @@ class Event(enum.StrEnum):
     # Resource indicators (RFC 8707)
     RESOURCE_CREATED = "resource_created"
     RESOURCE_DELETED = "resource_deleted"
+    RESOURCE_UPDATED = "resource_updated"
 
 
 class AuditEvent(Model):

@@ -21,6 +21,7 @@ from idp.errors import InvalidInput
 from idp.oauth.client_auth import AUTH_METHODS, SECRET_METHODS
 from idp.oauth.models import Client
 from idp.oauth.redirects import problem_with
+from idp.oauth.resources import valid_scopes
 from idp.oauth.scopes import SUPPORTED_SCOPES
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
@@ -166,7 +167,8 @@ def _checked(spec: ClientSpec) -> tuple[str, str]:
         raise InvalidInput(
             "The authorization_code grant needs a redirect URI.", field="redirect_uris"
         )
-    unknown = [s for s in spec.scopes if s not in SUPPORTED_SCOPES]
+    valid = valid_scopes()
+    unknown = [s for s in spec.scopes if s not in valid]
     if unknown:
         raise InvalidInput(f"Unsupported scope: {', '.join(unknown)}.", field="scope")
     method = spec.auth_method or ("none" if spec.public else "client_secret_basic")

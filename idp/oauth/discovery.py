@@ -1,4 +1,5 @@
-"""Provider metadata: OpenID Connect Discovery 1.0 §3 and RFC 8414 §2, built once per app."""
+"""Provider metadata: OpenID Connect Discovery 1.0 §3 and RFC 8414 §2, built once per app;
+only `scopes_supported` follows the resources registered since."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from idp.keys.jwk import ALGORITHMS
 from idp.oauth import acr
 from idp.oauth.client_auth import AUTH_METHODS, CONFIDENTIAL_METHODS, SIGNING_ALGORITHMS
 from idp.oauth.clients import GRANT_TYPES
+from idp.oauth.resources import valid_scopes
 from idp.oauth.scopes import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 
 
@@ -70,6 +72,8 @@ def serialized(
 
 
 def app_metadata() -> bytes:
-    """The current app's metadata document, serialised once."""
-    value: bytes = current_app.extensions["idp.oauth.discovery"]
-    return value
+    """The current app's metadata document: serialised once, but for `scopes_supported`,
+    which lists the OpenID Connect scopes and those of the resources registered now."""
+    document = json.loads(current_app.extensions["idp.oauth.discovery"])
+    document["scopes_supported"] = valid_scopes()
+    return json.dumps(document, separators=(",", ":")).encode()

@@ -4,8 +4,13 @@ revocation (RFC 7009).
 Access tokens are JWTs we signed: a token is found when its signature verifies, and its family
 is the part of its `jti` before the first ".". Refresh tokens are found by their SHA-256. A
 token is active while it is unexpired, its family is not revoked and, for a refresh token, it
-has not been rotated. Only the client a token was issued to may introspect it; any other
-client is told `{"active": false}` (RFC 7662 §4).
+has not been rotated.
+
+Who may introspect what (RFC 7662 §2.1, §4): the client a token was issued to; the
+introspecting client of a resource, for the access tokens whose `aud` includes that resource;
+with IDP_INTROSPECTION_ANY_CLIENT, any confidential client, for any token. Public clients
+cannot authenticate here at all. A token the caller may not see is `{"active": false}`, as
+one that does not exist (RFC 7662 §2.2).
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from sqlalchemy import select
 
 from idp.core.security import digest
 from idp.db import db, utcnow
+from idp.errors import InvalidInput
 from idp.identity.models import User
 from idp.oauth.client_auth import CONFIDENTIAL_METHODS
 from idp.oauth.models import Client, RefreshToken, TokenFamily
+from idp.oauth.resources import Resource
 from idp.oauth.scopes import subject
 from idp.oauth.tokens import TokenService
 from idp.oauth.wiring import ServerParts
@@ -82,6 +89,43 @@ def _refresh_token(tokens: TokenService, token: str) -> PresentedToken | None:
     return PresentedToken(REFRESH_TOKEN, row.family, row=row) if row is not None else None
 
 
+def may_introspect(client: Client, token: PresentedToken, *, any_client: bool) -> bool:
+    """Whether `client`, authenticated, may see `token` (the policy in this module's doc)."""
+    if token.check_client(client):
+        return True
+    if client.is_public:
+        return False
+    if any_client:
+        return True
+    return token.kind == ACCESS_TOKEN and _introspects_audience(client, token.claims.get("aud"))
+
+
+def _introspects_audience(client: Client, audience: Any) -> bool:
+    """Whether the client is the introspecting client of a resource in the audience."""
+    audiences = [audience] if isinstance(audience, str) else list(audience or [])
+    found = db.session.scalar(
+        select(Resource.id)
+        .where(Resource.uri.in_(audiences), Resource.introspection_client_id == client.client_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+def introspector(client_id: str) -> str:
+    """A client that may be a resource's introspecting client: one that exists and
+    authenticates (RFC 7662 §2.1); InvalidInput otherwise."""
+    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
+    if client is None:
+        raise InvalidInput(f"No client {client_id!r}.", field="introspection_client")
+    if client.is_public:
+        raise InvalidInput(
+            f"The client {client_id!r} is public; only a confidential client may introspect "
+            "tokens.",
+            field="introspection_client",
+        )
+    return client.client_id
+
+
 def check_params(request: Any) -> None:
     """RFC 7662 §2.1, RFC 7009 §2.1: `token` is required; the hint is a hint, and the server
     MAY ignore it, so an unknown one is ignored rather than refused."""
@@ -101,7 +145,9 @@ class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
         return find_token(self.server.tokens, token_string, token_type_hint)
 
     def check_permission(self, token: PresentedToken, client: Client, request: Any) -> bool:
-        return token.check_client(client)
+        return may_introspect(
+            client, token, any_client=self.server.settings.introspection_any_client
+        )
 
     def introspect_token(self, token: PresentedToken) -> dict[str, Any]:
         """RFC 7662 §2.2."""

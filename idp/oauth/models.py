@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from idp.core.security import digest, same
 from idp.db import Model, UTCDateTime, utcnow
 from idp.oauth.redirects import matches_registered
+from idp.oauth.resources import resource_scopes, valid_scopes
 from idp.oauth.scopes import SUPPORTED_SCOPES
 
 
@@ -58,16 +59,28 @@ class Client(Model):
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
 
     @property
+    def chose_its_scope(self) -> bool:
+        """Registered by itself (RFC 7591), or described by a metadata document it publishes
+        (its client_id is the document's URL; issued client ids never hold "://")."""
+        return self.dynamic or "://" in self.client_id
+
+    @property
     def own_scope(self) -> str:
         """The scopes this client may ask for on its own, before any resource's scopes.
 
-        A client that registered itself chose its own `scope` (RFC 7591 §2), so that list
-        limits nothing an attacker could not register anyway: it may ask for any supported
-        scope, and the person's consent decides. MCP clients depend on it: they register
-        with the scopes of the first challenge and later step up to others (MCP
-        authorization 2025-11-25, "Scope Challenge Handling") without registering again.
+        A client that registered itself or publishes its metadata chose its own `scope`
+        (RFC 7591 §2), so that list limits nothing an attacker could not register anyway: it
+        may ask for any OpenID Connect scope, and the person's consent decides. MCP clients
+        depend on it: they register with the scopes of the first challenge and later step up
+        to others (MCP authorization 2025-11-25, "Scope Challenge Handling") without
+        registering again.
+
+        A registered scope of a resource since deleted is no longer one the client may get.
         """
-        return " ".join(SUPPORTED_SCOPES) if self.dynamic else self.scope
+        if self.chose_its_scope:
+            return " ".join(SUPPORTED_SCOPES)
+        valid = valid_scopes()
+        return " ".join(scope for scope in self.scope.split() if scope in valid)
 
     def get_allowed_scope(self, scope: str) -> str | None:
         """The requested scope, or None (invalid_scope) if it asks for more than allowed.
@@ -76,8 +89,6 @@ class Client(Model):
         resources (RFC 8707); the request must then name a resource that accepts them
         (idp.oauth.resources.check_scopes), and the user is asked.
         """
-        from idp.oauth.resources import resource_scopes
-
         requested = scope.split() if scope else []
         extra = set(requested) - set(self.own_scope.split())
         if extra and not extra <= resource_scopes():

@@ -8,6 +8,9 @@ them as its audience and only the scopes they accept (`Target.cut`).
 
 A `resource` value must be an absolute URI without a fragment (RFC 8707 §2); an unregistered
 one is refused with `invalid_target` unless IDP_ALLOW_UNREGISTERED_RESOURCES is set.
+
+The scopes of registered resources are valid scopes (`valid_scopes`) beside OpenID Connect's:
+clients may register with them (RFC 7591 §2), and discovery lists them (RFC 8414 §2).
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from datetime import datetime
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidScopeError, OAuth2Error
-from sqlalchemy import JSON, String, select
+from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.core.audit import Event, record
 from idp.db import Model, UTCDateTime, db, utcnow
 from idp.errors import InvalidInput
 from idp.identity.models import User
+from idp.oauth.scopes import SUPPORTED_SCOPES
 
 MAX_URI_LENGTH = 2000
 MAX_NAME_LENGTH = 200
@@ -42,6 +46,10 @@ class Resource(Model):
     # scope -> plain-words description ("" when none), in the order they were given
     scopes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     access_token_ttl: Mapped[int | None] = mapped_column()
+    # The confidential client that may introspect its tokens (RFC 7662), if any.
+    introspection_client_id: Mapped[str | None] = mapped_column(
+        ForeignKey("oauth_client.client_id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -94,9 +102,11 @@ def create_resource(
     scopes: dict[str, str],
     access_token_ttl: int | None = None,
     *,
+    introspection_client: str | None = None,
     admin: User | None = None,
 ) -> Resource:
-    """Register a resource; `admin` is who did it on the admin page (None from the CLI)."""
+    """Register a resource; `admin` is who did it on the admin page (None from the CLI).
+    `introspection_client` is a client_id checked by idp.oauth.introspection.introspector."""
     problem = problem_with(uri)
     if problem:
         raise InvalidInput(f"The resource URI {problem}.", field="uri")
@@ -122,13 +132,20 @@ def create_resource(
         )
     if find_resource(uri) is not None:
         raise InvalidInput(f"A resource {uri} is already registered.", field="uri")
-    resource = Resource(uri=uri, name=name, scopes=scopes, access_token_ttl=access_token_ttl)
+    resource = Resource(
+        uri=uri,
+        name=name,
+        scopes=scopes,
+        access_token_ttl=access_token_ttl,
+        introspection_client_id=introspection_client,
+    )
     db.session.add(resource)
     record(
         Event.RESOURCE_CREATED,
         subject=uri,
         name=name,
         scopes=list(scopes),
+        introspection_client=introspection_client,
         **_by(admin),
     )
     db.session.commit()
@@ -137,6 +154,21 @@ def create_resource(
 
 def list_resources() -> list[Resource]:
     return list(db.session.scalars(select(Resource).order_by(Resource.uri)))
+
+
+def set_introspection_client(
+    resource: Resource, client_id: str | None, *, admin: User | None = None
+) -> None:
+    """Name the client that may introspect the resource's tokens (None: no client may, but
+    the one each token was issued to); `client_id` is checked as for `create_resource`."""
+    resource.introspection_client_id = client_id
+    record(
+        Event.RESOURCE_UPDATED,
+        subject=resource.uri,
+        introspection_client=client_id,
+        **_by(admin),
+    )
+    db.session.commit()
 
 
 def delete_resource(uri: str, *, admin: User | None = None) -> bool:
@@ -162,6 +194,15 @@ def find_resource(uri: str) -> Resource | None:
 def resource_scopes() -> set[str]:
     """Every scope some registered resource accepts."""
     return {scope for resource in list_resources() for scope in resource.scopes}
+
+
+def valid_scopes() -> list[str]:
+    """The scopes a client may register and ask for, in order: OpenID Connect's, then those
+    of the registered resources. A resource's scopes stop being valid when it is deleted."""
+    scopes = dict.fromkeys(SUPPORTED_SCOPES)
+    for resource in list_resources():
+        scopes.update(dict.fromkeys(resource.scopes))
+    return list(scopes)
 
 
 def _valid_scope(scope: str) -> bool:

@@ -1,9 +1,11 @@
 """The UserInfo endpoint's rules (OpenID Connect Core §5.3), with errors per RFC 6750 §3.
 
 The token is one of our JWT access tokens, verified by `TokenService`; its family must be live
-(not revoked) and belong to a user who still exists; it must hold `openid`, else 403
-insufficient_scope. `claims_for` returns the claims or a `Refusal` the web layer turns into a
-`WWW-Authenticate: Bearer` challenge; reading the token from the request is the web layer's.
+(not revoked) and belong to a user who still exists; its audience must include this provider
+(RFC 9068 §4, RFC 8707 §2: a token for an API or MCP server is not good here), and it must
+hold `openid`, else 403 insufficient_scope. `claims_for` returns the claims or a `Refusal` the
+web layer turns into a `WWW-Authenticate: Bearer` challenge; reading the token from the
+request is the web layer's.
 
 Authlib's `authlib.oidc.core.UserInfoEndpoint` is not used: it takes the token from a
 `ResourceProtector`, which reads only the Authorization header (we also accept the form body,
@@ -50,6 +52,9 @@ class Refusal:
 
 
 INVALID = Refusal(401, "invalid_token", "The access token is invalid, expired or revoked.")
+ANOTHER_AUDIENCE = Refusal(
+    401, "invalid_token", "The access token is for another resource, not for this provider."
+)
 
 
 def claims_for(tokens: TokenService, token: str | None) -> dict[str, Any] | Refusal:
@@ -60,6 +65,8 @@ def claims_for(tokens: TokenService, token: str | None) -> dict[str, Any] | Refu
     family = live_family(claims)
     if claims is None or family is None or family.user_id is None:
         return INVALID
+    if not for_issuer(claims, tokens.issuer):
+        return ANOTHER_AUDIENCE
     scopes = claims.get("scope", "").split()
     if "openid" not in scopes:
         return Refusal(
@@ -69,6 +76,13 @@ def claims_for(tokens: TokenService, token: str | None) -> dict[str, Any] | Refu
     if user is None:
         return Refusal(401, "invalid_token", "The user no longer exists.")
     return user_claims(user, scopes)
+
+
+def for_issuer(claims: dict[str, Any], issuer: str) -> bool:
+    """RFC 9068 §4: the audience must include us; a token asked for without `resource` has
+    the issuer as its audience (RFC 8707 §2)."""
+    audience = claims.get("aud")
+    return audience == issuer or (isinstance(audience, list) and issuer in audience)
 
 
 def live_family(claims: dict[str, Any] | None) -> TokenFamily | None:

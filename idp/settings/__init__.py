@@ -5,8 +5,9 @@ Every setting is an `IDP_*` variable, plus `DATABASE_URL` and `REDIS_URL`. A wro
 line and stop. Development mode fills in what a laptop lacks (an issuer on 127.0.0.1, a secret
 kept in the instance folder, SQLite); production mode refuses to guess.
 
-Here: the list of settings with their variables, defaults and descriptions (the README's
-table), and how they combine. The parsers and checks of single values live in `parse.py`.
+Here: the list of settings with their variables, defaults and descriptions, and how they
+combine. The parsers and checks of single values live in `parse.py`; the table of settings
+for the README, in `table.py`.
 """
 
 from __future__ import annotations
@@ -218,6 +219,13 @@ class Settings:
         "is it, with the scopes and lifetime the client would get without one.",
         default=False,
     )
+    introspection_any_client: bool = _setting(
+        "IDP_INTROSPECTION_ANY_CLIENT",
+        parse.boolean,
+        "Whether any confidential client may introspect any token (RFC 7662). Off: a client "
+        "sees its own tokens, and those of resources it is the introspecting client of.",
+        default=False,
+    )
     session_ttl: int = _setting(
         "IDP_SESSION_TTL",
         parse.seconds,
@@ -383,15 +391,6 @@ class Settings:
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url.startswith("sqlite")
-
-
-def documented() -> list[tuple[str, str, str]]:
-    """(variable, default, description) for every setting, for the README and `--help`."""
-    rows = []
-    for f in dataclasses.fields(Settings):
-        default = "" if f.name == "secret_key" else str(f.default)
-        rows.append((f.metadata["env"], default, f.metadata["doc"]))
-    return rows
 
 
 def app_settings() -> Settings:

@@ -1,5 +1,6 @@
 """The admin pages, for users with `User.is_admin`: the protected resources (RFC 8707) that
-tokens may be issued for. The same service functions as `idp resources` do the work.
+tokens may be issued for, and the client that may introspect each one's tokens (RFC 7662).
+The same service functions as `idp resources` do the work.
 
 Every admin page needs a fresh sign-in (a password typed within IDP_SESSION_FRESH_AGE);
 a signed-in user who is not an admin gets 403. Changes are written to the audit log with the
@@ -19,6 +20,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from idp.db import db
 from idp.errors import IdpError
 from idp.identity.models import User
+from idp.oauth.introspection import introspector
 from idp.oauth.resources import (
     MAX_NAME_LENGTH,
     MAX_URI_LENGTH,
@@ -28,6 +30,7 @@ from idp.oauth.resources import (
     list_resources,
     parse_lifetime,
     parse_scope,
+    set_introspection_client,
 )
 from idp.web.current import current_user, fresh_login_required
 from idp.web.errors import render_error
@@ -61,7 +64,19 @@ class ResourceForm(Form):
         description="Left empty, tokens last as long as the client's do.",
         render_kw={"autocomplete": "off", "inputmode": "numeric"},
     )
+    introspection_client = StringField(
+        "Introspecting client (optional)",
+        description="The client_id of a confidential client, such as the resource server's, "
+        "that may introspect the access tokens issued for this resource (RFC 7662).",
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
     next = HiddenField(default="/admin/resources")
+
+
+class IntrospectionForm(Form):
+    """The introspecting client of one listed resource; empty for none."""
+
+    introspection_client = StringField("Introspecting client")
 
 
 def admin_required(view: View) -> View:
@@ -96,12 +111,28 @@ def create() -> Response | tuple[str, int]:
                 parse_scope(line) for line in (form.scope.data or "").splitlines() if line.strip()
             ),
             parse_lifetime(form.access_token_ttl.data or ""),
+            introspection_client=_introspector(form.introspection_client.data),
             admin=_admin(),
         )
     except IdpError as error:
         form.fail(error)
         return _render_list(form), 400
     flash(f"The resource {resource.uri} was added.")
+    return redirect(url_for("admin.resources"), 303)
+
+
+@bp.post("/resources/<int:resource_id>/introspection")
+@admin_required
+def introspection(resource_id: int) -> Response | tuple[str, int]:
+    resource = db.session.get(Resource, resource_id) or abort(404)
+    form = IntrospectionForm()
+    try:
+        client_id = _introspector(form.introspection_client.data)
+        set_introspection_client(resource, client_id, admin=_admin())
+    except IdpError as error:
+        return _render_list(ResourceForm(formdata=None), failed=(resource.id, error.message)), 400
+    who = f"The client {client_id}" if client_id else "No other client"
+    flash(f"{who} may introspect the tokens of {resource.uri}.")
     return redirect(url_for("admin.resources"), 303)
 
 
@@ -116,8 +147,16 @@ def delete(resource_id: int) -> str | Response:
     return redirect(url_for("admin.resources"), 303)
 
 
-def _render_list(form: ResourceForm) -> str:
-    return render_template("admin/resources.html", resources=list_resources(), form=form)
+def _render_list(form: ResourceForm, failed: tuple[int, str] | None = None) -> str:
+    """The page; `failed` is a resource whose introspecting client was refused, and why."""
+    return render_template(
+        "admin/resources.html", resources=list_resources(), form=form, failed=failed
+    )
+
+
+def _introspector(client_id: str | None) -> str | None:
+    client_id = (client_id or "").strip()
+    return introspector(client_id) if client_id else None
 
 
 def _admin() -> User:

@@ -33,14 +33,14 @@ from tests.conftest import PASSWORD, POLL_INTERVAL, LiveServer
 from tests.mcp.mcp_server import McpServerThread
 from tests.oauth.test_client_metadata_documents import DocumentServer, self_signed, valid_document
 
-RESOURCE_SCOPES = {"profile": "See your name", "email": "Send email as you"}
+RESOURCE_SCOPES = {"notes:read": "Read your notes", "notes:write": "Change your notes"}
 WAIT = 60  # seconds for a client to reach its next step (a browser flow takes a few)
 
 
 @pytest.fixture
 def mcp_server(server: LiveServer) -> Iterator[McpServerThread]:
     """The MCP server, trusting the provider of this test and registered with it as a
-    resource (RFC 8707), as `idp resources create URL --name Notes --scope profile ...`
+    resource (RFC 8707), as `idp resources create URL --name Notes --scope notes:read ...`
     does: its tokens carry its URL as their audience, and nothing else is accepted."""
     running = McpServerThread(server.url)
     with server.app.app_context():
@@ -158,7 +158,14 @@ document_client_settings = pytest.mark.settings(IDP_CLIENT_METADATA_ALLOW_PRIVAT
 
 def publish_client_document(served: DocumentServer, name: str, redirect_uri: str) -> str:
     """Publish a public MCP client's metadata document; returns its URL, the client_id
-    (the document's client_id is that exact URL, as the draft §4.1 requires)."""
+    (the document's client_id is that exact URL, as the draft §4.1 requires). It lists the
+    MCP server's own scopes, as a client made for that server would."""
     url = served.base + "/notes-cli/client.json"
-    document = valid_document(url, client_name=name, client_uri=None, redirect_uris=[redirect_uri])
+    document = valid_document(
+        url,
+        client_name=name,
+        client_uri=None,
+        redirect_uris=[redirect_uri],
+        scope=" ".join(RESOURCE_SCOPES),
+    )
     return served.publish("/notes-cli/client.json", document)

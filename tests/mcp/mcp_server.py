@@ -3,8 +3,9 @@ tokens checked by `idp.resource`, served by uvicorn on 127.0.0.1 in a thread of 
 
 `notes_server` is the README's "Protect an MCP server" example, run as written: the SDK
 serves the RFC 9728 metadata naming our provider and answers 401 with its URL; the
-`read_notes` tool needs `profile` (every call to the endpoint does), `send_email` also needs
-`email`, answered 403 insufficient_scope with that scope by `ToolScopes`.
+`read_notes` tool needs the server's own `notes:read` (every call to the endpoint does),
+`write_note` also needs `notes:write`, answered 403 insufficient_scope with that scope by
+`ToolScopes`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from starlette.types import ASGIApp
 
 from idp.resource import McpTokenVerifier, ResourceServer, ToolScopes
 
-BASE_SCOPES = ["profile"]
-TOOL_SCOPES = {"send_email": ["email"]}
+BASE_SCOPES = ["notes:read"]
+TOOL_SCOPES = {"write_note": ["notes:write"]}
 
 
 def notes_server(issuer: str, resource: str) -> ASGIApp:
@@ -52,11 +53,11 @@ def notes_server(issuer: str, resource: str) -> ASGIApp:
         return f"notes of {token.subject}"
 
     @mcp.tool()
-    def send_email(to: str) -> str:
-        """Send a note by email (needs the `email` scope)."""
+    def write_note(text: str) -> str:
+        """Add a note (needs the `notes:write` scope)."""
         token = get_access_token()
         assert token is not None
-        return f"sent to {to} for {token.subject} with {' '.join(sorted(token.scopes))}"
+        return f"saved {text!r} for {token.subject} with {' '.join(sorted(token.scopes))}"
 
     return ToolScopes(mcp.streamable_http_app(), api, TOOL_SCOPES)
 

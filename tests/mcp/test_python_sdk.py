@@ -3,7 +3,9 @@
 What the SDK's client does on its own, and what is checked:
 - finds the authorization server from the MCP server's 401 and its protected resource
   metadata (RFC 9728 §5.1 `resource_metadata`, §3 metadata) and our RFC 8414 metadata;
-- registers itself (RFC 7591 §3.2.1: a public client with a loopback redirect URI);
+- registers itself (RFC 7591 §3.2.1: a public client with a loopback redirect URI) with the
+  MCP server's own scopes, those of its metadata (`notes:read`), which the provider accepts
+  because the MCP server is a registered resource (RFC 8707);
 - authorizes with PKCE S256 and `resource` (RFC 7636, RFC 8707 §2) through a person signing in
   and consenting in Chromium, checks `iss` (RFC 9207 §2.4), exchanges the code;
 - lists the tools and calls one;
@@ -108,20 +110,6 @@ def oauth_provider(
     )
 
 
-async def read_notes(mcp_url: str, auth: OAuthClientProvider) -> dict[str, Any]:
-    """Connect, list the tools, call the one the first grant allows."""
-    async with (
-        httpx2.AsyncClient(auth=auth, timeout=60) as http,
-        Client(streamable_http_client(mcp_url, http_client=http)) as client,
-    ):
-        tools = await client.list_tools()
-        notes = await client.call_tool("read_notes", {})
-    return {
-        "tools": sorted(tool.name for tool in tools.tools),
-        "read_notes": (notes.is_error, notes.content[0].text),  # type: ignore[union-attr]
-    }
-
-
 async def use_notes(mcp_url: str, auth: OAuthClientProvider) -> dict[str, Any]:
     """What an MCP host does: connect, list the tools, call them."""
     async with (
@@ -130,12 +118,28 @@ async def use_notes(mcp_url: str, auth: OAuthClientProvider) -> dict[str, Any]:
     ):
         tools = await client.list_tools()
         notes = await client.call_tool("read_notes", {})
-        sent = await client.call_tool("send_email", {"to": "grace@example.com"})
+        written = await client.call_tool("write_note", {"text": "buy milk"})
     return {
         "tools": sorted(tool.name for tool in tools.tools),
         "read_notes": (notes.is_error, notes.content[0].text),  # type: ignore[union-attr]
-        "send_email": (sent.is_error, sent.content[0].text),  # type: ignore[union-attr]
+        "write_note": (written.is_error, written.content[0].text),  # type: ignore[union-attr]
     }
+
+
+def used_notes(user_id: int) -> dict[str, Any]:
+    """What `use_notes` reports once both tools ran for the person `user_id`."""
+    return {
+        "tools": ["read_notes", "write_note"],
+        "read_notes": (False, f"notes of {user_id}"),
+        "write_note": (False, f"saved 'buy milk' for {user_id} with notes:read notes:write"),
+    }
+
+
+def assert_stepped_up(storage: MemoryStorage) -> None:
+    """The first token holds the endpoint's scope; the last one the tool's as well."""
+    first, last = storage.tokens[0], storage.tokens[-1]
+    assert set((first.scope or "").split()) == {"notes:read"}  # cut to the resource's
+    assert set((last.scope or "").split()) == {"notes:read", "notes:write"}
 
 
 def ended(client: Future[Any]) -> bool:
@@ -167,13 +171,9 @@ def test_sdk_registers_authorizes_calls_and_steps_up(
     person.authorize(second, expect_sign_in=False)  # the same browser session: consent only
     result = client.result(timeout=60)
 
-    assert result["tools"] == ["read_notes", "send_email"]
-    assert result["read_notes"] == (False, f"notes of {user_id}")
-    assert result["send_email"] == (
-        False,
-        f"sent to grace@example.com for {user_id} with email profile",
-    )
-    # RFC 7591 §3.2.1: registered once, as a public client with the loopback redirect URI.
+    assert result == used_notes(user_id)
+    # RFC 7591 §3.2.1: registered once, as a public client with the loopback redirect URI
+    # and the scopes of the MCP server's metadata.
     assert storage.client is not None and storage.client.token_endpoint_auth_method == "none"
     with server.app.app_context():
         stored = db.session.scalar(
@@ -181,6 +181,7 @@ def test_sdk_registers_authorizes_calls_and_steps_up(
         )
         assert stored is not None and stored.dynamic
         assert stored.redirect_uris == [loopback.redirect_uri]
+        assert stored.scope == "notes:read offline_access"
     # Both requests: PKCE S256 and the MCP server as `resource` (RFC 8707 §2); the step-up
     # asks for what was granted plus the scope named in the challenge.
     first_query, second_query = query_of(first), query_of(second)
@@ -188,17 +189,15 @@ def test_sdk_registers_authorizes_calls_and_steps_up(
         assert query["code_challenge_method"] == "S256"
         assert query["resource"] == mcp_server.url
         assert query["client_id"] == storage.client.client_id
-    assert first_query["scope"].split() == ["profile", "offline_access"]
-    assert set(second_query["scope"].split()) == {"profile", "offline_access", "email"}
-    assert ["Send email as you" in seen for seen in person.seen] == [False, True]
-    first_token, last_token = storage.tokens[0], storage.tokens[-1]
-    assert set((first_token.scope or "").split()) == {"profile"}  # cut to the resource's
-    assert set((last_token.scope or "").split()) == {"profile", "email"}
-    claims = claims_of(server, last_token.access_token)
+    assert first_query["scope"].split() == ["notes:read", "offline_access"]
+    assert set(second_query["scope"].split()) == {"notes:read", "offline_access", "notes:write"}
+    assert ["Change your notes" in seen for seen in person.seen] == [False, True]
+    assert_stepped_up(storage)
+    claims = claims_of(server, storage.tokens[-1].access_token)
     assert claims["sub"] == str(user_id)
     assert claims["client_id"] == storage.client.client_id
     assert claims["aud"] == mcp_server.url  # RFC 8707 §2, RFC 9068 §3
-    assert claims["scope"] == "profile email"  # cut to what the resource accepts
+    assert claims["scope"] == "notes:read notes:write"  # cut to what the resource accepts
 
 
 @document_client_settings
@@ -207,31 +206,33 @@ def test_sdk_uses_a_client_metadata_document_instead_of_registering(
 ):
     """MCP authorization 2025-11-25 "Client ID Metadata Documents": the client's https URL is
     its client_id; the provider fetches the document at that URL and checks the redirect URI
-    against it (the draft §4.1, §6.1); nothing is registered (RFC 7591 is not used)."""
+    against it (the draft §4.1, §6.1); nothing is registered (RFC 7591 is not used). The
+    document lists the MCP server's own scopes; the step-up to `notes:write` works as for a
+    registered client (RFC 6750 §3.1, "Scope Challenge Handling")."""
     user_id = make_user("ada@example.com")
     document_url = publish_client_document(document_server, "Notes CLI", loopback.redirect_uri)
     storage, urls = MemoryStorage(), queue.Queue[str]()
     provider = oauth_provider(mcp_server.url, loopback, urls, storage, document_url)
-    client = start(read_notes, mcp_server.url, provider)
+    client = start(use_notes, mcp_server.url, provider)
 
     authorization = next_authorization_url(urls, lambda: ended(client))
     person.authorize(authorization, expect_sign_in=True)
+    second = next_authorization_url(urls, lambda: ended(client))  # the step-up
+    person.authorize(second, expect_sign_in=False)
     result = client.result(timeout=60)
 
-    assert result == {
-        "tools": ["read_notes", "send_email"],
-        "read_notes": (False, f"notes of {user_id}"),
-    }
+    assert result == used_notes(user_id)
     assert storage.client is not None and storage.client.client_id == document_url
-    query = query_of(authorization)
-    assert query["client_id"] == document_url
-    assert query["code_challenge_method"] == "S256"
-    assert query["resource"] == mcp_server.url  # RFC 8707 §2
-    assert query["redirect_uri"] == loopback.redirect_uri
+    for query in (query_of(authorization), query_of(second)):
+        assert query["client_id"] == document_url
+        assert query["code_challenge_method"] == "S256"
+        assert query["resource"] == mcp_server.url  # RFC 8707 §2
+        assert query["redirect_uri"] == loopback.redirect_uri
+    assert "notes:write" in query_of(second)["scope"].split()
     # The consent page says where the app is identified, and where the answer goes.
-    [introduced] = person.introduced
-    assert "This app is identified by a metadata document at 127.0.0.1." in introduced
-    assert f"you will be sent to {urlsplit(loopback.redirect_uri).netloc}." in introduced
+    for introduced in person.introduced:
+        assert "This app is identified by a metadata document at 127.0.0.1." in introduced
+        assert f"you will be sent to {urlsplit(loopback.redirect_uri).netloc}." in introduced
     # The provider fetched the document once and kept it per its Cache-Control (the draft
     # §4.4); the client it knows is the document's, not a registered one.
     assert document_server.hits["/notes-cli/client.json"] == 1
@@ -241,8 +242,10 @@ def test_sdk_uses_a_client_metadata_document_instead_of_registering(
             (document_url, "Notes CLI", False)
         ]
         assert clients[0].redirect_uris == [loopback.redirect_uri]
+        assert clients[0].scope == "notes:read notes:write"
+    assert_stepped_up(storage)
     claims = claims_of(server, storage.tokens[-1].access_token)
     assert claims["sub"] == str(user_id)
     assert claims["client_id"] == document_url
     assert claims["aud"] == mcp_server.url  # RFC 8707 §2, RFC 9068 §3
-    assert claims["scope"] == "profile"  # cut to what the resource accepts
+    assert claims["scope"] == "notes:read notes:write"  # cut to what the resource accepts

@@ -70,14 +70,14 @@ def token_for(server, browser, make_user, make_client, mcp_server):
 def test_a_tool_needing_a_missing_scope_is_refused_with_the_scopes_to_ask_for(
     server, mcp_server, token_for
 ):
-    token = token_for("openid profile")
+    token = token_for("notes:read")
     session_id = session(mcp_server.url, token)
 
     response = rpc(
         mcp_server.url,
         token,
         "tools/call",
-        {"name": "send_email", "arguments": {"to": "grace@example.com"}},
+        {"name": "write_note", "arguments": {"text": "buy milk"}},
         **{"Mcp-Session-Id": session_id},
     )
 
@@ -85,7 +85,7 @@ def test_a_tool_needing_a_missing_scope_is_refused_with_the_scopes_to_ask_for(
     assert response.json()["error"] == "insufficient_scope"
     challenge = response.headers["WWW-Authenticate"]
     assert 'error="insufficient_scope"' in challenge
-    assert 'scope="profile email"' in challenge  # held, then missing
+    assert 'scope="notes:read notes:write"' in challenge  # held, then missing
     metadata = mcp_server.url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp")
     assert f'resource_metadata="{metadata}"' in challenge
     assert response.headers["Cache-Control"] == "no-store"
@@ -102,20 +102,20 @@ def test_a_tool_needing_a_missing_scope_is_refused_with_the_scopes_to_ask_for(
 
 
 def test_a_token_holding_the_scope_reaches_the_tool(server, mcp_server, token_for):
-    token = token_for("profile email")
+    token = token_for("notes:read notes:write")
     session_id = session(mcp_server.url, token)
 
     response = rpc(
         mcp_server.url,
         token,
         "tools/call",
-        {"name": "send_email", "arguments": {"to": "grace@example.com"}},
+        {"name": "write_note", "arguments": {"text": "buy milk"}},
         **{"Mcp-Session-Id": session_id},
     )
 
     assert response.status_code == 200
     text = result_of(response)["result"]["content"][0]["text"]
-    assert text.startswith("sent to grace@example.com for ")
+    assert text.startswith("saved 'buy milk' for ")
 
 
 @pytest.mark.parametrize(
@@ -127,7 +127,7 @@ def test_a_call_without_a_valid_token_is_refused(mcp_server, authorization, stat
     headers = {"Authorization": authorization} if authorization else {}
     response = requests.post(
         mcp_server.url,
-        json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "send_email"}},
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "write_note"}},
         headers={"Accept": ACCEPT, **headers},
         timeout=10,
     )
@@ -138,9 +138,9 @@ def test_a_call_without_a_valid_token_is_refused(mcp_server, authorization, stat
 
 
 def test_a_listed_tool_called_with_an_oversized_body_is_refused(mcp_server, token_for):
-    token = token_for("profile email")
+    token = token_for("notes:read notes:write")
     body = json.dumps(
-        {"method": "tools/call", "params": {"name": "send_email"}, "pad": "x" * (5 << 20)}
+        {"method": "tools/call", "params": {"name": "write_note"}, "pad": "x" * (5 << 20)}
     )
 
     response = requests.post(

@@ -41,6 +41,15 @@ pytestmark = pytest.mark.browser
 SCRIPT = NODE_DIR / "mcp-client.mjs"
 
 
+def assert_used_notes(result: dict[str, Any], user_id: int) -> None:
+    """Both tools ran for the person `user_id`, the second after the step-up."""
+    assert result["read_notes"] == {"isError": False, "text": f"notes of {user_id}"}
+    assert result["write_note"] == {
+        "isError": False,
+        "text": f"saved 'buy milk' for {user_id} with notes:read notes:write",
+    }
+
+
 class NodeClient:
     """mcp-client.mjs in a subprocess; its stdout lines sorted into URLs and the result."""
 
@@ -114,12 +123,8 @@ def test_typescript_sdk_registers_authorizes_calls_and_steps_up(
     finally:
         client.stop()
 
-    assert result["tools"] == ["read_notes", "send_email"]
-    assert result["read_notes"] == {"isError": False, "text": f"notes of {user_id}"}
-    assert result["send_email"] == {
-        "isError": False,
-        "text": f"sent to grace@example.com for {user_id} with email profile",
-    }
+    assert result["tools"] == ["read_notes", "write_note"]
+    assert_used_notes(result, user_id)
     registered = result["client"]
     assert registered["token_endpoint_auth_method"] == "none"
     with server.app.app_context():
@@ -136,12 +141,15 @@ def test_typescript_sdk_registers_authorizes_calls_and_steps_up(
         assert query["client_id"] == registered["client_id"]
     # The first request takes the scopes of the resource metadata; the step-up those the
     # challenge names: the granted one and the one the tool needs.
-    assert first_query["scope"] == "profile"
-    assert second_query["scope"].split() == ["profile", "email"]
+    assert first_query["scope"] == "notes:read"
+    assert second_query["scope"].split() == ["notes:read", "notes:write"]
     # The step-up's consent page asks only for the scope not yet allowed.
-    assert person.seen == ["See your name", "Send email as you"]
+    assert person.seen == ["Read your notes", "Change your notes"]
     tokens = result["tokens"]
-    assert [set(token["scope"].split()) for token in tokens] == [{"profile"}, {"profile", "email"}]
+    assert [set(token["scope"].split()) for token in tokens] == [
+        {"notes:read"},
+        {"notes:read", "notes:write"},
+    ]
     claims = claims_of(server, tokens[-1]["access_token"])
     assert claims["sub"] == str(user_id)
     assert claims["client_id"] == registered["client_id"]
@@ -171,11 +179,7 @@ def test_typescript_sdk_uses_a_client_metadata_document_instead_of_registering(
     finally:
         client.stop()
 
-    assert result["read_notes"] == {"isError": False, "text": f"notes of {user_id}"}
-    assert result["send_email"] == {
-        "isError": False,
-        "text": f"sent to grace@example.com for {user_id} with email profile",
-    }
+    assert_used_notes(result, user_id)
     assert result["client"] == {"client_id": document_url}  # no registration response
     for query in (query_of(authorization), query_of(second)):
         assert query["client_id"] == document_url
@@ -193,7 +197,10 @@ def test_typescript_sdk_uses_a_client_metadata_document_instead_of_registering(
             (document_url, "Notes CLI (TypeScript)", False)
         ]
     tokens = result["tokens"]
-    assert [set(token["scope"].split()) for token in tokens] == [{"profile"}, {"profile", "email"}]
+    assert [set(token["scope"].split()) for token in tokens] == [
+        {"notes:read"},
+        {"notes:read", "notes:write"},
+    ]
     claims = claims_of(server, tokens[-1]["access_token"])
     assert claims["sub"] == str(user_id)
     assert claims["client_id"] == document_url

@@ -141,13 +141,13 @@ async function main() {
     const tools = await client.listTools()
     const notes = await client.callTool({ name: 'read_notes', arguments: {} })
     // 403 insufficient_scope: the SDK asks again for the scopes the challenge names.
-    const sent = await authorized(session, () =>
-      client.callTool({ name: 'send_email', arguments: { to: 'grace@example.com' } })
+    const written = await authorized(session, () =>
+      client.callTool({ name: 'write_note', arguments: { text: 'buy milk' } })
     )
     const result = {
       tools: tools.tools.map(tool => tool.name).sort(),
       read_notes: textOf(notes),
-      send_email: textOf(sent),
+      write_note: textOf(written),
       client: {
         client_id: provider.saved.client.client_id,
         token_endpoint_auth_method: provider.saved.client.token_endpoint_auth_method,

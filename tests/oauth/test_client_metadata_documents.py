@@ -39,6 +39,7 @@ from sqlalchemy import select
 from idp.db import db
 from idp.oauth.metadata_documents import cache_seconds, is_public, problem_with_url
 from idp.oauth.models import Client
+from idp.oauth.resources import create_resource
 from tests.conftest import PASSWORD, POLL_INTERVAL
 from tests.oauth.conftest import RegisteredClient, authorize_url, follow, pkce, query_of
 
@@ -623,3 +624,41 @@ def test_public_addresses_are_allowed():
 def test_cache_lifetime_follows_cache_control_within_bounds(header, seconds):
     """The draft §4.4: honour the HTTP cache headers, within our own bounds."""
     assert cache_seconds(header) == seconds
+
+
+def test_a_document_may_list_the_scopes_of_a_registered_resource(
+    http, app, browser, documents, make_user
+):
+    """The document's `scope` is checked as a registration's is (RFC 7591 §2): the scopes
+    of a registered resource are valid, and a token for it carries them (RFC 8707 §2). As
+    for a client that registered itself, the list does not cap the OpenID Connect scopes
+    it may ask for (the MCP SDKs add `offline_access`)."""
+    make_user(ADA[0])
+    notes = "https://notes.example.com/mcp"
+    with app.app_context():
+        create_resource(notes, "Notes", {"notes:read": "Read your notes"})
+    url = documents.base + "/client.json"
+    documents.publish(document=valid_document(url, scope="notes:read"))
+    client = RegisteredClient(url, None, CALLBACK)
+    verifier, challenge = pkce()
+    browser.sign_in(*ADA)
+
+    scope = "notes:read offline_access"
+    callback = follow(browser, authorize_url(client, challenge, scope=scope, resource=notes))
+    tokens = http.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": query_of(callback)["code"],
+            "redirect_uri": CALLBACK,
+            "client_id": url,
+            "code_verifier": verifier,
+        },
+        timeout=5,
+    )
+
+    assert tokens.status_code == 200, tokens.text
+    claims = http.app.extensions["idp.oauth.tokens"].verify(tokens.json()["access_token"])
+    assert (claims["aud"], claims["scope"]) == (notes, "notes:read")
+    assert "refresh_token" in tokens.json()
+    assert stored_client(http, url).scope == "notes:read"

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from idp.db import db
 from idp.oauth.clients import new_client_id
 from idp.oauth.models import Client
+from idp.oauth.resources import create_resource
 from tests.conftest import SECRET
 from tests.test_cli import run
 
@@ -79,6 +80,29 @@ def test_a_public_client_has_no_secret(cli_env):
     created = json.loads(result.stdout)
     assert created["token_endpoint_auth_method"] == "none"
     assert "client_secret" not in created
+
+
+def test_a_client_may_be_given_the_scopes_of_a_registered_resource(cli_env, app):
+    """RFC 8707 §2: a registered resource's scopes are valid client scopes."""
+    with app.app_context():
+        create_resource("https://notes.example.com/mcp", "Notes", {"notes:read": ""})
+
+    result = run(
+        "clients",
+        "create",
+        "--name",
+        "Notes sync",
+        "--redirect-uri",
+        "https://sync.example/cb",
+        "--scope",
+        "openid",
+        "--scope",
+        "notes:read",
+        env=cli_env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["scope"] == "openid notes:read"
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
-"""`idp resources create|list|delete`: the registry of protected resources (RFC 8707), through
-the real console script.
+"""`idp resources create|update|list|delete`: the registry of protected resources (RFC 8707),
+through the real console script.
 
-RFC 8707 §2: a resource URI is absolute and has no fragment. Every refusal prints one line,
-exits non-zero and stores nothing.
+RFC 8707 §2: a resource URI is absolute and has no fragment. RFC 7662 §2.1: a resource's
+introspecting client is a confidential client. Every refusal prints one line, exits non-zero
+and stores nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tests.conftest import SECRET
 from tests.test_cli import run
 
 NOTES = "https://notes.example.com/mcp"
+FILES = "https://files.example.com/api"
 
 
 @pytest.fixture
@@ -122,7 +124,53 @@ def test_deleting_an_unknown_resource_fails(cli_env, snapshot):
     assert snapshot(ignore=()) == before
 
 
-@pytest.mark.parametrize("command", [[], ["create"], ["list"], ["delete"]])
+def test_a_resource_gets_an_introspecting_client_and_loses_it(cli_env, make_client):
+    """RFC 7662: the resource server's confidential client may introspect its tokens."""
+    api = make_client(name="Notes API", grant_types=["client_credentials"], redirect_uris=[])
+    gateway = make_client(name="Gateway", grant_types=["client_credentials"], redirect_uris=[])
+
+    created = create(
+        cli_env, NOTES, "--name", "Notes", "--scope", "a", "--introspection-client", api.client_id
+    )
+    changed = run(
+        "resources", "update", NOTES, "--introspection-client", gateway.client_id, env=cli_env
+    )
+    removed = run("resources", "update", NOTES, "--no-introspection-client", env=cli_env)
+
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["introspection_client"] == api.client_id
+    assert changed.returncode == 0, changed.stderr
+    assert json.loads(changed.stdout)["introspection_client"] == gateway.client_id
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(removed.stdout)["introspection_client"] is None
+    listed = run("resources", "list", env=cli_env).stdout
+    assert json.loads(listed)["introspection_client"] is None
+
+
+def test_an_unknown_or_public_introspecting_client_is_refused(cli_env, make_client, snapshot):
+    """RFC 7662 §2.1: only a client that authenticates may introspect."""
+    public = make_client(name="CLI", public=True)
+    assert create(cli_env, NOTES, "--name", "Notes", "--scope", "a").returncode == 0
+    before = snapshot(ignore=())
+
+    unknown = create(cli_env, FILES, "--name", "F", "--scope", "a", "--introspection-client", "x")
+    update = ["resources", "update", NOTES, "--introspection-client", public.client_id]
+    not_confidential = run(*update, env=cli_env)
+    neither = run("resources", "update", NOTES, env=cli_env)
+
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "Error: introspection_client: No client 'x'."
+    assert not_confidential.returncode == 1
+    assert not_confidential.stderr.strip() == (
+        f"Error: introspection_client: The client '{public.client_id}' is public; only a "
+        "confidential client may introspect tokens."
+    )
+    assert neither.returncode == 2
+    assert "Give one of --introspection-client or --no-introspection-client." in neither.stderr
+    assert snapshot(ignore=()) == before
+
+
+@pytest.mark.parametrize("command", [[], ["create"], ["update"], ["list"], ["delete"]])
 def test_help(cli_env, command):
     result = run("resources", *command, "--help", env=cli_env)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from idp.oauth.resources import create_resource
 from tests.conftest import PASSWORD
-from tests.oauth.issued import issue
+from tests.oauth.issued import claims_of, issue, userinfo
 
 ADA = ("ada@example.com", PASSWORD)
 
@@ -82,3 +83,28 @@ def test_an_id_token_is_not_an_access_token(http, browser, make_user, make_clien
     response = http.get("/userinfo", headers={"Authorization": "Bearer " + id_token}, timeout=5)
 
     assert response.status_code == 401
+
+
+def test_a_token_for_another_resource_is_refused(
+    http, app, browser, make_user, make_client, snapshot
+):
+    """RFC 9068 §4 and RFC 8707 §2: a token whose audience is only an MCP server is not
+    good at userinfo, even with `openid` in its scope; 401 invalid_token (RFC 6750 §3.1)."""
+    make_user(ADA[0])
+    mcp = "https://mcp.example.com/mcp"
+    with app.app_context():
+        create_resource(mcp, "Notes", {"openid": "", "notes:read": "Read your notes"})
+    token = issue(http, browser, make_client(), scope="openid notes:read", resource=mcp)
+    assert claims_of(http, token["access_token"])["aud"] == mcp
+    before = snapshot()
+
+    response = userinfo(http, token["access_token"])
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "invalid_token",
+        "error_description": "The access token is for another resource, not for this provider.",
+    }
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="userinfo", error="invalid_token"')
+    assert snapshot() == before
