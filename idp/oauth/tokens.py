@@ -24,6 +24,7 @@ from idp.db import db, utcnow
 from idp.identity.models import User
 from idp.keys import KeyStore, SigningKey
 from idp.keys.jwk import ALGORITHMS
+from idp.keys.sealing import Sealer
 from idp.oauth.models import Client, RefreshToken, TokenFamily
 from idp.oauth.resources import Target, registered_target
 from idp.oauth.scopes import subject, user_claims
@@ -55,6 +56,9 @@ class TokenService:
         # No token may outlive the key retention period (idp.keys): cap every lifetime.
         self.max_lifetime = max_lifetime
         self._sid_key = hashlib.sha256(b"idp sid\0" + secret_key.encode()).digest()
+        # Seals the successor a rotated refresh token keeps for its reuse window
+        # (idp.oauth.rotation); a key of its own, derived from the same secret.
+        self.successors = Sealer(secret_key, info=b"idp refresh-token successors v1")
 
     def access_ttl(self, client: Client, target: Target | None = None) -> int:
         """The client's access-token lifetime, or the resource's when it sets one."""
@@ -101,8 +105,9 @@ class TokenService:
             body["id_token"] = self.id_token(grant, access_token)
         return body
 
-    def refresh_token(self, client: Client, family: TokenFamily) -> str:
-        token = new_token(32)
+    def refresh_token(self, client: Client, family: TokenFamily, token: str | None = None) -> str:
+        """Store a refresh token (`token`, or a new one) of `family`; return it."""
+        token = token or new_token(32)
         expires = min(family.expires_at, utcnow() + timedelta(seconds=client.refresh_token_ttl))
         db.session.add(
             RefreshToken(token_hash=digest(token), family_id=family.id, expires_at=expires)
