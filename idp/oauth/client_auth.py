@@ -40,7 +40,8 @@ PUBLIC = "none"
 AUTH_METHODS = (*CONFIDENTIAL_METHODS, PUBLIC)
 # What a client may sign its assertions with: asymmetric only (never HS256 keyed with a public
 # key). Wider than what we sign with (idp.keys.jwk.ALGORITHMS): PS256 is accepted too.
-KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
+# Ed25519, not the deprecated EdDSA (RFC 9864), as for the keys we sign with.
+KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "Ed25519": "OKP"}
 SIGNING_ALGORITHMS = list(KEY_TYPES)
 LEEWAY = 60  # seconds of clock skew allowed on exp, nbf and iat
 # Seconds from now within which an assertion must expire: the hour Authlib's client gives its

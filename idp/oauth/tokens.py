@@ -29,6 +29,11 @@ from idp.oauth.models import Client, RefreshToken, TokenFamily
 from idp.oauth.resources import Target, registered_target
 from idp.oauth.scopes import subject, user_claims
 
+# OpenID Connect Core §3.1.3.6: at_hash is optional in the code flow, and Core defines its hash
+# only for the SHA-2 algorithms; for Ed25519 libraries disagree (Authlib's client refuses any
+# at_hash), so ID tokens signed with Ed25519 go without.
+AT_HASH_ALGORITHMS = ("RS256", "ES256")
+
 
 @dataclass
 class Grant:
@@ -145,7 +150,7 @@ class TokenService:
         if grant.session_id is not None:
             claims["sid"] = self.sid(grant.session_id)
         signing = self.keys.signing_key()  # one key for at_hash and the signature
-        if access_token:
+        if access_token and signing.alg in AT_HASH_ALGORITHMS:
             claims["at_hash"] = create_half_hash(access_token, signing.alg).decode()
         if grant.id_token_claims:
             extra = user_claims(grant.user, [], grant.id_token_claims)
