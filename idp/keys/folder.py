@@ -136,7 +136,7 @@ class KeyFolder:
 def _parse(path: Path, raw: bytes) -> KeyFile:
     try:
         data = json.loads(raw)
-        kid, alg = str(data["kid"]), str(data["alg"])
+        kid, alg = str(data["kid"]), jwk.algorithm(str(data["alg"]))
         file = KeyFile(
             kid=kid,
             alg=alg,

@@ -1,5 +1,9 @@
 """Signing keys as JSON Web Keys: generate, load, publish (RFC 7517, RFC 7518 §6, RFC 8037).
 
+Ed25519 keys sign as `Ed25519` (RFC 9864), the fully specified name; the polymorphic
+`EdDSA` is deprecated (RFC 9864) and stock libraries warn about it. Key files written under
+that name are Ed25519 keys all the same, and are read as such.
+
 Key ids are RFC 7638 thumbprints, so a kid names exactly one public key. Published keys keep
 only their public members (RFC 7518 §6.2.1, §6.3.1; RFC 8037 §2) plus `kid`, `use` and `alg`
 (RFC 7517 §4). This is the only module of the key store that imports joserfc.
@@ -19,6 +23,7 @@ __all__ = [
     "ALGORITHMS",
     "Key",
     "KeySet",
+    "algorithm",
     "generate",
     "key_set",
     "load_private",
@@ -27,6 +32,7 @@ __all__ = [
 ]
 
 ALGORITHMS = SIGNING_ALGORITHMS
+DEPRECATED_NAMES = {"EdDSA": "Ed25519"}  # RFC 9864
 RSA_BITS = 2048  # RFC 7518 §3.3: 2048 bits or larger
 PUBLIC_MEMBERS = {
     "RSA": ("kty", "n", "e"),
@@ -42,9 +48,14 @@ def generate(alg: str) -> Key:
         return RSAKey.generate_key(RSA_BITS, parameters=parameters, auto_kid=True)
     if alg == "ES256":
         return ECKey.generate_key("P-256", parameters=parameters, auto_kid=True)
-    if alg == "EdDSA":
+    if alg == "Ed25519":
         return OKPKey.generate_key("Ed25519", parameters=parameters, auto_kid=True)
     raise ValueError(f"signing algorithm must be one of {', '.join(ALGORITHMS)}, got {alg!r}")
+
+
+def algorithm(name: str) -> str:
+    """The name a key's algorithm goes by now (Ed25519 for the deprecated EdDSA)."""
+    return DEPRECATED_NAMES.get(name, name)
 
 
 def private_bytes(key: Key) -> bytes:
@@ -55,7 +66,10 @@ def private_bytes(key: Key) -> bytes:
 def load_private(data: bytes, kid: str) -> Key:
     """The private key sealed as `private_bytes`; ValueError unless it is the key named kid."""
     try:
-        key = import_key(json.loads(data))
+        members = json.loads(data)
+        if "alg" in members:
+            members["alg"] = algorithm(members["alg"])
+        key = import_key(members)
     except Exception as error:  # joserfc raises several kinds for a malformed JWK
         raise ValueError(f"not a private JWK: {error}") from None
     if not key.is_private or key.thumbprint() != kid:

@@ -1,9 +1,10 @@
 """Private keys at rest: AES-256-GCM under a key derived from IDP_SECRET_KEY.
 
 The wrapping key is HKDF-SHA256 (RFC 5869) of the secret with a fixed `info`, so another
-secret opens nothing instead of opening something wrong. Each box carries its key id as
-associated data: a sealed key pasted into another key's file does not open. This is the only
-module of the key store that imports `cryptography`.
+secret opens nothing instead of opening something wrong; another `info` gives another key, for
+other secrets sealed the same way (the provider's refresh-token successors). Each box carries
+its label (a key's id) as associated data: a sealed key pasted into another key's file does not
+open. This is the only module of the key store that imports `cryptography`.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ class CannotOpen(Exception):
 class Sealer:
     """Seals and opens bytes under one secret; `label` binds a box to what it belongs to."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, *, info: bytes = INFO) -> None:
         if not secret:
             raise ValueError("the secret that seals private keys must not be empty")
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
             secret.encode()
         )
         self._aead = AESGCM(key)

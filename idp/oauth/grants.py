@@ -4,10 +4,10 @@
 - Codes live at most 60 s, are single use, and a replay revokes what the first use issued
   (RFC 6749 §4.1.2). Redeeming marks the row used in one conditional UPDATE, so two processes
   racing on one code cannot both win.
-- Refresh tokens rotate on every use (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2): the presented
-  token is marked rotated in one conditional UPDATE and a new one joins the same family. Reuse
-  of a rotated token within `IDP_REFRESH_REUSE_GRACE` seconds (two requests of one client
-  racing) is allowed; later reuse revokes the family.
+- Refresh tokens rotate on every use (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2) and a family never
+  forks (idp.oauth.rotation): requests that present the same token within
+  `IDP_REFRESH_REUSE_GRACE` seconds (racing, or retried) all get the same successor; later
+  reuse revokes the family.
 - Tokens are minted by `TokenService` (JWT access tokens, ID tokens, hashed refresh tokens).
 - Clients authenticate at the token endpoint as registered (idp.oauth.client_auth).
 - Resource indicators (RFC 8707 §2.2): a code or refresh token request may name a subset of
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
@@ -38,6 +38,7 @@ from idp.oauth.client_auth import AUTH_METHODS, CONFIDENTIAL_METHODS
 from idp.oauth.models import AuthorizationCode, Client, RefreshToken, TokenFamily
 from idp.oauth.requests import AuthorizationRequest
 from idp.oauth.resources import check_scopes, narrowed, target_of
+from idp.oauth.rotation import rotate
 from idp.oauth.tokens import Grant
 from idp.oauth.wiring import ServerParts
 
@@ -248,7 +249,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
         row: RefreshToken = self.request.refresh_token.row
-        _rotate(row, timedelta(seconds=self.server.settings.refresh_reuse_grace))
+        grace = timedelta(seconds=self.server.settings.refresh_reuse_grace)
+        successor = rotate(row, grace, self.server.tokens)
+        if successor is None:
+            _revoke_for_reuse(row)
         family = row.family
         grant = Grant(
             client=self.request.client,
@@ -261,7 +265,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             amr=list(family.amr),
             resources=self.request.resources,
         )
-        body = self.server.tokens.issue(grant, family, refresh=True)
+        body = self.server.tokens.issue(grant, family, refresh=False)
+        body["refresh_token"] = successor
         db.session.commit()
         return body
 
@@ -286,25 +291,13 @@ def _check(row: RefreshToken, client: Client, grace: timedelta) -> None:
         _allow_reuse(row, row.rotated_at, grace)
 
 
-def _rotate(row: RefreshToken, grace: timedelta) -> None:
-    """Mark the token used; one conditional UPDATE, so racing processes agree on a winner."""
-    now = utcnow()
-    result = db.session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))
-        .values(rotated_at=now)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        rotated_at = db.session.scalar(
-            select(RefreshToken.rotated_at).where(RefreshToken.id == row.id)
-        )
-        _allow_reuse(row, rotated_at or now, grace)
-
-
 def _allow_reuse(row: RefreshToken, rotated_at: datetime, grace: timedelta) -> None:
     """RFC 9700 §4.14.2: reuse of a rotated token revokes its family, past a short grace."""
-    if utcnow() - rotated_at <= grace:
-        return
+    if utcnow() - rotated_at > grace:
+        _revoke_for_reuse(row)
+
+
+def _revoke_for_reuse(row: RefreshToken) -> NoReturn:
     family = row.family
     revoke_family(family.id)
     record(

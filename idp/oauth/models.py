@@ -191,6 +191,10 @@ class RefreshToken(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Once rotated, and until `successor_until` (the reuse window): the token that replaced it,
+    # sealed, for concurrent refreshes to get the same one (idp.oauth.rotation).
+    successor: Mapped[str | None] = mapped_column(Text)
+    successor_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     family: Mapped[TokenFamily] = relationship()
 

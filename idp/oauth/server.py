@@ -1,11 +1,12 @@
 """Authlib's authorization server, configured for us.
 
 Clients authenticate with `client_secret_basic`, `client_secret_post`, `private_key_jwt`
-(RFC 7523) or `none` (public), at the token endpoint and at the device authorization
-endpoint (RFC 8628, idp.oauth.device); token, introspection (RFC 7662) and revocation (RFC 7009)
-responses are never cached (RFC 6749 §5.1). The authorization flow is idp.oauth.authorize;
-idp.oauth.delivery adds `iss` (RFC 9207) and the `form_post` response mode. Grants and endpoints
-reach `settings`, `tokens` and `store` as attributes of this server (idp.oauth.wiring).
+(RFC 7523) or `none` (public), one of them per request (RFC 6749 §2.3), at the token endpoint
+and at the device authorization endpoint (RFC 8628, idp.oauth.device); token, introspection
+(RFC 7662) and revocation (RFC 7009) responses are never cached (RFC 6749 §5.1). The
+authorization flow is idp.oauth.authorize; idp.oauth.delivery adds `iss` (RFC 9207) and the
+`form_post` response mode. Grants and endpoints reach `settings`, `tokens` and `store` as
+attributes of this server (idp.oauth.wiring).
 
 A client_id that is a URL names a client metadata document (idp.oauth.metadata_documents);
 one that cannot be used is `invalid_client`, everywhere a client is looked up. A successful
@@ -25,7 +26,7 @@ from flask import Flask, Response, current_app
 from flask import request as flask_request
 
 from idp.core.store import Store
-from idp.oauth.client_auth import PrivateKeyJWT
+from idp.oauth.client_auth import PrivateKeyJWT, one_method
 from idp.oauth.clients import find_client, mark_used
 from idp.oauth.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from idp.oauth.grants import (
@@ -84,6 +85,11 @@ class Server(AuthorizationServer):  # type: ignore[misc]
             return self.documents.client(client_id)
         except MetadataDocumentError as error:
             raise InvalidClientError(description=printable(error.message)) from None
+
+    def authenticate_client(self, request: Any, methods: list[str], endpoint: str = "token") -> Any:
+        """Every endpoint that authenticates clients comes here: one method per request."""
+        one_method(request, methods)
+        return super().authenticate_client(request, methods, endpoint)
 
     def create_token_response(self, request: Any = None) -> Response:
         oauth_request = self.create_oauth2_request(request)

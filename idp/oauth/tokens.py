@@ -24,9 +24,15 @@ from idp.db import db, utcnow
 from idp.identity.models import User
 from idp.keys import KeyStore, SigningKey
 from idp.keys.jwk import ALGORITHMS
+from idp.keys.sealing import Sealer
 from idp.oauth.models import Client, RefreshToken, TokenFamily
 from idp.oauth.resources import Target, registered_target
 from idp.oauth.scopes import subject, user_claims
+
+# OpenID Connect Core §3.1.3.6: at_hash is optional in the code flow, and Core defines its hash
+# only for the SHA-2 algorithms; for Ed25519 libraries disagree (Authlib's client refuses any
+# at_hash), so ID tokens signed with Ed25519 go without.
+AT_HASH_ALGORITHMS = ("RS256", "ES256")
 
 
 @dataclass
@@ -55,6 +61,9 @@ class TokenService:
         # No token may outlive the key retention period (idp.keys): cap every lifetime.
         self.max_lifetime = max_lifetime
         self._sid_key = hashlib.sha256(b"idp sid\0" + secret_key.encode()).digest()
+        # Seals the successor a rotated refresh token keeps for its reuse window
+        # (idp.oauth.rotation); a key of its own, derived from the same secret.
+        self.successors = Sealer(secret_key, info=b"idp refresh-token successors v1")
 
     def access_ttl(self, client: Client, target: Target | None = None) -> int:
         """The client's access-token lifetime, or the resource's when it sets one."""
@@ -101,8 +110,9 @@ class TokenService:
             body["id_token"] = self.id_token(grant, access_token)
         return body
 
-    def refresh_token(self, client: Client, family: TokenFamily) -> str:
-        token = new_token(32)
+    def refresh_token(self, client: Client, family: TokenFamily, token: str | None = None) -> str:
+        """Store a refresh token (`token`, or a new one) of `family`; return it."""
+        token = token or new_token(32)
         expires = min(family.expires_at, utcnow() + timedelta(seconds=client.refresh_token_ttl))
         db.session.add(
             RefreshToken(token_hash=digest(token), family_id=family.id, expires_at=expires)
@@ -140,7 +150,7 @@ class TokenService:
         if grant.session_id is not None:
             claims["sid"] = self.sid(grant.session_id)
         signing = self.keys.signing_key()  # one key for at_hash and the signature
-        if access_token:
+        if access_token and signing.alg in AT_HASH_ALGORITHMS:
             claims["at_hash"] = create_half_hash(access_token, signing.alg).decode()
         if grant.id_token_claims:
             extra = user_claims(grant.user, [], grant.id_token_claims)

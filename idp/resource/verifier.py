@@ -27,7 +27,7 @@ from joserfc.jws import extract_compact
 
 # Asymmetric only: never `none`, never HS*. The provider defines what it signs with in
 # idp.keys.jwk.ALGORITHMS; this package imports no other idp package, so it keeps its own copy.
-ALGORITHMS = ("RS256", "ES256", "EdDSA")
+ALGORITHMS = ("RS256", "ES256", "Ed25519")
 LEEWAY = 30  # seconds of clock skew allowed on `exp` and `iat`
 REFETCH_INTERVAL = 30.0  # at most one JWKS refetch per this many seconds for an unknown `kid`
 MAX_DOCUMENT = 1 << 20  # bytes read from a discovery document or JWKS

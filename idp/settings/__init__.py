@@ -31,7 +31,7 @@ DEVELOPMENT = "development"
 PRODUCTION = "production"
 # The algorithms the provider signs with (idp.keys implements each); defined here, the lowest
 # layer, so the setting and every list of algorithms read the same tuple.
-SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+SIGNING_ALGORITHMS = ("RS256", "ES256", "Ed25519")  # RFC 9864: not the old "EdDSA"
 
 
 def _setting(env: str, parser: Callable[[str, str], Any], doc: str, **kwargs: Any) -> Any:

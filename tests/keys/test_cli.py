@@ -71,10 +71,10 @@ def test_rotate_publishes_a_key_that_signs_later_and_list_shows_it(keys_env: dic
 
 
 def test_rotate_takes_another_algorithm(keys_env: dict[str, str]):
-    result = run("keys", "rotate", "--alg", "EdDSA", env=keys_env)
+    result = run("keys", "rotate", "--alg", "Ed25519", env=keys_env)
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0].endswith("(EdDSA).")
+    assert result.stdout.splitlines()[0].endswith("(Ed25519).")
     assert "(in 360 s)" in result.stdout  # IDP_JWKS_MAX_AGE (300) + 60
 
 
@@ -90,7 +90,7 @@ def test_list_says_when_there_are_no_keys_yet(keys_env: dict[str, str]):
     [
         (
             ["--alg", "HS256"],
-            "Error: Invalid value for '--alg': 'HS256' is not one of 'RS256', 'ES256', 'EdDSA'.",
+            "Error: Invalid value for '--alg': 'HS256' is not one of 'RS256', 'ES256', 'Ed25519'.",
         ),
         (
             ["--activate-after", "soon"],
@@ -145,5 +145,5 @@ def test_a_bad_setting_stops_keys_commands_in_one_line(
 
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "Error: IDP_SIGNING_ALG must be one of RS256, ES256, EdDSA, got 'HS256'"
+        "Error: IDP_SIGNING_ALG must be one of RS256, ES256, Ed25519, got 'HS256'"
     )

@@ -18,8 +18,11 @@ from typing import Any
 
 import pytest
 from joserfc import jwt
+from joserfc.jwk import OKPKey
 
 from idp.keys import ALGORITHMS, KeyState, KeyStore, KeyStoreError
+from idp.keys.folder import KeyFile, KeyFolder
+from idp.keys.sealing import Sealer
 from idp.keys.store import RECHECK_SECONDS
 from tests.conftest import SECRET
 from tests.helpers.clock import Clock
@@ -27,12 +30,7 @@ from tests.helpers.waiting import wait_until
 
 MakeStore = Callable[..., KeyStore]
 MS = timedelta(milliseconds=1)
-# joserfc warns that RFC 9864 deprecates the "EdDSA" name in favour of "Ed25519"; IDP_SIGNING_ALG
-# still offers EdDSA, the name every OIDC library knows.
-EDDSA = pytest.param(
-    "EdDSA", marks=pytest.mark.filterwarnings("ignore:EdDSA is deprecated via RFC 9864")
-)
-EVERY_ALG = ["RS256", "ES256", EDDSA]
+EVERY_ALG = ["RS256", "ES256", "Ed25519"]
 
 
 @pytest.fixture
@@ -243,7 +241,7 @@ def test_key_files_are_private_to_their_owner_and_hold_the_private_key_sealed(
 
 @pytest.mark.parametrize("alg", EVERY_ALG)
 def test_every_algorithm_signs_tokens_the_jwks_verifies(make_store: MakeStore, alg: str):
-    """RFC 7518 §3.3 (RS256), §3.4 (ES256) and RFC 8037 §3.1 (EdDSA with Ed25519)."""
+    """RFC 7518 §3.3 (RS256), §3.4 (ES256), RFC 8037 §3.1 and RFC 9864 (Ed25519)."""
     store = make_store(alg=alg)
     store.ensure_key()
 
@@ -252,6 +250,34 @@ def test_every_algorithm_signs_tokens_the_jwks_verifies(make_store: MakeStore, a
     assert token.header["alg"] == alg
     assert token.header["kid"] == store.signing_key().kid
     assert token.claims == {"sub": "ada"}
+
+
+def test_a_key_file_written_as_eddsa_signs_and_is_published_as_ed25519(
+    make_store: MakeStore, tmp_path: Path
+):
+    """RFC 9864 deprecates the polymorphic "EdDSA" for "Ed25519": a key that earlier versions
+    stored under the old name is the same Ed25519 key, now used and published under the new
+    one, so no verifier is asked to accept the deprecated name."""
+    old = OKPKey.generate_key("Ed25519", parameters={"alg": "EdDSA", "use": "sig"}, auto_kid=True)
+    kid = str(old.kid)
+    (tmp_path / "keys").mkdir(mode=0o700)
+    KeyFolder(tmp_path / "keys").write(
+        KeyFile(
+            kid=kid,
+            alg="EdDSA",
+            created_at=0.0,
+            activates_at=0.0,
+            public_jwk=old.as_dict(private=False),
+            sealed=Sealer(SECRET).seal(json.dumps(old.as_dict(private=True)).encode(), label=kid),
+        )
+    )
+    store = make_store()
+
+    token = verify(store, sign(store, sub="ada"))
+
+    assert token.header == {"alg": "Ed25519", "kid": kid, "typ": "JWT"}
+    assert [key["alg"] for key in json.loads(store.jwks())["keys"]] == ["Ed25519"]
+    assert [info.alg for info in store.keys()] == ["Ed25519"]  # noqa: SIM118 (a KeyStore)
 
 
 def test_a_token_signed_before_rotation_still_verifies_after_it(make_store: MakeStore):

@@ -16,7 +16,8 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc import jwt
-from joserfc.jwk import ECKey, OctKey, RSAKey
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
 from tests.conftest import PASSWORD
 from tests.oauth.conftest import RegisteredClient, follow
@@ -97,6 +98,27 @@ def test_an_ec_key_from_the_set_works_too(http, client):
     response = token_with(http, assertion(http, client, key=EC_KEY, alg="ES256"))
 
     assert response.status_code == 200, response.text
+
+
+def test_an_ed25519_key_signs_as_ed25519_not_as_the_deprecated_eddsa(http, make_client, snapshot):
+    """RFC 9864: `Ed25519` is the name; `EdDSA`, deprecated, is refused as for our own keys."""
+    okp = OKPKey.generate_key("Ed25519", parameters={"kid": "client-key-3"})
+    client = make_client(
+        auth_method="private_key_jwt",
+        grant_types=["client_credentials"],
+        redirect_uris=[],
+        jwks={"keys": [okp.as_dict(private=False)]},
+    )
+
+    accepted = token_with(http, assertion(http, client, key=okp, alg="Ed25519"))
+    before = snapshot()
+    with pytest.warns(SecurityWarning, match="RFC 9864"):  # joserfc warns the signer
+        deprecated = assertion(http, client, key=okp, alg="EdDSA")
+    refused = token_with(http, deprecated)
+
+    assert accepted.status_code == 200, accepted.text
+    assert_refused(refused)
+    assert snapshot() == before
 
 
 def test_a_stock_client_runs_the_code_flow_with_private_key_jwt(server, browser, make_user, client):

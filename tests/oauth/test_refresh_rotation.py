@@ -2,22 +2,28 @@
 
 RFC 6749 §6 (refreshing; scope may only narrow), §5.2 (invalid_grant, invalid_scope);
 OAuth 2.1 §4.3.1 (rotation for public clients); RFC 9700 §4.14.2 (reuse of a rotated token
-revokes the family); OpenID Connect Core §12.2 (the ID token of a refresh) and §11
+revokes the family; requests racing or retrying within the grace window get the same
+successor, so a family never forks); OpenID Connect Core §12.2 (the ID token of a refresh) and §11
 (offline_access).
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
 from sqlalchemy import select
 
 from idp.core.audit import AuditEvent
+from idp.core.security import digest
 from idp.db import db
 from idp.oauth.models import Client, RefreshToken, TokenFamily
 from tests.oauth.issued import claims_of, issue, post_as, refresh, userinfo
+
+RACERS = 50
 
 
 def test_a_refresh_rotates_the_token_and_keeps_the_sign_in(http, browser, make_user, make_client):
@@ -70,8 +76,11 @@ def test_a_public_client_refreshes_with_its_client_id(http, browser, make_user, 
     assert response.json()["refresh_token"] != token["refresh_token"]
 
 
-def test_reuse_within_the_grace_window_issues_another_pair(http, browser, make_user, make_client):
-    """Two requests of one client racing with the same token both succeed (default grace)."""
+def test_a_retry_within_the_grace_window_gets_the_same_refresh_token(
+    http, browser, make_user, make_client
+):
+    """RFC 9700 §4.14.2: a client whose answer got lost retries with the same token and gets
+    the same successor, so the family still has one live refresh token."""
     make_user()
     client = make_client()
     token = issue(http, browser, client)
@@ -81,26 +90,53 @@ def test_reuse_within_the_grace_window_issues_another_pair(http, browser, make_u
 
     assert winner.status_code == 200, winner.text
     assert late.status_code == 200, late.text
-    assert late.json()["refresh_token"] != winner.json()["refresh_token"]
-    for pair in (winner.json(), late.json()):
-        assert refresh(http, client, pair["refresh_token"]).status_code == 200
+    assert late.json()["refresh_token"] == winner.json()["refresh_token"]
+    assert userinfo(http, late.json()["access_token"]).status_code == 200
+    assert refresh(http, client, late.json()["refresh_token"]).status_code == 200
 
 
-def test_concurrent_refreshes_with_one_token_all_succeed(http, browser, make_user, make_client):
-    """One conditional UPDATE picks the winner; the others fall within the grace window."""
+def test_concurrent_refreshes_never_fork_the_family(server, browser, make_user, make_client, clock):
+    """OAuth 2.1 §4.3.1, RFC 9700 §4.14.2: 50 requests racing with one refresh token, each on
+    its own thread and database connection, all get the same successor, so the family keeps
+    one live refresh token. The successor is stored sealed, and only for the reuse window;
+    reuse after the window revokes the family."""
     make_user()
     client = make_client()
-    token = issue(http, browser, client)
+    token = issue(server, browser, client)
+    start = threading.Barrier(RACERS)
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        responses = list(
-            pool.map(lambda _: refresh(http, client, token["refresh_token"]), range(4))
-        )
+    def race(_: int) -> Any:
+        start.wait()
+        return refresh(server, client, token["refresh_token"])
 
-    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
-    assert len({r.json()["refresh_token"] for r in responses}) == 4
-    with http.app.app_context():
-        assert db.session.scalars(select(TokenFamily)).one().revoked_at is None
+    with ThreadPoolExecutor(max_workers=RACERS) as pool:
+        responses = list(pool.map(race, range(RACERS)))
+
+    assert [r.status_code for r in responses] == [200] * RACERS, [r.text for r in responses]
+    successors = {r.json()["refresh_token"] for r in responses}
+    assert len(successors) == 1
+    successor = successors.pop()
+    with server.app.app_context():
+        family = db.session.scalars(select(TokenFamily)).one()
+        assert family.revoked_at is None
+        live = db.session.scalars(select(RefreshToken).where(RefreshToken.rotated_at.is_(None)))
+        assert [row.token_hash for row in live] == [digest(successor)]
+        first = db.session.scalars(select(RefreshToken).order_by(RefreshToken.id)).first()
+        assert first is not None and first.successor is not None
+        assert successor not in first.successor  # sealed, not stored in the clear
+
+    clock.advance(11)  # past IDP_REFRESH_REUSE_GRACE (10 s)
+    newest = refresh(server, client, successor)  # a rotation drops expired successors
+    replay = refresh(server, client, token["refresh_token"])
+
+    assert newest.status_code == 200, newest.text
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+    assert refresh(server, client, newest.json()["refresh_token"]).status_code == 400
+    with server.app.app_context():
+        assert db.session.scalars(select(TokenFamily)).one().revoked_at is not None
+        first = db.session.scalars(select(RefreshToken).order_by(RefreshToken.id)).first()
+        assert first is not None and first.successor is None and first.successor_until is None
 
 
 @pytest.mark.settings(IDP_REFRESH_REUSE_GRACE="1")
