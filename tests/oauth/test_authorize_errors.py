@@ -61,6 +61,43 @@ def test_loopback_redirect_may_use_any_port(browser, make_user, make_client):
     assert location.startswith("http://127.0.0.1:54321/callback?code=")
 
 
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "http://evil@127.0.0.1:9000/callback",  # a user name
+        "http://a:b@127.0.0.1:9/callback",  # a user name and password, the port as registered
+        "http://127.0.0.1:99999/callback",  # out of range
+        "http://127.0.0.1:0/callback",
+        "http://127.0.0.1:x/callback",
+        "http://127.0.0.1:/callback",  # an empty port
+        "HTTP://127.0.0.1:9000/callback",  # only the port may differ
+        "http://127.0.0.1:9000/callback?x=1",
+        "http://localhost:9/callback",  # another loopback host
+    ],
+)
+def test_a_loopback_redirect_uri_may_differ_only_by_a_valid_port(
+    browser, make_user, make_client, snapshot, redirect_uri
+):
+    """RFC 8252 §7.3: only the port of a loopback redirect URI may vary, and it must be a
+    port; the rest is compared exactly (RFC 9700 §4.1.3). The user sees an error page and no
+    code is stored (RFC 6749 §4.1.2.1)."""
+    make_user("ada@example.com")
+    browser.sign_in("ada@example.com")
+    client = make_client(first_party=True)
+    client.redirect_uri = redirect_uri
+    before = snapshot()
+
+    response = browser.get(authorize_url(client, CHALLENGE))
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert (
+        f"Redirect URI {redirect_uri} is not supported by client. (invalid_request)"
+        in response.text
+    )
+    assert snapshot() == before
+
+
 def _error_redirect(browser, client, **params):
     response = browser.get(authorize_url(client, params.pop("challenge", CHALLENGE), **params))
     assert response.status_code == 302, response.text

@@ -95,6 +95,11 @@ def test_a_public_client_has_no_secret(cli_env):
             "fragment.",
         ),
         (
+            ["--redirect-uri", "http://127.0.0.1:99999/cb"],
+            "Error: redirect_uris: Redirect URI 'http://127.0.0.1:99999/cb' must have a port "
+            "from 1 to 65535.",
+        ),
+        (
             ["--redirect-uri", "https://shop.example/cb", "--scope", "wallet"],
             "Error: scope: Unsupported scope: wallet.",
         ),
