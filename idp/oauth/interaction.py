@@ -132,12 +132,15 @@ def _wants_consent(interaction: Interaction, facts: Facts) -> bool:
 def _must_sign_in(
     interaction: Interaction, login: ActiveSession, facts: Facts, max_age: int | None
 ) -> bool:
+    """Core §3.1.2.1. A sign-in made during this request answers `prompt=login` and any
+    `max_age` (0 included: "equivalent to prompt=login"), however long it took."""
     if facts.subject is None:
         return True
     signed_in_at = login.authenticated_at.timestamp()
-    if interaction.prompts & {"login", "select_account"} and signed_in_at < interaction.created_at:
+    fresh = signed_in_at >= interaction.created_at
+    if interaction.prompts & {"login", "select_account"} and not fresh:
         return True
-    if max_age is not None and facts.now - signed_in_at > max_age:
+    if max_age is not None and facts.now - signed_in_at > max_age and not fresh:
         return True
     return facts.hinted_subject is not None and facts.hinted_subject != facts.subject
 
