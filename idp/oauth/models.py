@@ -66,8 +66,11 @@ class Client(Model):
         scope, and the person's consent decides. MCP clients depend on it: they register
         with the scopes of the first challenge and later step up to others (MCP
         authorization 2025-11-25, "Scope Challenge Handling") without registering again.
+        A scope registered earlier and no longer supported is left out.
         """
-        return " ".join(SUPPORTED_SCOPES) if self.dynamic else self.scope
+        if self.dynamic:
+            return " ".join(SUPPORTED_SCOPES)
+        return " ".join(s for s in self.scope.split() if s in SUPPORTED_SCOPES)
 
     def get_allowed_scope(self, scope: str) -> str | None:
         """The requested scope, or None (invalid_scope) if it asks for more than allowed.
