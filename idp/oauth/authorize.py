@@ -215,7 +215,7 @@ def _issue(
         auth_time=login.session.authenticated_at,
         amr=amr,
         acr=acr.achieved(wanted, amr),
-        id_token_claims=tuple(requested_claims(interaction.param("claims")).get("id_token", [])),
+        claims=requested_claims(interaction.param("claims")),
         resources=tuple(target.uris),
     )
     response = server.create_authorization_response(

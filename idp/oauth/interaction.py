@@ -158,7 +158,9 @@ def _max_age(raw: str | None) -> int | None:
 
 
 def requested_claims(raw: str | None) -> dict[str, list[str]]:
-    """The `claims` request parameter (Core §5.5), reduced to claim names per target."""
+    """The `claims` request parameter (Core §5.5), reduced to the claim names of each target
+    that asks for any. A member is null or an object (§5.5.1); its `essential`, `value` and
+    `values` are hints we need not follow for these claims: we release what we have."""
     if not raw:
         return {}
     try:
@@ -172,5 +174,8 @@ def requested_claims(raw: str | None) -> dict[str, list[str]]:
         members = data.get(target) or {}
         if not isinstance(members, dict):
             raise InvalidRequestError(f"claims.{target} must be a JSON object.")
-        result[target] = sorted(members)
+        if not all(value is None or isinstance(value, dict) for value in members.values()):
+            raise InvalidRequestError(f"Each claim in claims.{target} must be null or an object.")
+        if members:
+            result[target] = sorted(members)
     return result
