@@ -91,6 +91,8 @@ class Facts:
     consented: frozenset[str]  # scopes the user already allowed this client, for every resource
     first_party: bool  # a first-party client is never asked about
     now: float  # seconds since the epoch
+    # Scopes releasing claims the `claims` parameter asks for by name: allowed like the others.
+    claim_scopes: frozenset[str] = frozenset()
 
 
 def decide(interaction: Interaction, facts: Facts) -> Next:
@@ -126,7 +128,8 @@ def _wants_consent(interaction: Interaction, facts: Facts) -> bool:
         return False
     if "consent" in interaction.prompts:
         return True
-    return not facts.first_party and not set(interaction.scopes) <= facts.consented
+    asked = set(interaction.scopes) | facts.claim_scopes
+    return not facts.first_party and not asked <= facts.consented
 
 
 def _must_sign_in(

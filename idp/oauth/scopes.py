@@ -41,6 +41,11 @@ SUPPORTED_CLAIMS = [
 ]
 
 
+def scope_of(claim: str) -> str | None:
+    """The scope that releases `claim`; None for a claim no scope releases (such as `sub`)."""
+    return next((scope for scope, claims in CLAIMS_BY_SCOPE.items() if claim in claims), None)
+
+
 def subject(user: User) -> str:
     """The `sub` claim: stable, never reassigned (OpenID Connect Core §2)."""
     return str(user.id)

@@ -71,3 +71,48 @@ def test_a_claim_that_is_neither_null_nor_an_object_is_invalid_request(
     assert result["error"] == "invalid_request"
     assert result["error_description"] == "Each claim in claims.userinfo must be null or an object."
     assert snapshot() == before
+
+
+def test_claims_asked_by_name_are_allowed_like_their_scope(
+    http, browser, make_user, make_client, snapshot
+):
+    """Core §5.5: claims asked for by name come in addition to the scopes, so the person
+    allows them too: the consent page asks for the scope that releases them (§5.4), and
+    prompt=none cannot skip that (consent_required, §3.1.2.6)."""
+    make_user(ADA[0])
+    client = make_client()
+    issue(http, browser, client, scope="openid")  # "openid" is allowed from now on
+    claims = json.dumps({"userinfo": {"email": None}})
+    before = snapshot(ignore=("audit_event", "login_session"))
+
+    silent = browser.get(
+        authorize_url(client, pkce()[1], scope="openid", claims=claims, prompt="none")
+    )
+    asked = browser.get(authorize_url(client, pkce()[1], scope="openid", claims=claims))
+
+    assert query_of(silent.headers["Location"]) == {
+        "error": "consent_required",
+        "state": "st-123",
+        "iss": http.base,
+    }
+    assert asked.headers["Location"].startswith("/authorize/consent/")
+    page = browser.get(asked.headers["Location"]).text
+    assert "See your email address and whether it is verified" in page
+    assert snapshot(ignore=("audit_event", "login_session")) == before
+    token = issue(http, browser, client, scope="openid", claims=claims)
+    assert userinfo(http, token["access_token"]).json()["email"] == "ada@example.com"
+
+
+def test_claims_of_a_scope_the_client_may_not_ask_for_are_left_out(
+    http, browser, make_user, make_client
+):
+    """Core §5.5.1: a requested claim, even essential, may be left out without an error; a
+    client registered without the email scope does not get the email by naming it."""
+    make_user(ADA[0])
+    client = make_client(scopes=["openid"])
+    claims = {"userinfo": {"email": {"essential": True}}, "id_token": {"email": None}}
+
+    token = issue(http, browser, client, scope="openid", claims=json.dumps(claims))
+
+    assert set(userinfo(http, token["access_token"]).json()) == {"sub"}
+    assert "email" not in claims_of(http, token["id_token"])

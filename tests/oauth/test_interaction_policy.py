@@ -122,6 +122,12 @@ ROWS = [
         Next.CONSENT,
     ),
     (
+        "a claim asked for by name, its scope not consented: consent (Core §5.5)",
+        interaction(),
+        replace(SIGNED_IN, claim_scopes=frozenset({"email"})),
+        Next.CONSENT,
+    ),
+    (
         "nothing consented yet: consent",
         interaction(),
         replace(SIGNED_IN, consented=frozenset()),
