@@ -31,7 +31,7 @@ from idp.oauth.interaction import Facts, Interaction, Next, decide, requested_cl
 from idp.oauth.metadata_documents import names_document
 from idp.oauth.requests import AuthorizationRequest, SignInContext
 from idp.oauth.resources import Target, check_scopes, target_of
-from idp.oauth.scopes import DESCRIPTIONS, subject
+from idp.oauth.scopes import DESCRIPTIONS, scope_of, subject
 from idp.oauth.server import Server
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,8 @@ def consent_page(server: Server, uid: str, login: Login | None) -> Outcome | Ask
     allowed = set.intersection(
         *(consent.remembered(user, grant.client, r) for r in target.uris or [""])
     )
-    asked = [s for s in interaction.scopes if s not in allowed] or interaction.scopes
+    wanted = _consent_scopes(interaction, grant.client)
+    asked = [s for s in wanted if s not in allowed] or wanted
     registered = {r.uri for r in target.registered}
     return AskConsent(
         uid=uid,
@@ -114,7 +115,7 @@ def consent_page(server: Server, uid: str, login: Login | None) -> Outcome | Ask
         resources=[(r.name, r.uri) for r in target.registered]
         + [(None, uri) for uri in target.uris if uri not in registered],
         scopes=_described(asked, target),
-        already=_described([s for s in interaction.scopes if s not in asked], target),
+        already=_described([s for s in wanted if s not in asked], target),
         redirect_host=urlsplit(grant.redirect_uri).netloc,
     )
 
@@ -127,7 +128,7 @@ def decide_consent(server: Server, uid: str, login: Login | None, allow: bool) -
     interaction, grant, target, user = found
     if not allow:
         return _error(server, AccessDenied(redirect_uri=grant.redirect_uri), interaction)
-    consent.grant(user, grant.client, interaction.scopes, target.uris)
+    consent.grant(user, grant.client, _consent_scopes(interaction, grant.client), target.uris)
     interaction.consented = True
     return _run(server, interaction, login)
 
@@ -201,6 +202,7 @@ def _facts(server: Server, interaction: Interaction, grant: Any, login: Login | 
         consented=consented,
         first_party=bool(grant.client.first_party),
         now=time.time(),
+        claim_scopes=frozenset(_consent_scopes(interaction, grant.client)),
     )
 
 
@@ -215,7 +217,7 @@ def _issue(
         auth_time=login.session.authenticated_at,
         amr=amr,
         acr=acr.achieved(wanted, amr),
-        id_token_claims=tuple(requested_claims(interaction.param("claims")).get("id_token", [])),
+        claims=_claims_by_name(interaction, grant.client),
         resources=tuple(target.uris),
     )
     response = server.create_authorization_response(
@@ -224,6 +226,22 @@ def _issue(
     server.store.delete("interaction:" + interaction.uid)
     location = response.headers["Location"]
     return respond(location, interaction.param("response_mode"), server.issuer)
+
+
+def _claims_by_name(interaction: Interaction, client: Any) -> dict[str, list[str]]:
+    """What the `claims` parameter asks of each target (Core §5.5), without the claims of
+    scopes the client may not ask for: a provider need not return a requested claim (§5.5.1)."""
+    own = set(client.own_scope.split()) | {None}
+    asked = requested_claims(interaction.param("claims"))
+    kept = {target: [n for n in names if scope_of(n) in own] for target, names in asked.items()}
+    return {target: names for target, names in kept.items() if names}
+
+
+def _consent_scopes(interaction: Interaction, client: Any) -> list[str]:
+    """The scopes the person allows: those requested, and those releasing the claims asked for
+    by name, so that no claim reaches the client unseen."""
+    named = [scope_of(n) for names in _claims_by_name(interaction, client).values() for n in names]
+    return list(dict.fromkeys(interaction.scopes + [s for s in named if s]))
 
 
 def _target(server: Server, interaction: Interaction, grant: Any) -> Target:

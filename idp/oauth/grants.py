@@ -84,9 +84,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 nonce=payload.data.get("nonce"),
                 code_challenge=payload.data["code_challenge"],
                 code_challenge_method=payload.data["code_challenge_method"],
-                claims={"id_token": list(context.id_token_claims)}
-                if context.id_token_claims
-                else None,
+                claims=context.claims or None,
                 auth_time=context.auth_time,
                 acr=context.acr,
                 amr=list(context.amr),
@@ -152,7 +150,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             acr=code.acr,
             amr=list(code.amr),
             nonce=code.nonce,
-            id_token_claims=list((code.claims or {}).get("id_token", [])),
+            claims=code.claims or {},
             resources=self.request.resources,
         )
         family = self.server.tokens.open_family(grant, resources=code.resources)
@@ -263,6 +261,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             auth_time=family.auth_time,
             acr=family.acr,
             amr=list(family.amr),
+            claims=family.claims or {},  # §12.2: the ID token asks for what the first one did
             resources=self.request.resources,
         )
         body = self.server.tokens.issue(grant, family, refresh=False)

@@ -91,6 +91,8 @@ class Facts:
     consented: frozenset[str]  # scopes the user already allowed this client, for every resource
     first_party: bool  # a first-party client is never asked about
     now: float  # seconds since the epoch
+    # Scopes releasing claims the `claims` parameter asks for by name: allowed like the others.
+    claim_scopes: frozenset[str] = frozenset()
 
 
 def decide(interaction: Interaction, facts: Facts) -> Next:
@@ -126,18 +128,22 @@ def _wants_consent(interaction: Interaction, facts: Facts) -> bool:
         return False
     if "consent" in interaction.prompts:
         return True
-    return not facts.first_party and not set(interaction.scopes) <= facts.consented
+    asked = set(interaction.scopes) | facts.claim_scopes
+    return not facts.first_party and not asked <= facts.consented
 
 
 def _must_sign_in(
     interaction: Interaction, login: ActiveSession, facts: Facts, max_age: int | None
 ) -> bool:
+    """Core §3.1.2.1. A sign-in made during this request answers `prompt=login` and any
+    `max_age` (0 included: "equivalent to prompt=login"), however long it took."""
     if facts.subject is None:
         return True
     signed_in_at = login.authenticated_at.timestamp()
-    if interaction.prompts & {"login", "select_account"} and signed_in_at < interaction.created_at:
+    fresh = signed_in_at >= interaction.created_at
+    if interaction.prompts & {"login", "select_account"} and not fresh:
         return True
-    if max_age is not None and facts.now - signed_in_at > max_age:
+    if max_age is not None and facts.now - signed_in_at > max_age and not fresh:
         return True
     return facts.hinted_subject is not None and facts.hinted_subject != facts.subject
 
@@ -155,7 +161,9 @@ def _max_age(raw: str | None) -> int | None:
 
 
 def requested_claims(raw: str | None) -> dict[str, list[str]]:
-    """The `claims` request parameter (Core §5.5), reduced to claim names per target."""
+    """The `claims` request parameter (Core §5.5), reduced to the claim names of each target
+    that asks for any. A member is null or an object (§5.5.1); its `essential`, `value` and
+    `values` are hints we need not follow for these claims: we release what we have."""
     if not raw:
         return {}
     try:
@@ -169,5 +177,8 @@ def requested_claims(raw: str | None) -> dict[str, list[str]]:
         members = data.get(target) or {}
         if not isinstance(members, dict):
             raise InvalidRequestError(f"claims.{target} must be a JSON object.")
-        result[target] = sorted(members)
+        if not all(value is None or isinstance(value, dict) for value in members.values()):
+            raise InvalidRequestError(f"Each claim in claims.{target} must be null or an object.")
+        if members:
+            result[target] = sorted(members)
     return result

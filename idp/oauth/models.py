@@ -171,6 +171,9 @@ class TokenFamily(Model):
     auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acr: Mapped[str | None] = mapped_column(String(200))
     amr: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # OpenID Connect Core §5.5: claims the `claims` parameter asked for, by target; userinfo
+    # releases the "userinfo" ones, and a refreshed ID token holds the "id_token" ones (§12.2).
+    claims: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -26,7 +26,7 @@ class SignInContext:
     auth_time: datetime
     amr: tuple[str, ...]  # RFC 8176
     acr: str  # OpenID Connect Core §2, from idp.oauth.acr
-    id_token_claims: tuple[str, ...]  # claims the `claims` parameter asks of the ID token
+    claims: dict[str, list[str]]  # what the `claims` parameter asks, by target (Core §5.5)
     resources: tuple[str, ...]  # RFC 8707, checked before the user saw anything
 
 

@@ -9,37 +9,21 @@ from typing import Any
 
 from idp.identity.models import User
 
-SUPPORTED_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
+# Only what the provider can fill: it keeps a name, an email address and whether that address
+# was verified. It stores no postal address, phone number or other profile data, so it offers
+# neither the `address` and `phone` scopes nor those claims (Discovery 1.0 §3).
+SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access")
 
 DESCRIPTIONS = {
     "openid": "Know who you are (a stable identifier for your account)",
     "profile": "See your name",
-    "email": "See your email address",
-    "address": "See your postal address",
-    "phone": "See your phone number",
+    "email": "See your email address and whether it is verified",
     "offline_access": "Stay connected when you are not using it",
 }
 
 CLAIMS_BY_SCOPE = {
-    "profile": [
-        "name",
-        "given_name",
-        "family_name",
-        "middle_name",
-        "nickname",
-        "preferred_username",
-        "profile",
-        "picture",
-        "website",
-        "gender",
-        "birthdate",
-        "zoneinfo",
-        "locale",
-        "updated_at",
-    ],
+    "profile": ["name", "updated_at"],
     "email": ["email", "email_verified"],
-    "address": ["address"],
-    "phone": ["phone_number", "phone_number_verified"],
 }
 SUPPORTED_CLAIMS = [
     "sub",
@@ -51,11 +35,15 @@ SUPPORTED_CLAIMS = [
     "nonce",
     "acr",
     "amr",
-    "azp",
     "sid",
     "at_hash",
     *[claim for claims in CLAIMS_BY_SCOPE.values() for claim in claims],
 ]
+
+
+def scope_of(claim: str) -> str | None:
+    """The scope that releases `claim`; None for a claim no scope releases (such as `sub`)."""
+    return next((scope for scope, claims in CLAIMS_BY_SCOPE.items() if claim in claims), None)
 
 
 def subject(user: User) -> str:
@@ -71,7 +59,7 @@ def user_claims(
         "name": user.name,
         "updated_at": int(user.updated_at.timestamp()),
         "email": user.email,
-        "email_verified": False,
+        "email_verified": user.email_verified_at is not None,
     }
     allowed = {claim for scope in scopes for claim in CLAIMS_BY_SCOPE.get(scope, [])}
     allowed.update(requested or [])

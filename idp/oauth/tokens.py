@@ -47,7 +47,8 @@ class Grant:
     acr: str | None = None
     amr: list[str] = field(default_factory=list)
     nonce: str | None = None
-    id_token_claims: list[str] = field(default_factory=list)
+    # OpenID Connect Core §5.5: claims asked for by name, by target ("id_token", "userinfo").
+    claims: dict[str, list[str]] = field(default_factory=dict)
     # RFC 8707: the access token's audience; none means this issuer.
     resources: list[str] = field(default_factory=list)
 
@@ -85,6 +86,7 @@ class TokenService:
             auth_time=grant.auth_time,
             acr=grant.acr,
             amr=list(grant.amr),
+            claims=grant.claims or None,
             resources=list(grant.resources if resources is None else resources),
             expires_at=utcnow() + timedelta(seconds=lifetime),
         )
@@ -152,8 +154,8 @@ class TokenService:
         signing = self.keys.signing_key()  # one key for at_hash and the signature
         if access_token and signing.alg in AT_HASH_ALGORITHMS:
             claims["at_hash"] = create_half_hash(access_token, signing.alg).decode()
-        if grant.id_token_claims:
-            extra = user_claims(grant.user, [], grant.id_token_claims)
+        if grant.claims.get("id_token"):
+            extra = user_claims(grant.user, [], grant.claims["id_token"])
             claims.update({k: v for k, v in extra.items() if k not in claims})
         return self._sign(claims, typ="JWT", signing=signing)
 

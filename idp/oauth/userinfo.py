@@ -75,7 +75,8 @@ def claims_for(tokens: TokenService, token: str | None) -> dict[str, Any] | Refu
     user = db.session.get(User, family.user_id)
     if user is None:
         return Refusal(401, "invalid_token", "The user no longer exists.")
-    return user_claims(user, scopes)
+    # Core §5.5: also the claims the authorization request asked of userinfo by name.
+    return user_claims(user, scopes, (family.claims or {}).get("userinfo"))
 
 
 def for_issuer(claims: dict[str, Any], issuer: str) -> bool:

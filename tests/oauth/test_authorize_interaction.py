@@ -6,13 +6,16 @@ OAuth 2.0 Form Post Response Mode §2, RFC 6749 §3.1 (GET and POST).
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
 from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
 
 from tests.conftest import PASSWORD
 from tests.oauth.conftest import authorize_url, follow, pkce, query_of
+from tests.oauth.issued import post_as
 
 ADA = ("ada@example.com", PASSWORD)
 
@@ -133,6 +136,37 @@ def test_max_age_forces_a_fresh_sign_in(server, browser, make_user, make_client,
         claims_of(server, second["id_token"])["auth_time"]
         > claims_of(server, first["id_token"])["auth_time"]
     )
+
+
+@pytest.mark.parametrize("params", [{"max_age": "0"}, {"prompt": "login"}])
+def test_max_age_0_asks_for_one_fresh_sign_in_then_completes(
+    http, browser, make_user, make_client, clock, params
+):
+    """OpenID Connect Core §3.1.2.1: max_age=0, like prompt=login, asks the person to sign in
+    now; once they have, during this request, it completes, and the ID token's auth_time is
+    that sign-in."""
+    make_user(ADA[0])
+    client = make_client(first_party=True)
+    browser.sign_in(*ADA)
+    clock.advance(5)
+    asked_at = int(time.time())
+    verifier, challenge = pkce()
+
+    response = browser.get(authorize_url(client, challenge, **params))
+    assert response.headers["Location"].startswith("/sign-in")
+    callback = follow(browser, response.headers["Location"], sign_in=ADA)
+
+    token = post_as(
+        http,
+        client,
+        "/token",
+        grant_type="authorization_code",
+        code=query_of(callback)["code"],
+        redirect_uri=client.redirect_uri,
+        code_verifier=verifier,
+    )
+    assert token.status_code == 200, token.text
+    assert claims_of(http, token.json()["id_token"])["auth_time"] >= asked_at
 
 
 def test_id_token_hint_for_another_user_asks_to_sign_in(server, browser, make_user, make_client):

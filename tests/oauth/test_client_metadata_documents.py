@@ -458,6 +458,10 @@ BAD_DOCUMENTS = {
         {"changes": {"grant_types": ["client_credentials"], "response_types": []}},
         "asks for client_credentials; only authorization_code and refresh_token are allowed",
     ),
+    "a redirect URI with a user name": (
+        {"changes": {"redirect_uris": ["http://evil@127.0.0.1/cb"]}},
+        "must not contain a user name or password",
+    ),
     "an http redirect URI on a public host": (
         {"changes": {"redirect_uris": ["http://orbit.example/cb"]}},
         "may use http only on a loopback address",

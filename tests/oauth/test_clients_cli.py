@@ -119,6 +119,11 @@ def test_a_client_may_be_given_the_scopes_of_a_registered_resource(cli_env, app)
             "fragment.",
         ),
         (
+            ["--redirect-uri", "http://127.0.0.1:99999/cb"],
+            "Error: redirect_uris: Redirect URI 'http://127.0.0.1:99999/cb' must have a port "
+            "from 1 to 65535.",
+        ),
+        (
             ["--redirect-uri", "https://shop.example/cb", "--scope", "wallet"],
             "Error: scope: Unsupported scope: wallet.",
         ),

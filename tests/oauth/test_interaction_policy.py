@@ -122,6 +122,12 @@ ROWS = [
         Next.CONSENT,
     ),
     (
+        "a claim asked for by name, its scope not consented: consent (Core §5.5)",
+        interaction(),
+        replace(SIGNED_IN, claim_scopes=frozenset({"email"})),
+        Next.CONSENT,
+    ),
+    (
         "nothing consented yet: consent",
         interaction(),
         replace(SIGNED_IN, consented=frozenset()),
@@ -141,7 +147,24 @@ ROWS = [
     ),
     ("max_age exceeded: sign in again", interaction(max_age="300"), SIGNED_IN, Next.SIGN_IN),
     ("max_age not exceeded: issue", interaction(max_age="3600"), SIGNED_IN, Next.ISSUE),
-    ("max_age=0: always sign in again", interaction(max_age="0"), SIGNED_IN, Next.SIGN_IN),
+    (
+        "max_age=0, signed in before the request: sign in again",
+        interaction(max_age="0"),
+        SIGNED_IN,
+        Next.SIGN_IN,
+    ),
+    (
+        "max_age=0, signed in during the request: issue (Core §3.1.2.1, as prompt=login)",
+        interaction(max_age="0", created_at=SIGNED_IN_AT - 1),
+        SIGNED_IN,
+        Next.ISSUE,
+    ),
+    (
+        "max_age passed while signing in during the request: issue",
+        interaction(max_age="300", created_at=SIGNED_IN_AT - 1),
+        SIGNED_IN,
+        Next.ISSUE,
+    ),
     ("max_age empty: ignored", interaction(max_age=""), SIGNED_IN, Next.ISSUE),
     (
         "max_age exceeded with prompt=none: login_required",

@@ -186,8 +186,6 @@ def test_a_confidential_client_registers_and_uses_its_secret(server, browser, ma
         "openid",
         "profile",
         "email",
-        "address",
-        "phone",
         "offline_access",
     ]
     assert stored(server, info["client_id"])["secret_hash"] == sha256(info["client_secret"])

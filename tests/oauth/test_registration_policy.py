@@ -101,6 +101,35 @@ def test_any_other_redirect_uri_is_invalid_redirect_uri(http, snapshot, redirect
     assert snapshot() == before
 
 
+@pytest.mark.parametrize(
+    ("redirect_uri", "problem"),
+    [
+        ("http://evil@127.0.0.1/callback", "must not contain a user name or password"),
+        ("https://a:b@agent.example/callback", "must not contain a user name or password"),
+        ("http://127.0.0.1:99999/callback", "must have a port from 1 to 65535"),
+        ("http://127.0.0.1:0/callback", "must have a port from 1 to 65535"),
+        ("http://[::1]:port/callback", "must have a port from 1 to 65535"),
+        ("https://agent.example:/callback", "must have a port from 1 to 65535"),
+    ],
+)
+def test_a_redirect_uri_with_userinfo_or_a_bad_port_is_refused(
+    http, snapshot, redirect_uri, problem
+):
+    """RFC 7591 §3.2.2 invalid_redirect_uri: a port is a number from 1 to 65535 (RFC 3986
+    §3.2.3, RFC 8252 §7.3), and a redirect URI names no user (RFC 3986 §3.2.1 deprecates a
+    password there; RFC 9700 §4.1.3 compares the whole string)."""
+    before = snapshot()
+
+    response = register(http, redirect_uris=[redirect_uri])
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_redirect_uri",
+        "error_description": f"Redirect URI {redirect_uri!r} {problem}.",
+    }
+    assert snapshot() == before
+
+
 def test_a_localhost_redirect_uri_may_use_any_port(http, browser, make_user):
     """RFC 8252 §7.3: the loopback port is chosen when the app runs; localhost too (§8.3)."""
     make_user(ADA[0])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from idp.db import db
+from idp.identity.users import find_by_email
+from idp.identity.verification import mark_verified
 from idp.oauth.resources import create_resource
 from tests.conftest import PASSWORD
 from tests.oauth.issued import claims_of, issue, userinfo
@@ -31,6 +34,45 @@ def test_claims_follow_the_granted_scopes(http, browser, make_user, make_client)
     assert everything["email"] == "ada@example.com"
     assert everything["email_verified"] is False
     assert everything["sub"] == only_sub["sub"]
+
+
+def verify_email(http, email: str) -> None:
+    with http.app.app_context():
+        user = find_by_email(email)
+        assert user is not None
+        mark_verified(user)
+        db.session.commit()
+
+
+def test_email_verified_is_the_accounts_real_state(http, browser, make_user, make_client):
+    """OpenID Connect Core §5.1: email_verified is true when the provider made sure the person
+    controls the address (here: they opened the verification link), false otherwise."""
+    make_user(ADA[0])
+    client = make_client()
+    token = issue(http, browser, client, scope="openid email")["access_token"]
+
+    assert userinfo(http, token).json()["email_verified"] is False
+    verify_email(http, ADA[0])
+    assert userinfo(http, token).json()["email_verified"] is True
+
+
+def test_every_advertised_claim_about_the_person_is_filled(http, browser, make_user, make_client):
+    """Discovery 1.0 §3: scopes_supported and claims_supported list only what the provider
+    offers and can fill. It keeps a name and a verified email address, no postal address,
+    phone number or other profile data (OpenID Connect Core §5.1, §5.4)."""
+    make_user(ADA[0], name="Ada Lovelace")
+    verify_email(http, ADA[0])
+    metadata = http.get("/.well-known/openid-configuration", timeout=5).json()
+    about_the_token = {"iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid"}
+    about_the_token.add("at_hash")
+
+    token = issue(http, browser, make_client(), scope=" ".join(metadata["scopes_supported"]))
+    released = userinfo(http, token["access_token"]).json()
+
+    assert metadata["scopes_supported"] == ["openid", "profile", "email", "offline_access"]
+    assert set(metadata["claims_supported"]) - about_the_token == set(released)
+    assert released["name"] == "Ada Lovelace"
+    assert released["email_verified"] is True
 
 
 def test_no_token_is_a_bare_challenge(http):
