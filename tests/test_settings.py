@@ -99,6 +99,13 @@ def test_production_refuses_to_guess(tmp_path: Path, environ: dict[str, str], me
     assert not (tmp_path / "secret_key").exists()  # production never generates a secret
 
 
+def test_the_old_name_of_ed25519_still_configures_it(tmp_path: Path):
+    """RFC 9864 deprecates the polymorphic `EdDSA` for `Ed25519`: a deployment configured
+    with the old name keeps starting, and gets Ed25519 keys."""
+    environ = {"IDP_INSTANCE_DIR": str(tmp_path), "IDP_SIGNING_ALG": "EdDSA"}
+    assert Settings.from_env(environ).signing_alg == "Ed25519"
+
+
 def test_production_accepts_a_complete_configuration(tmp_path: Path):
     settings = Settings.from_env(
         {

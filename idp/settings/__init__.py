@@ -189,8 +189,8 @@ class Settings:
     )
     signing_alg: str = _setting(
         "IDP_SIGNING_ALG",
-        parse.choice(*SIGNING_ALGORITHMS),
-        "Algorithm of newly created signing keys.",
+        parse.choice(*SIGNING_ALGORITHMS, renamed={"EdDSA": "Ed25519"}),  # RFC 9864
+        "Algorithm of newly created signing keys (`EdDSA`, its old name, means Ed25519).",
         default="RS256",
     )
     jwks_max_age: int = _setting(

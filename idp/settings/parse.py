@@ -95,8 +95,11 @@ def issuer(name: str, raw: str) -> str:
     return raw.rstrip("/")
 
 
-def choice(*allowed: str) -> Callable[[str, str], str]:
+def choice(*allowed: str, renamed: dict[str, str] | None = None) -> Callable[[str, str], str]:
+    """One of `allowed`; `renamed` maps old names still accepted to the current ones."""
+
     def parse(name: str, raw: str) -> str:
+        raw = (renamed or {}).get(raw, raw)
         if raw not in allowed:
             raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
         return raw
