@@ -92,7 +92,7 @@ def start(server: Server, params: list[tuple[str, str]], login: Login | None) ->
 
 def resume(server: Server, uid: str, login: Login | None) -> Outcome:
     interaction = _load(server, uid)
-    return EXPIRED if interaction is None else _run(server, interaction, login)
+    return interaction if isinstance(interaction, ErrorPage) else _run(server, interaction, login)
 
 
 def consent_page(server: Server, uid: str, login: Login | None) -> Outcome | AskConsent:
@@ -136,7 +136,9 @@ def _consent_request(
     server: Server, uid: str, login: Login | None
 ) -> Outcome | tuple[Interaction, Any, Target, User]:
     interaction = _load(server, uid)
-    if interaction is None or login is None:
+    if isinstance(interaction, ErrorPage):
+        return interaction
+    if login is None:
         return EXPIRED
     try:
         grant = _validate(server, interaction, login)
@@ -221,7 +223,7 @@ def _issue(
     response = server.create_authorization_response(
         request=grant.request, grant_user=login.user, grant=grant
     )
-    server.store.delete("interaction:" + interaction.uid)
+    _forget(server, interaction)  # the code is stored: from here on nothing may fail
     location = response.headers["Location"]
     return respond(location, interaction.param("response_mode"), server.issuer)
 
@@ -260,12 +262,14 @@ def _described(scopes: list[str], target: Target) -> list[tuple[str, str]]:
     return described
 
 
-def _load(server: Server, uid: str) -> Interaction | None:
+def _load(server: Server, uid: str) -> Interaction | ErrorPage:
+    """The saved request; an error page, before anything is stored, when it cannot be read."""
     try:
-        return Interaction.load(server.store, uid)
+        interaction = Interaction.load(server.store, uid)
     except StoreUnavailable:
         log.warning("cannot load an authorization request: the store is unavailable")
-        return None
+        return UNAVAILABLE
+    return EXPIRED if interaction is None else interaction
 
 
 def _saved(server: Server, interaction: Interaction) -> bool:
@@ -275,6 +279,14 @@ def _saved(server: Server, interaction: Interaction) -> bool:
         log.warning("cannot save an authorization request: the store is unavailable")
         return False
     return True
+
+
+def _forget(server: Server, interaction: Interaction) -> None:
+    """The request was answered; it would expire anyway (a new one can start again)."""
+    try:
+        server.store.delete("interaction:" + interaction.uid)
+    except StoreUnavailable:
+        log.warning("cannot forget an answered authorization request: the store is unavailable")
 
 
 def _hinted_subject(server: Server, interaction: Interaction) -> str | None:
