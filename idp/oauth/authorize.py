@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import idna
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 
 from idp.core.store import StoreUnavailable
@@ -115,7 +116,7 @@ def consent_page(server: Server, uid: str, login: Login | None) -> Outcome | Ask
         + [(None, uri) for uri in target.uris if uri not in registered],
         scopes=_described(asked, target),
         already=_described([s for s in interaction.scopes if s not in asked], target),
-        redirect_host=urlsplit(grant.redirect_uri).netloc,
+        redirect_host=ascii_host(grant.redirect_uri),
     )
 
 
@@ -241,6 +242,21 @@ def _target(server: Server, interaction: Interaction, grant: Any) -> Target:
         error.redirect_uri = grant.redirect_uri
         raise
     return target
+
+
+def ascii_host(uri: str) -> str:
+    """The host (and port) `uri` sends the browser to, as DNS sees it: an internationalised
+    name in its ASCII form (IDNA, RFC 5891), so a look-alike of a familiar name shows as the
+    different name it is: "xn--xample-2of.com", not example.com with a Cyrillic first letter."""
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    try:
+        host = idna.encode(host, uts46=True).decode("ascii") if not host.isascii() else host
+    except idna.IDNAError:
+        host = host.encode("ascii", "backslashreplace").decode("ascii")
+    if ":" in host:
+        host = f"[{host}]"
+    return host if parts.port is None else f"{host}:{parts.port}"
 
 
 def _origin(client: Any) -> str:
