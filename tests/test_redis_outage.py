@@ -133,3 +133,23 @@ def test_a_device_approved_during_an_outage_gets_its_tokens(
     assert tokens.status_code == 200, tokens.text
     assert signed_out.status_code == 303
     assert browser.get("/account").status_code == 302
+
+
+def test_a_passkey_ceremony_that_cannot_start_stores_nothing(outage, browser, make_user, snapshot):
+    """The ceremony's challenge lives in Redis: without it, a 503 that says so, and the
+    person's first ceremony leaves no user handle behind either."""
+    make_user("ada@example.com")
+    assert browser.sign_in("ada@example.com").status_code == 303
+    token = browser.csrf("/sign-in")
+    outage.stop()
+    before = snapshot()
+
+    response = browser.http.post(
+        browser.base + "/account/passkeys/options",
+        json={"name": ""},
+        headers={"X-CSRFToken": token, "Accept": "application/json"},
+    )
+
+    assert response.status_code == 503
+    assert response.json()["message"] == "Passkeys are unavailable just now. Please try again soon."
+    assert snapshot() == before
