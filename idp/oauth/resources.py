@@ -18,6 +18,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidScopeError, OAuth2Error
 from sqlalchemy import JSON, String, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.core.audit import Event, record
@@ -120,10 +121,16 @@ def create_resource(
             "The access-token lifetime must be a positive number of seconds.",
             field="access_token_ttl",
         )
+    taken = InvalidInput(f"A resource {uri} is already registered.", field="uri")
     if find_resource(uri) is not None:
-        raise InvalidInput(f"A resource {uri} is already registered.", field="uri")
+        raise taken
     resource = Resource(uri=uri, name=name, scopes=scopes, access_token_ttl=access_token_ttl)
     db.session.add(resource)
+    try:
+        db.session.flush()
+    except IntegrityError:  # registered by a parallel request since the check above
+        db.session.rollback()
+        raise taken from None
     record(
         Event.RESOURCE_CREATED,
         subject=uri,
