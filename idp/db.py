@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
@@ -55,6 +56,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def insert_if_absent(model: type[Model], **values: Any) -> None:
+    """Insert a row unless one with the same unique key exists, in one statement
+    (`INSERT ... ON CONFLICT DO NOTHING`, SQLite and PostgreSQL): parallel requests that
+    each found no row do not collide; read the row afterwards. Until the transaction ends it
+    holds the write lock (SQLite) or the row's (PostgreSQL, if it inserted)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
 @event.listens_for(Engine, "connect")

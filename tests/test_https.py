@@ -9,9 +9,11 @@ openssl command), and IDP_ISSUER is that server's https address. Checks:
   host-only, with no Domain attribute (RFC 6265bis §4.1.3.2); the session cookie is also
   HttpOnly and SameSite=Lax (RFC 6265bis §4.1.2.7), and clearing it keeps the attributes the
   prefix requires, or browsers would ignore the deletion.
-- A form posted the way a browser posts it works. The app sends `Referrer-Policy: no-referrer`,
-  so browsers send no Referer header with its forms (W3C Referrer Policy §3.1), and a POST
-  without one must still be accepted.
+- A form posted the way a browser posts it works. Most pages send `Referrer-Policy:
+  same-origin`, so their forms carry our own page as Referer; a page whose URL carries a
+  secret sends `no-referrer`, so its forms carry none (W3C Referrer Policy §3.1), and such a
+  POST is accepted when the browser says it is same-origin (`Sec-Fetch-Site`), refused
+  otherwise.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pytest
 import requests
 
 from idp.identity import users
-from tests.conftest import CSRF, PASSWORD, LiveServer
+from tests.conftest import CSRF, PASSWORD, LiveServer, link_in
 from tests.support import set_cookies
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -165,6 +167,51 @@ def test_a_form_posted_from_another_site_is_refused(https_server, client, ada):
         headers={"Referer": "https://evil.example/sign-in"},
         allow_redirects=False,
     )
+
+    assert response.status_code == 400
+    assert "This form expired or did not come from this site." in response.text
+    assert SESSION not in set_cookies(response)
+
+
+def _magic_link_page(https_server, client, mailbox, ada) -> tuple[str, str]:
+    """Ask for a sign-in link, open it: (its URL, the confirmation form's CSRF token)."""
+    assert _post(client, https_server, "/sign-in/email", "/sign-in/email", email=ada).ok
+    message = mailbox.wait_for(ada, "Sign in to")
+    link = link_in(message, "/sign-in/email/")
+    page = client.get(link, allow_redirects=False)
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    match = CSRF.search(page.text)
+    assert match
+    return link, match.group(1)
+
+
+def test_a_form_on_a_no_referrer_page_is_accepted_from_this_site(
+    https_server, client, ada, mailbox
+):
+    """A page whose URL carries a secret sends no Referer, so its form's post has none
+    (W3C Referrer Policy §3.1); the browser's `Sec-Fetch-Site: same-origin` (W3C Fetch
+    Metadata §2.1.3, a header pages cannot set) shows it came from this site."""
+    link, csrf = _magic_link_page(https_server, client, mailbox, ada)
+
+    response = client.post(
+        link,
+        data={"csrf_token": csrf},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        allow_redirects=False,
+    )
+
+    assert response.status_code == 303, response.text
+    assert SESSION in set_cookies(response)
+
+
+@pytest.mark.parametrize("fetch_site", ["cross-site", "same-site", None])
+def test_a_post_without_referer_from_elsewhere_is_refused(
+    https_server, client, ada, mailbox, fetch_site
+):
+    link, csrf = _magic_link_page(https_server, client, mailbox, ada)
+    headers = {"Sec-Fetch-Site": fetch_site} if fetch_site else {}
+
+    response = client.post(link, data={"csrf_token": csrf}, headers=headers, allow_redirects=False)
 
     assert response.status_code == 400
     assert "This form expired or did not come from this site." in response.text

@@ -4,14 +4,19 @@ owner — while other ways in stay open."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from idp.core.audit import AuditEvent
 from idp.db import db
-from tests.conftest import PASSWORD, text_of
+from tests.conftest import PASSWORD, Browser, text_of
 from tests.helpers.waiting import assert_no_mail_to
+from tests.support import audit_events
 
+NEW_PASSWORD = "quartz-harbour-82-violin"
 FAST = {
     "IDP_LOCKOUT_SLOW_AFTER": "2",
     "IDP_LOCKOUT_AFTER": "4",
@@ -116,3 +121,80 @@ def test_a_locked_password_leaves_the_account_reachable_another_way(browser, mak
 
     page = browser.get("/reset-password")
     assert page.status_code == 200
+
+
+@pytest.mark.settings(**FAST)
+def test_the_current_password_on_the_account_page_counts_toward_the_lockout(
+    http, browser, make_user, app, snapshot, clock
+):
+    """Every password check counts toward the lockout, not only sign-in's: a wrong current
+    password on /account/password is audited and slows down, then locks, the same password
+    counters as the sign-in form (so the account page is no way around them)."""
+    make_user("ada@example.com")
+    assert browser.sign_in("ada@example.com").status_code == 303
+
+    def change(current: str):
+        return browser.submit(
+            "/account", "/account/password", current_password=current, new_password=NEW_PASSWORD
+        )
+
+    for _ in range(2):
+        wrong = change("wrong-password-1")
+        assert wrong.status_code == 400
+        assert "Your current password is incorrect." in wrong.text
+    before = snapshot()
+    slowed = change(PASSWORD)
+    assert slowed.status_code == 429
+    assert "Too many failed attempts. Wait 1 second and try again." in slowed.text
+    assert snapshot() == before
+
+    clock.advance(1.1)
+    assert change("wrong-password-1").status_code == 400
+    clock.advance(2.1)
+    assert change("wrong-password-1").status_code == 400
+    locked = change(PASSWORD)
+    assert locked.status_code == 429
+    assert "Too many failed attempts with this password. It is locked for 2 minutes" in locked.text
+    assert snapshot() == before
+    elsewhere = Browser(http).sign_in("ada@example.com", PASSWORD)
+    assert elsewhere.status_code == 429
+    assert audit_events(app).count("password_check_failed") == 4
+    [event] = locked_events(app)
+    assert event.detail["credential"] == "password"
+
+
+@pytest.mark.settings(**FAST)
+def test_many_quick_wrong_current_passwords_are_slowed_down(browser, make_user, app):
+    """Twenty-five wrong current passwords in the same instant (the clock stands still, so
+    no wait ever ends): after two, each attempt must wait, so the rest are refused without a
+    check, and every check that ran is in the audit log."""
+    make_user("ada@example.com")
+    assert browser.sign_in("ada@example.com").status_code == 303
+
+    with time_machine.travel(time.time(), tick=False):
+        answers = [
+            browser.submit(
+                "/account",
+                "/account/password",
+                current_password=f"guess-{n}-xyz",
+                new_password="x",
+            ).status_code
+            for n in range(25)
+        ]
+
+    assert answers == [400, 400] + [429] * 23
+    assert audit_events(app).count("password_check_failed") == 2
+
+
+@pytest.mark.settings(**FAST)
+def test_a_wrong_password_on_the_confirm_page_is_audited(browser, make_user, app):
+    """Re-authentication (/confirm, before deleting the account, changing the address or
+    two-factor) is a password check too: counted (it always was) and now audited."""
+    make_user("ada@example.com")
+    assert browser.sign_in("ada@example.com").status_code == 303
+
+    refused = browser.submit("/confirm", password="wrong-password-1")
+
+    assert refused.status_code == 400
+    assert "The password is incorrect." in refused.text
+    assert audit_events(app)[-1] == "password_check_failed"

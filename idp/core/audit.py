@@ -22,6 +22,7 @@ class Event(enum.StrEnum):
     SIGN_UP = "sign_up"
     SIGN_IN = "sign_in"
     SIGN_IN_FAILED = "sign_in_failed"
+    PASSWORD_CHECK_FAILED = "password_check_failed"  # noqa: S105 (an event name)
     SIGN_OUT = "sign_out"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (an event name)
     PROFILE_CHANGED = "profile_changed"

@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
 from idp.core.store import StoreUnavailable, app_store
 from idp.db import db
@@ -134,13 +135,32 @@ def check_password(email: str, password: str, ip: str | None) -> User:
 
 def confirm_password(user: User, login: ActiveSession, password: str, ip: str | None) -> None:
     """Type the password again: the session becomes fresh; `Locked` / `InvalidCredentials`."""
+    check_own_password(user, password, ip, field="password", wrong="The password is incorrect.")
+    app_sessions().reauthenticate(login, ["pwd"])
+
+
+def change_password(user: User, current: str, new: str, ip: str | None) -> None:
+    """The account page: `Locked` / `InvalidCredentials` for the current password (counted
+    like a sign-in), `InvalidInput` for the new one."""
+    check_own_password(
+        user, current, ip, field="current_password", wrong="Your current password is incorrect."
+    )
+    users.set_password(user, new)
+
+
+def check_own_password(
+    user: User, password: str, ip: str | None, *, field: str, wrong: str
+) -> None:
+    """A signed-in person types their password: every check counts in the password's lockout
+    (the same counters as sign-in) and each wrong one is audited (`password_check_failed`)."""
 
     def verify() -> None:
         if not verify_password(user.password_hash, password):
-            raise InvalidCredentials("The password is incorrect.", field="password")
+            record(Event.PASSWORD_CHECK_FAILED, user_id=user.id, subject=user.email, form=field)
+            db.session.commit()
+            raise InvalidCredentials(wrong, field=field)
 
     lockout.attempt("password", user.email, ip, verify, lambda: user, (InvalidCredentials,))
-    app_sessions().reauthenticate(login, ["pwd"])
 
 
 def typed_account(email: str) -> str:

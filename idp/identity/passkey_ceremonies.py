@@ -52,8 +52,8 @@ def begin_registration(user: User, browser: str, name: str) -> str:
     if name.strip():
         clean_name(name)
     ceremony = protocol.registration_options(relying_party(), user)
+    _keep("register", browser, ceremony.challenge, user)  # first: nothing is kept without it
     db.session.commit()  # the user handle, made on first use
-    _keep("register", browser, ceremony.challenge, user)
     return ceremony.options
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, LargeBinary, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.core.audit import Event, record
-from idp.db import Model, UTCDateTime, db, utcnow
+from idp.db import Model, UTCDateTime, db, insert_if_absent, utcnow
 from idp.errors import IdpError, InvalidInput
 from idp.identity.models import User
 
@@ -113,10 +113,10 @@ def user_handle(user: User) -> bytes:
     """The user's WebAuthn user handle: 64 random bytes, made on first use (the caller
     commits)."""
     row = db.session.get(PasskeyUserHandle, user.id)
-    if row is None:
-        row = PasskeyUserHandle(user_id=user.id, handle=secrets.token_bytes(64))
-        db.session.add(row)
-        db.session.flush()
+    if row is None:  # a parallel request may make it too: the first one made is the one
+        insert_if_absent(PasskeyUserHandle, user_id=user.id, handle=secrets.token_bytes(64))
+        row = db.session.get(PasskeyUserHandle, user.id)
+        assert row is not None
     return row.handle
 
 

@@ -21,6 +21,7 @@ from datetime import timedelta
 
 import pyotp
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
@@ -41,8 +42,17 @@ BACKUP_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 TRUSTED_COOKIE = "idp_trusted"
 
 
+ALREADY_ON = "Two-factor authentication is already on."
+
+
 class InvalidCode(IdpError):
     code = "invalid_code"
+
+
+class AlreadyOn(InvalidCode):
+    """Two-factor is on already (perhaps turned on by a parallel request)."""
+
+    code = "already_on"
 
 
 # --- Authenticator app (TOTP) -------------------------------------------------------------
@@ -83,7 +93,7 @@ def open_setup(user: User, sealed: str) -> str:
 def enable_totp(user: User, secret: str, code: str, *, at: float | None = None) -> list[str]:
     """Turn two-factor on once `code` proves the app has `secret`; returns new backup codes."""
     if totp_factor(user) is not None:
-        raise InvalidCode("Two-factor authentication is already on.")
+        raise AlreadyOn(ALREADY_ON)
     step = _matching_step(secret, _digits(code), at)
     if step is None:
         raise InvalidCode(
@@ -92,6 +102,11 @@ def enable_totp(user: User, secret: str, code: str, *, at: float | None = None) 
         )
     sealed = _sealer().seal(secret.encode(), label=f"totp:{user.id}")
     db.session.add(TotpFactor(user_id=user.id, secret_sealed=sealed, last_used_step=step))
+    try:
+        db.session.flush()
+    except IntegrityError:  # turned on by a parallel request since the check above
+        db.session.rollback()
+        raise AlreadyOn(ALREADY_ON) from None
     codes = _replace_backup_codes(user)
     record(Event.TWO_FACTOR_ENABLED, user_id=user.id, subject=user.email, method="totp")
     db.session.commit()

@@ -97,10 +97,9 @@ def update_profile(user: User, name: str) -> None:
     db.session.commit()
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    """Change a password after checking the current one; raises `InvalidInput`."""
-    if not verify_password(user.password_hash, current):
-        raise InvalidInput("Your current password is incorrect.", field="current_password")
+def set_password(user: User, new: str) -> None:
+    """Set a new password (the caller checked the current one: `login.change_password`);
+    raises `InvalidInput`."""
     check_new_password(new, field="new_password")
     user.password_hash = hash_password(new)
     record(Event.PASSWORD_CHANGED, user_id=user.id, subject=user.email)

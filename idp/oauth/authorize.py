@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import idna
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 
 from idp.core.store import StoreUnavailable
@@ -92,7 +93,7 @@ def start(server: Server, params: list[tuple[str, str]], login: Login | None) ->
 
 def resume(server: Server, uid: str, login: Login | None) -> Outcome:
     interaction = _load(server, uid)
-    return EXPIRED if interaction is None else _run(server, interaction, login)
+    return interaction if isinstance(interaction, ErrorPage) else _run(server, interaction, login)
 
 
 def consent_page(server: Server, uid: str, login: Login | None) -> Outcome | AskConsent:
@@ -116,7 +117,7 @@ def consent_page(server: Server, uid: str, login: Login | None) -> Outcome | Ask
         + [(None, uri) for uri in target.uris if uri not in registered],
         scopes=_described(asked, target),
         already=_described([s for s in wanted if s not in asked], target),
-        redirect_host=urlsplit(grant.redirect_uri).netloc,
+        redirect_host=ascii_host(grant.redirect_uri),
     )
 
 
@@ -137,7 +138,9 @@ def _consent_request(
     server: Server, uid: str, login: Login | None
 ) -> Outcome | tuple[Interaction, Any, Target, User]:
     interaction = _load(server, uid)
-    if interaction is None or login is None:
+    if isinstance(interaction, ErrorPage):
+        return interaction
+    if login is None:
         return EXPIRED
     try:
         grant = _validate(server, interaction, login)
@@ -223,7 +226,7 @@ def _issue(
     response = server.create_authorization_response(
         request=grant.request, grant_user=login.user, grant=grant
     )
-    server.store.delete("interaction:" + interaction.uid)
+    _forget(server, interaction)  # the code is stored: from here on nothing may fail
     location = response.headers["Location"]
     return respond(location, interaction.param("response_mode"), server.issuer)
 
@@ -259,6 +262,21 @@ def _target(server: Server, interaction: Interaction, grant: Any) -> Target:
     return target
 
 
+def ascii_host(uri: str) -> str:
+    """The host (and port) `uri` sends the browser to, as DNS sees it: an internationalised
+    name in its ASCII form (IDNA, RFC 5891), so a look-alike of a familiar name shows as the
+    different name it is: "xn--xample-2of.com", not example.com with a Cyrillic first letter."""
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    try:
+        host = idna.encode(host, uts46=True).decode("ascii") if not host.isascii() else host
+    except idna.IDNAError:
+        host = host.encode("ascii", "backslashreplace").decode("ascii")
+    if ":" in host:
+        host = f"[{host}]"
+    return host if parts.port is None else f"{host}:{parts.port}"
+
+
 def _origin(client: Any) -> str:
     """How the client came to be, in the words of the consent page."""
     if names_document(client.client_id):
@@ -278,12 +296,14 @@ def _described(scopes: list[str], target: Target) -> list[tuple[str, str]]:
     return described
 
 
-def _load(server: Server, uid: str) -> Interaction | None:
+def _load(server: Server, uid: str) -> Interaction | ErrorPage:
+    """The saved request; an error page, before anything is stored, when it cannot be read."""
     try:
-        return Interaction.load(server.store, uid)
+        interaction = Interaction.load(server.store, uid)
     except StoreUnavailable:
         log.warning("cannot load an authorization request: the store is unavailable")
-        return None
+        return UNAVAILABLE
+    return EXPIRED if interaction is None else interaction
 
 
 def _saved(server: Server, interaction: Interaction) -> bool:
@@ -293,6 +313,14 @@ def _saved(server: Server, interaction: Interaction) -> bool:
         log.warning("cannot save an authorization request: the store is unavailable")
         return False
     return True
+
+
+def _forget(server: Server, interaction: Interaction) -> None:
+    """The request was answered; it would expire anyway (a new one can start again)."""
+    try:
+        server.store.delete("interaction:" + interaction.uid)
+    except StoreUnavailable:
+        log.warning("cannot forget an answered authorization request: the store is unavailable")
 
 
 def _hinted_subject(server: Server, interaction: Interaction) -> str | None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from idp.core.audit import Event, record
-from idp.db import db, utcnow
+from idp.db import db, insert_if_absent, utcnow
 from idp.identity.models import User
 from idp.oauth.models import Client, Consent, TokenFamily
 
@@ -32,11 +32,14 @@ def needs_consent(
 def grant(
     user: User, client: Client, scopes: list[str], resources: list[str] | None = None
 ) -> None:
+    """Remember `scopes` for each resource. Parallel grants (two tabs) add up: the row is
+    inserted if absent, then read locked, so each adds its scopes to what the other saved."""
     for resource in resources or [""]:
-        row = _find(user, client, resource)
-        if row is None:
-            row = Consent(user_id=user.id, client_id=client.id, resource=resource, scopes=[])
-            db.session.add(row)
+        insert_if_absent(
+            Consent, user_id=user.id, client_id=client.id, resource=resource, scopes=[]
+        )
+        row = _find(user, client, resource, lock=True)
+        assert row is not None
         row.scopes = sorted(set(row.scopes) | set(scopes))
     record(
         Event.CONSENT_GRANTED,
@@ -98,11 +101,12 @@ def revoke(user: User, client_id: int) -> bool:
     return True
 
 
-def _find(user: User, client: Client, resource: str) -> Consent | None:
-    return db.session.scalar(
-        select(Consent).where(
-            Consent.user_id == user.id,
-            Consent.client_id == client.id,
-            Consent.resource == resource,
-        )
+def _find(user: User, client: Client, resource: str, *, lock: bool = False) -> Consent | None:
+    query = select(Consent).where(
+        Consent.user_id == user.id,
+        Consent.client_id == client.id,
+        Consent.resource == resource,
     )
+    if lock:  # the row as committed now, kept from other writers until this commit
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(query)

@@ -21,6 +21,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidScopeError, OAuth2Error
 from sqlalchemy import JSON, ForeignKey, String, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.core.audit import Event, record
@@ -130,8 +131,9 @@ def create_resource(
             "The access-token lifetime must be a positive number of seconds.",
             field="access_token_ttl",
         )
+    taken = InvalidInput(f"A resource {uri} is already registered.", field="uri")
     if find_resource(uri) is not None:
-        raise InvalidInput(f"A resource {uri} is already registered.", field="uri")
+        raise taken
     resource = Resource(
         uri=uri,
         name=name,
@@ -140,6 +142,11 @@ def create_resource(
         introspection_client_id=introspection_client,
     )
     db.session.add(resource)
+    try:
+        db.session.flush()
+    except IntegrityError:  # registered by a parallel request since the check above
+        db.session.rollback()
+        raise taken from None
     record(
         Event.RESOURCE_CREATED,
         subject=uri,

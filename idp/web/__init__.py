@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import Flask, redirect
 from flask_limiter import Limiter
-from flask_wtf.csrf import CSRFProtect
 from werkzeug import Response
 
 from idp.web import (
@@ -15,6 +14,7 @@ from idp.web import (
     admin,
     auth,
     authn,
+    csrf,
     current,
     device,
     email_sign_in,
@@ -36,7 +36,7 @@ from idp.web.current import current_user
 
 
 def init_app(app: Flask, limiter: Limiter) -> None:
-    CSRFProtect(app)
+    csrf.Csrf(app)
     headers.init_app(app)
     errors.init_app(app)
     current.init_app(app)

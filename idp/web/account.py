@@ -15,6 +15,8 @@ from wtforms import EmailField, HiddenField
 
 from idp.errors import IdpError
 from idp.identity import deletion, devices, email_change, users
+from idp.identity import login as sign_in
+from idp.identity.lockout import Locked
 from idp.identity.sessions import app_sessions
 from idp.oauth import consent
 from idp.oauth.scopes import DESCRIPTIONS
@@ -67,12 +69,15 @@ def profile() -> str | Response | tuple[str, int]:
 def password() -> str | Response | tuple[str, int]:
     form = PasswordForm()
     try:
-        users.change_password(
-            signed_in_user(), form.current_password.data or "", form.new_password.data or ""
+        sign_in.change_password(
+            signed_in_user(),
+            form.current_password.data or "",
+            form.new_password.data or "",
+            request.remote_addr,
         )
-    except IdpError as error:
+    except IdpError as error:  # InvalidInput, InvalidCredentials, or Locked
         form.fail(error)
-        return _render(password_form=form), 400
+        return _render(password_form=form), 429 if isinstance(error, Locked) else 400
     login = current_login()
     ended = app_sessions().revoke_all(
         signed_in_user(), keep=login.id if login else None, reason="password_changed"

@@ -177,8 +177,7 @@ def security_context(user: User) -> dict[str, Any]:
 def setup() -> str | Response | tuple[str, int]:
     user = signed_in_user()
     if two_factor.requires_second_factor(user):
-        flash("Two-factor authentication is already on.")
-        return redirect(url_for("security.index"), 303)
+        return _already_on()
     form = SetupForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"), default="")
@@ -187,6 +186,8 @@ def setup() -> str | Response | tuple[str, int]:
         codes = proof.turn_on(
             user, form.setup.data or "", form.code.data or "", current_login(), **_about()
         )
+    except two_factor.AlreadyOn:  # a parallel request turned it on: answer as if it came first
+        return _already_on()
     except two_factor.InvalidCode as error:
         form.fail(error)
         return _setup_page(user, form, proof.setup_secret(user, form.setup.data or "")), 400
@@ -235,6 +236,11 @@ def revoke_all_devices() -> Response:
     response = redirect(url_for("security.index"), 303)
     _clear_trusted_cookie(response)
     return response
+
+
+def _already_on() -> Response:
+    flash(two_factor.ALREADY_ON)
+    return redirect(url_for("security.index"), 303)
 
 
 def _setup_page(user: User, form: SetupForm, secret: str) -> str:
