@@ -100,8 +100,6 @@ def test_discovery_lists_the_scopes_of_registered_resources(http, app, notes):
         "openid",
         "profile",
         "email",
-        "address",
-        "phone",
         "offline_access",
         "notes:read",
         "notes:write",
