@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from authlib.oauth2.rfc6749.errors import InvalidScopeError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +24,7 @@ from idp.core.audit import Event, record
 from idp.db import Model, UTCDateTime, db, utcnow
 from idp.errors import InvalidInput
 from idp.identity.models import User
+from idp.oauth.errors import InvalidTargetError, printable
 
 MAX_URI_LENGTH = 2000
 MAX_NAME_LENGTH = 200
@@ -43,13 +44,6 @@ class Resource(Model):
     scopes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     access_token_ttl: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class InvalidTargetError(OAuth2Error):
-    """RFC 8707 §2: the requested resource is invalid, missing, unknown, or malformed."""
-
-    error = "invalid_target"
-    status_code = 400
 
 
 def problem_with(uri: str) -> str | None:
@@ -221,7 +215,7 @@ def target_of(values: list[str], *, allow_unregistered: bool) -> Target:
         if resource is not None:
             target.registered.append(resource)
         elif not allow_unregistered:
-            raise InvalidTargetError(f"The resource {uri} is not known here.")
+            raise InvalidTargetError(printable(f"The resource {uri} is not known here."))
     return target
 
 
@@ -231,7 +225,9 @@ def check_scopes(scope: str, client_scope: str, target: Target) -> None:
         return  # an unregistered resource, allowed by the operator: its scopes are unknown
     extra = [s for s in scope.split() if s not in client_scope.split() and not target.accepts(s)]
     if extra:
-        raise InvalidScopeError(f"No requested resource accepts the scope {' '.join(extra)}.")
+        raise InvalidScopeError(
+            printable(f"No requested resource accepts the scope {' '.join(extra)}.")
+        )
 
 
 def narrowed(values: list[str], authorized: list[str]) -> list[str]:
@@ -243,7 +239,9 @@ def narrowed(values: list[str], authorized: list[str]) -> list[str]:
         if problem:
             raise InvalidTargetError(f"The resource {problem}.")
         if uri not in authorized:
-            raise InvalidTargetError(f"The resource {uri} was not authorized for this grant.")
+            raise InvalidTargetError(
+                printable(f"The resource {uri} was not authorized for this grant.")
+            )
     return asked or list(authorized)
 
 
