@@ -39,6 +39,7 @@ from idp.errors import InvalidInput
 from idp.oauth import clients
 from idp.oauth.bearer import BearerTokenError, bearer_token
 from idp.oauth.errors import printable
+from idp.oauth.limits import oversized_metadata
 from idp.oauth.models import Client
 from idp.oauth.scopes import SUPPORTED_SCOPES
 
@@ -84,6 +85,9 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
                 raise InvalidClientMetadataError(f"{key} must be a string.")
         if "jwks" in self and not isinstance(self["jwks"], dict):
             raise InvalidClientMetadataError("jwks must be a JSON Web Key Set object.")
+        oversized = oversized_metadata(self)
+        if oversized:
+            raise InvalidClientMetadataError(oversized)
 
     def validate_grant_types(self) -> None:
         # RFC 7591 §2: without grant_types the client uses only authorization_code.

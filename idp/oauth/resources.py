@@ -25,11 +25,13 @@ from idp.db import Model, UTCDateTime, db, utcnow
 from idp.errors import InvalidInput
 from idp.identity.models import User
 from idp.oauth.errors import InvalidTargetError, printable
+from idp.oauth.limits import MAX_LIFETIME
 
 MAX_URI_LENGTH = 2000
 MAX_NAME_LENGTH = 200
 MAX_SCOPE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 200
+LIFETIME_RANGE = f"The access-token lifetime must be 1 to {MAX_LIFETIME} seconds."
 
 
 class Resource(Model):
@@ -74,11 +76,8 @@ def parse_lifetime(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isascii() or not text.isdigit() or int(text) <= 0:
-        raise InvalidInput(
-            "The access-token lifetime must be a positive number of seconds.",
-            field="access_token_ttl",
-        )
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        raise InvalidInput(LIFETIME_RANGE, field="access_token_ttl")
     return int(text)
 
 
@@ -109,11 +108,8 @@ def create_resource(
                 f"A scope description has at most {MAX_DESCRIPTION_LENGTH} characters.",
                 field="scope",
             )
-    if access_token_ttl is not None and access_token_ttl <= 0:
-        raise InvalidInput(
-            "The access-token lifetime must be a positive number of seconds.",
-            field="access_token_ttl",
-        )
+    if access_token_ttl is not None and not 1 <= access_token_ttl <= MAX_LIFETIME:
+        raise InvalidInput(LIFETIME_RANGE, field="access_token_ttl")
     if find_resource(uri) is not None:
         raise InvalidInput(f"A resource {uri} is already registered.", field="uri")
     resource = Resource(uri=uri, name=name, scopes=scopes, access_token_ttl=access_token_ttl)

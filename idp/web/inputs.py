@@ -8,8 +8,8 @@
   a Basic one that is not base64 of UTF-8 `id:secret` (RFC 7617 §2): 401 invalid_client
   (RFC 6749 §5.2).
 - At the protocol endpoints and the pages clients send people to (/authorize, /logout), a
-  parameter holding a character no valid value has (idp.oauth.errors): invalid_request,
-  invalid_scope or invalid_target.
+  parameter holding a character no valid value has (idp.oauth.errors) or longer than its
+  limit (idp.oauth.limits): invalid_request, invalid_scope or invalid_target.
 
 Protocol endpoints answer JSON with `error` and `error_description` (RFC 6749 §5.2); pages
 answer the error page (or JSON to a client that asks for it). The description never repeats
@@ -25,6 +25,7 @@ from flask import Flask, Response, jsonify, make_response, request
 
 from idp.core.inputs import TooDeep, check_depth, holds_nul
 from idp.oauth.errors import unprintable_parameter
+from idp.oauth.limits import oversized_parameter
 from idp.web.errors import render_error
 
 # Endpoints that answer clients in JSON.
@@ -56,7 +57,11 @@ def check_request() -> Response | None:
     """Refuse the request (see the module docstring), or None to let it through."""
     error = _nul_or_depth() or _basic_credentials()
     if error is None and request.endpoint in PARAMETER_ENDPOINTS:
-        error = unprintable_parameter(_parameters())
+        params = _parameters()
+        error = unprintable_parameter(params)
+        oversized = oversized_parameter(params)
+        if error is None and oversized:
+            error = InvalidRequestError(oversized)
     return None if error is None else _refuse(error)
 
 
