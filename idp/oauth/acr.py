@@ -11,8 +11,9 @@ session step up: the user proves a second factor, and the session keeps it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from idp.core.inputs import load_json
 
 SINGLE_FACTOR = "1"
 MULTI_FACTOR = "2"
@@ -56,7 +57,7 @@ def _acr_member(claims: str | None) -> dict[str, Any]:
     if not claims:
         return {}
     try:
-        data = json.loads(claims)
+        data = load_json(claims)
     except ValueError:
         return {}  # `requested_claims` reports the malformed parameter
     member = data.get("id_token", {}).get("acr") if isinstance(data, dict) else None

@@ -1,7 +1,8 @@
 """RFC 6750 on our side: reading a Bearer token from a request and writing the challenge.
 
-Werkzeug does both: `Authorization.from_header` parses the header (`Authorization.token` for
-Bearer, RFC 6750 §2.1) and `WWWAuthenticate` holds the challenge. Its serialisation leaves
+`bearer_token` reads the header's scheme and token itself: Werkzeug's parser would also decode
+a Basic header, and fail on one that is not base64 of UTF-8. Werkzeug's `WWWAuthenticate`
+holds the challenge. Its serialisation leaves
 token-shaped values bare (`error=invalid_token`); RFC 6750 §3 writes every value as a
 quoted-string and clients match that, so `BearerChallenge` quotes them all, escaping `"` and
 `\\` with Werkzeug's `quote_header_value`. Which errors there are is the endpoints'.
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from authlib.oauth2.rfc6750 import InvalidTokenError
-from werkzeug.datastructures import Authorization, WWWAuthenticate
+from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.http import quote_header_value
 
 
@@ -31,10 +32,10 @@ class BearerChallenge(WWWAuthenticate):
 
 def bearer_token(authorization: str | None) -> str | None:
     """RFC 6750 §2.1: the token of an `Authorization: Bearer <token>` header value, or None."""
-    auth = Authorization.from_header(authorization)
-    if auth is None or auth.type != "bearer":
+    scheme, *token = (authorization or "").split(None, 1) or [""]
+    if scheme.lower() != "bearer":
         return None
-    return auth.token or None
+    return "".join(token).strip() or None
 
 
 class BearerTokenError(InvalidTokenError):  # type: ignore[misc]

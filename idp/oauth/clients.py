@@ -19,6 +19,7 @@ from idp.core.security import digest, new_token
 from idp.db import db, utcnow
 from idp.errors import InvalidInput
 from idp.oauth.client_auth import AUTH_METHODS, SECRET_METHODS
+from idp.oauth.limits import MAX_LIFETIME, MAX_NAME_LENGTH, MAX_URI_LENGTH, oversized_metadata
 from idp.oauth.models import Client
 from idp.oauth.redirects import problem_with
 from idp.oauth.resources import valid_scopes
@@ -26,8 +27,6 @@ from idp.oauth.scopes import SUPPORTED_SCOPES
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE)
-MAX_NAME_LENGTH = 200
-MAX_URI_LENGTH = 2000
 
 
 @dataclass
@@ -142,6 +141,17 @@ def _apply(client: Client, spec: ClientSpec, name: str, method: str) -> None:
 
 def _checked(spec: ClientSpec) -> tuple[str, str]:
     """The client's display name and authentication method, or InvalidInput saying what's wrong."""
+    oversized = oversized_metadata(
+        {
+            "scope": " ".join(spec.scopes),
+            "redirect_uris": spec.redirect_uris,
+            "post_logout_redirect_uris": spec.post_logout_redirect_uris,
+            "grant_types": spec.grant_types,
+            "jwks": spec.jwks,
+        }
+    )
+    if oversized:
+        raise InvalidInput(oversized)
     name = " ".join(spec.name.split())
     if not name:
         raise InvalidInput("A client needs a name.", field="client_name")
@@ -177,8 +187,8 @@ def _checked(spec: ClientSpec) -> tuple[str, str]:
     if method == "none" and "client_credentials" in spec.grant_types:
         raise InvalidInput("A public client cannot use client_credentials.", field="grant_types")
     for key in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl"):
-        if getattr(spec, key) < 1:
-            raise InvalidInput(f"{key} must be at least one second.", field=key)
+        if not 1 <= getattr(spec, key) <= MAX_LIFETIME:
+            raise InvalidInput(f"{key} must be 1 to {MAX_LIFETIME} seconds.", field=key)
     if method == "private_key_jwt" and not spec.jwks:
         raise InvalidInput("private_key_jwt needs the client's public keys.", field="jwks")
     return name, method

@@ -35,6 +35,7 @@ from idp.core.security import digest, new_token
 from idp.db import db, utcnow
 from idp.identity.models import User
 from idp.oauth.client_auth import AUTH_METHODS, CONFIDENTIAL_METHODS
+from idp.oauth.errors import printable
 from idp.oauth.models import AuthorizationCode, Client, RefreshToken, TokenFamily
 from idp.oauth.requests import AuthorizationRequest
 from idp.oauth.resources import check_scopes, narrowed, target_of
@@ -313,7 +314,7 @@ def _within(requested: str, granted: str) -> None:
     """RFC 6749 §3.3 and §6: a request may narrow the granted scope, never widen it."""
     extra = set(requested.split()) - set(granted.split())
     if extra:
-        raise InvalidScopeError(f"Scope not granted: {' '.join(sorted(extra))}.")
+        raise InvalidScopeError(printable(f"Scope not granted: {' '.join(sorted(extra))}."))
 
 
 def revoke_family(family_id: str) -> bool:

@@ -24,6 +24,7 @@ from authlib.oidc.core.errors import (
     LoginRequiredError,
 )
 
+from idp.core.inputs import TooDeep, load_json
 from idp.core.security import new_token
 from idp.core.store import Store
 from idp.identity.sessions import ActiveSession
@@ -167,7 +168,9 @@ def requested_claims(raw: str | None) -> dict[str, list[str]]:
     if not raw:
         return {}
     try:
-        data: Any = json.loads(raw)
+        data: Any = load_json(raw)
+    except TooDeep as error:
+        raise InvalidRequestError(f"claims: {error}") from None
     except ValueError:
         raise InvalidRequestError("claims must be a JSON object.") from None
     if not isinstance(data, dict):

@@ -38,14 +38,14 @@ from idp.core.security import digest, new_token, same
 from idp.errors import InvalidInput
 from idp.oauth import clients
 from idp.oauth.bearer import BearerTokenError, bearer_token
+from idp.oauth.errors import printable
+from idp.oauth.limits import oversized_metadata
 from idp.oauth.models import Client
 from idp.oauth.scopes import SUPPORTED_SCOPES
 
 REFUSED_GRANTS = {"implicit": "the implicit grant", "password": "the password grant"}
 # Members of a JWK that only a private or symmetric key has (RFC 7518 §6).
 SECRET_KEY_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
-# RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
-DESCRIPTION_CHARS = {chr(c) for c in range(0x20, 0x7F)} - {'"', "\\"}
 
 
 class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
@@ -85,6 +85,9 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
                 raise InvalidClientMetadataError(f"{key} must be a string.")
         if "jwks" in self and not isinstance(self["jwks"], dict):
             raise InvalidClientMetadataError("jwks must be a JSON Web Key Set object.")
+        oversized = oversized_metadata(self)
+        if oversized:
+            raise InvalidClientMetadataError(oversized)
 
     def validate_grant_types(self) -> None:
         # RFC 7591 §2: without grant_types the client uses only authorization_code.
@@ -128,10 +131,6 @@ class ClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
 
 def _is_list_of_strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-def printable(text: str) -> str:
-    return "".join(ch if ch in DESCRIPTION_CHARS else "?" for ch in text)
 
 
 def client_spec(metadata: dict[str, Any]) -> clients.ClientSpec:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from authlib.oauth2.rfc6749.errors import InvalidScopeError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,12 +28,15 @@ from idp.core.audit import Event, record
 from idp.db import Model, UTCDateTime, db, utcnow
 from idp.errors import InvalidInput
 from idp.identity.models import User
+from idp.oauth.errors import InvalidTargetError, printable
+from idp.oauth.limits import MAX_LIFETIME
 from idp.oauth.scopes import SUPPORTED_SCOPES
 
 MAX_URI_LENGTH = 2000
 MAX_NAME_LENGTH = 200
 MAX_SCOPE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 200
+LIFETIME_RANGE = f"The access-token lifetime must be 1 to {MAX_LIFETIME} seconds."
 
 
 class Resource(Model):
@@ -52,13 +55,6 @@ class Resource(Model):
         ForeignKey("oauth_client.client_id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class InvalidTargetError(OAuth2Error):
-    """RFC 8707 §2: the requested resource is invalid, missing, unknown, or malformed."""
-
-    error = "invalid_target"
-    status_code = 400
 
 
 def problem_with(uri: str) -> str | None:
@@ -89,11 +85,8 @@ def parse_lifetime(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isascii() or not text.isdigit() or int(text) <= 0:
-        raise InvalidInput(
-            "The access-token lifetime must be a positive number of seconds.",
-            field="access_token_ttl",
-        )
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        raise InvalidInput(LIFETIME_RANGE, field="access_token_ttl")
     return int(text)
 
 
@@ -126,11 +119,8 @@ def create_resource(
                 f"A scope description has at most {MAX_DESCRIPTION_LENGTH} characters.",
                 field="scope",
             )
-    if access_token_ttl is not None and access_token_ttl <= 0:
-        raise InvalidInput(
-            "The access-token lifetime must be a positive number of seconds.",
-            field="access_token_ttl",
-        )
+    if access_token_ttl is not None and not 1 <= access_token_ttl <= MAX_LIFETIME:
+        raise InvalidInput(LIFETIME_RANGE, field="access_token_ttl")
     taken = InvalidInput(f"A resource {uri} is already registered.", field="uri")
     if find_resource(uri) is not None:
         raise taken
@@ -269,7 +259,7 @@ def target_of(values: list[str], *, allow_unregistered: bool) -> Target:
         if resource is not None:
             target.registered.append(resource)
         elif not allow_unregistered:
-            raise InvalidTargetError(f"The resource {uri} is not known here.")
+            raise InvalidTargetError(printable(f"The resource {uri} is not known here."))
     return target
 
 
@@ -279,7 +269,9 @@ def check_scopes(scope: str, client_scope: str, target: Target) -> None:
         return  # an unregistered resource, allowed by the operator: its scopes are unknown
     extra = [s for s in scope.split() if s not in client_scope.split() and not target.accepts(s)]
     if extra:
-        raise InvalidScopeError(f"No requested resource accepts the scope {' '.join(extra)}.")
+        raise InvalidScopeError(
+            printable(f"No requested resource accepts the scope {' '.join(extra)}.")
+        )
 
 
 def narrowed(values: list[str], authorized: list[str]) -> list[str]:
@@ -291,7 +283,9 @@ def narrowed(values: list[str], authorized: list[str]) -> list[str]:
         if problem:
             raise InvalidTargetError(f"The resource {problem}.")
         if uri not in authorized:
-            raise InvalidTargetError(f"The resource {uri} was not authorized for this grant.")
+            raise InvalidTargetError(
+                printable(f"The resource {uri} was not authorized for this grant.")
+            )
     return asked or list(authorized)
 
 

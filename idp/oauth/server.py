@@ -29,6 +29,7 @@ from idp.core.store import Store
 from idp.oauth.client_auth import PrivateKeyJWT, one_method
 from idp.oauth.clients import find_client, mark_used
 from idp.oauth.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
+from idp.oauth.errors import printable
 from idp.oauth.grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
@@ -37,7 +38,6 @@ from idp.oauth.grants import (
 )
 from idp.oauth.introspection import IntrospectionEndpoint
 from idp.oauth.metadata_documents import MetadataDocumentError, MetadataDocuments, names_document
-from idp.oauth.registration import printable
 from idp.oauth.revocation import RevocationEndpoint
 from idp.oauth.tokens import TokenService
 from idp.settings import Settings

@@ -21,6 +21,7 @@ from idp.web import (
     errors,
     headers,
     health,
+    inputs,
     logout,
     oauth,
     outbox,
@@ -36,6 +37,7 @@ from idp.web.current import current_user
 
 
 def init_app(app: Flask, limiter: Limiter) -> None:
+    inputs.init_app(app)  # first: nothing else sees a request it refuses
     csrf.Csrf(app)
     headers.init_app(app)
     errors.init_app(app)
