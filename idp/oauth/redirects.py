@@ -2,7 +2,8 @@
 
 Registration (RFC 8252 §7, RFC 9700 §4.1.1): HTTPS; `http` only on loopback; or a
 private-use scheme in reverse-domain form for native apps. Never a fragment
-(RFC 6749 §3.1.2), never a user name or password, and a port, if any, from 1 to 65535.
+(RFC 6749 §3.1.2), never a user name or password, a port, if any, from 1 to 65535, and
+ASCII only (RFC 3986 §3.2.2: an internationalised host in its IDNA form, xn--...).
 Matching is exact string comparison (RFC 9700 §4.1.3), except that the port of a loopback
 redirect URI may vary (RFC 8252 §7.3): nothing else about it may differ.
 
@@ -24,6 +25,8 @@ def problem_with(uri: str) -> str | None:
     """Why `uri` cannot be registered, or None when it can."""
     if any(ch.isspace() for ch in uri):
         return "must not contain whitespace"
+    if not uri.isascii():  # RFC 3986 §2 and §3.2.2: a URI is ASCII; a host is in IDNA form
+        return "must be ASCII: write an internationalised host in its IDNA form (xn--...)"
     try:
         parts = urlsplit(uri)
     except ValueError:
