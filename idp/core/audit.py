@@ -15,6 +15,7 @@ from flask import has_request_context, request
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idp.core import metrics
 from idp.db import Model, UTCDateTime, db, utcnow
 
 
@@ -99,4 +100,5 @@ def record(
         detail=detail,
     )
     db.session.add(row)
+    metrics.audited(row.event)
     return row

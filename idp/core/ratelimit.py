@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app
-from flask_limiter import Limiter
+from flask import Flask, current_app, request
+from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 
+from idp.core import metrics
 from idp.settings import Settings
 
 
@@ -32,9 +33,15 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
         headers_enabled=False,
         swallow_errors=True,
         in_memory_fallback_enabled=True,
+        on_breach=_count_refusal,
     )
     app.extensions["idp.limiter"] = limiter
     return limiter
+
+
+def _count_refusal(_limit: RequestLimit) -> None:
+    """A limit refused this request: counted (idp_rate_limited_requests); the 429 follows."""
+    metrics.rate_limited(request.endpoint)
 
 
 def limiter() -> Limiter:

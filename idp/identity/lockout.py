@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from idp.core import metrics
 from idp.core.audit import Event, record
 from idp.core.store import StoreUnavailable, app_store
 from idp.db import db
@@ -126,7 +127,11 @@ def attempt(
 ) -> T:
     """`verify()` under the policy: `Locked` before trying when locked; a `refused` error
     counts a failure against `owner()` and is raised again; success clears the account."""
-    check(credential, account, ip)
+    try:
+        check(credential, account, ip)
+    except Locked:
+        metrics.sign_in("locked")  # locked, or slowed down: asked to wait
+        raise
     try:
         result = verify()
     except refused:

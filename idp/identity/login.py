@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from idp.core import metrics
 from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
 from idp.core.store import StoreUnavailable, app_store
@@ -195,8 +196,10 @@ def complete_first_factor(
         trusted=on and two_factor.device_trusted(user, trusted_token),
     )
     if step == "verify_email":
+        metrics.sign_in("verification_needed")
         return VerificationNeeded(next)
     if step == "second_factor":
+        metrics.sign_in("second_factor_needed")
         try:
             token = save_pending(Pending(user.id, list(amr), remember, next))
         except StoreUnavailable:

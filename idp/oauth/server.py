@@ -25,6 +25,7 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError
 from flask import Flask, Response, current_app
 from flask import request as flask_request
 
+from idp.core import metrics
 from idp.core.store import Store
 from idp.oauth.client_auth import PrivateKeyJWT, one_method
 from idp.oauth.clients import find_client, mark_used
@@ -95,6 +96,8 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         oauth_request = self.create_oauth2_request(request)
         response: Response = super().create_token_response(oauth_request)
         client = getattr(oauth_request, "client", None)
+        if response.status_code == 200:
+            metrics.token_issued(oauth_request.payload.grant_type)
         if response.status_code == 200 and client is not None:
             mark_used(client.id)
         return response

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,11 +18,17 @@ from limits import parse as parse_limit
 
 MIN_SECRET_LENGTH = 32
 MIN_REGISTRATION_TOKEN_LENGTH = 16
+MIN_METRICS_TOKEN_LENGTH = 32
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
 class SettingsError(ValueError):
     """A setting is missing or has a wrong value; the message names the variable."""
+
+
+def setting(env: str, parser: Callable[[str, str], Any], doc: str, **kwargs: Any) -> Any:
+    """A field of `Settings`: its variable, parser and description (the README's table)."""
+    return field(metadata={"env": env, "parse": parser, "doc": doc}, **kwargs)
 
 
 def integer(name: str, raw: str, minimum: int = 0) -> int:
@@ -115,6 +122,12 @@ def path(name: str, raw: str) -> Path:
     return Path(raw)
 
 
+def metrics_token(name: str, raw: str) -> str:
+    if len(raw) < MIN_METRICS_TOKEN_LENGTH:
+        raise SettingsError(f"{name} must be at least {MIN_METRICS_TOKEN_LENGTH} characters")
+    return raw
+
+
 def origins(name: str, raw: str) -> tuple[str, ...]:
     return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
 
@@ -151,6 +164,11 @@ def check_registration(mode: str, token: str) -> None:
     shortest = MIN_REGISTRATION_TOKEN_LENGTH
     if token and len(token) < shortest:
         raise SettingsError(f"IDP_REGISTRATION_TOKEN must be at least {shortest} characters")
+
+
+def check_lockout(slow_after: int, lock_after: int) -> None:
+    if slow_after >= lock_after:
+        raise SettingsError("IDP_LOCKOUT_SLOW_AFTER must be less than IDP_LOCKOUT_AFTER")
 
 
 def from_issuer(issuer: str, site_name: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from idp.web import (
     health,
     inputs,
     logout,
+    metrics,
     oauth,
     outbox,
     passkeys,
@@ -44,6 +45,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     current.init_app(app)
     limiter.exempt(health.bp)
     health.init_app(app)
+    metrics.init_app(app, limiter)
     app.after_request(authn.write_pending_cookie)
     auth.init_app(app, limiter)
     account.init_app(app)
