@@ -1,4 +1,4 @@
-# The provider under gunicorn. Build context: the repository root (.dockerignore keeps keys,
+# The provider under granian. Build context: the repository root (.dockerignore keeps keys,
 # the instance folder, virtualenvs, caches and node_modules out).
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
@@ -17,5 +17,7 @@ RUN pip install --no-cache-dir -e . \
 USER idp
 VOLUME ["/app/keys", "/app/instance"]
 EXPOSE 8000
-# Migrate, then serve. IDP_ENV defaults to production under idp.wsgi.
-CMD ["sh", "-c", "idp db upgrade && exec gunicorn --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --access-logfile - idp.wsgi:app"]
+# Migrate, then serve: one worker per core (WEB_CONCURRENCY overrides), options as in the README.
+# IDP_ENV defaults to production under idp.wsgi; unsafe settings stop the container with one
+# line on stderr instead of restarting workers.
+CMD ["sh", "-c", "idp db upgrade && exec granian --interface wsgi --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-$(nproc)} --blocking-threads 4 --workers-kill-timeout 30 --access-log idp.wsgi:app"]

@@ -1,4 +1,4 @@
-"""Production entry point: `gunicorn 'idp.wsgi:app'`.
+"""Production entry point: `granian --interface wsgi idp.wsgi:app` (the README has the options).
 
 Production mode unless IDP_ENV says otherwise: a missing or short secret, a non-HTTPS issuer
 or an unreachable database stops the start with one line on stderr.
@@ -10,8 +10,9 @@ from idp import db
 from idp.app import create_app
 from idp.settings import PRODUCTION, Settings, SettingsError
 
-# gunicorn stops, rather than restarting the worker forever, when a worker exits with 4
-# ("App failed to load").
+# A worker that cannot load the app exits with 4. granian, which does not respawn failed
+# workers unless told to, stops the whole server; gunicorn halts on this code ("App failed
+# to load") instead of restarting the worker forever.
 APP_LOAD_ERROR = 4
 
 try:

@@ -1,9 +1,10 @@
-"""The production entry point under gunicorn: refuses unsafe settings, serves when complete."""
+"""The production server as the README runs it: refuses unsafe settings, serves when complete."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,24 +16,36 @@ import requests
 from tests.conftest import SECRET
 from tests.test_cli import free_port
 
-GUNICORN = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
 
 
-def gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[str]:
+def documented_command() -> list[str]:
+    """The production command in the README, as words (`"$(nproc)"` stays unexpanded)."""
+    readme = (ROOT / "README.md").read_text()
+    production = readme.split("## Production", 1)[1]
+    line = next(line for line in production.splitlines() if line.startswith("granian "))
+    return shlex.split(line)
+
+
+def production_command(port: int, workers: int) -> list[str]:
+    """The README's command on 127.0.0.1:port with this many workers."""
+    words = documented_command()
+    values = {"--host": "127.0.0.1", "--port": str(port), "--workers": str(workers)}
+    for index, word in enumerate(words[:-1]):
+        if word in values:
+            words[index + 1] = values[word]
+    executable = shutil.which(words[0], path=str(BIN))
+    assert executable, f"{words[0]} is not installed beside {sys.executable}"
+    return [executable, *words[1:]]
+
+
+def serve(env: dict[str, str], port: int, workers: int = 2) -> subprocess.Popen[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     clean.pop("DATABASE_URL", None)
     clean.pop("REDIS_URL", None)
     return subprocess.Popen(
-        [
-            GUNICORN,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--timeout",
-            "20",
-            "idp.wsgi:app",
-        ],
+        production_command(port, workers),
         env={**clean, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -40,18 +53,38 @@ def gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[str]:
     )
 
 
-def finish(process: subprocess.Popen[str]) -> str:
-    """Wait for gunicorn to stop by itself; kill it if it does not."""
+def finish(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Wait for the server to stop by itself; kill it if it does not. Returns stdout, stderr."""
     try:
-        return process.communicate(timeout=60)[1]
+        stdout, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
+    return stdout, stderr
+
+
+def test_the_image_runs_the_documented_command():
+    """Dockerfile and README run the same server with the same options (bind and count aside)."""
+    documented = documented_command()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = re.search(r"exec (granian [^\"]+)\"", dockerfile)
+    assert cmd, "the Dockerfile's CMD execs granian"
+    image = shlex.split(cmd.group(1))
+
+    def options(words: list[str]) -> list[str]:
+        variable = {"--host", "--port", "--workers"}
+        return [
+            w for i, w in enumerate(words) if w not in variable and words[i - 1] not in variable
+        ]
+
+    assert options(image) == options(documented)
+    assert "--access-log" in documented
+    assert documented[-1] == "idp.wsgi:app"
 
 
 def test_production_refuses_an_unsafe_configuration(tmp_path: Path):
-    process = gunicorn(
+    process = serve(
         {
             "IDP_ISSUER": "http://login.example.com",
             "IDP_SECRET_KEY": SECRET,
@@ -60,33 +93,31 @@ def test_production_refuses_an_unsafe_configuration(tmp_path: Path):
         },
         free_port(),
     )
-    stderr = finish(process)
+    stdout, stderr = finish(process)
 
+    # Every worker exits with the one line; the server stops instead of starting them again.
     assert process.returncode != 0
     assert "idp: IDP_ISSUER must be https in production, got 'http://login.example.com'" in stderr
-    # No traceback from our code. (gunicorn's arbiter itself sometimes prints one while it
-    # halts on the worker's exit code 4, when the worker exits as the arbiter is stopping.)
-    assert re.search(r'File "[^"]*/idp/', stderr) is None, stderr
+    assert re.search(r'File "[^"]*/idp/', stdout + stderr) is None, stderr
 
 
 def test_production_refuses_a_missing_secret(tmp_path: Path):
-    process = gunicorn(
+    process = serve(
         {
             "IDP_ISSUER": "https://login.example.com",
             "IDP_INSTANCE_DIR": str(tmp_path),
             "IDP_KEYS_DIR": str(tmp_path / "keys"),
         },
         free_port(),
+        workers=1,
     )
-    stderr = finish(process)
+    _, stderr = finish(process)
 
     assert process.returncode != 0
     assert "idp: IDP_SECRET_KEY must be at least 32 characters in production" in stderr
 
 
-def test_gunicorn_serves_a_complete_production_configuration(
-    tmp_path: Path, database_url, redis_url
-):
+def test_production_serves_a_complete_configuration(tmp_path: Path, database_url, redis_url):
     port = free_port()
     env = {
         "IDP_ISSUER": "https://login.example.com",
@@ -95,29 +126,31 @@ def test_gunicorn_serves_a_complete_production_configuration(
         "IDP_KEYS_DIR": str(tmp_path / "keys"),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "IDP_REDIS_PREFIX": "idp-test-gunicorn:",
+        "IDP_REDIS_PREFIX": "idp-test-production:",
     }
-    process = gunicorn(env, port)
+    process = serve(env, port)
     try:
-        ready = _wait_for(f"http://127.0.0.1:{port}/readyz")
+        ready = _wait_for(process, f"http://127.0.0.1:{port}/readyz")
         page = requests.get(f"http://127.0.0.1:{port}/sign-in", timeout=5)
     finally:
         process.terminate()
-        process.communicate(timeout=30)
+        stdout, stderr = process.communicate(timeout=60)
 
     assert ready.status_code == 200
     assert page.status_code == 200
     assert page.headers["Strict-Transport-Security"].startswith("max-age=")
     assert "__Host-idp_form=" in page.headers["Set-Cookie"]
     assert not (tmp_path / "secret_key").exists()
+    # The access log is on.
+    assert re.search(r'"GET /sign-in HTTP/1\.1" 200', stdout + stderr), stdout + stderr
 
 
-def _wait_for(url: str) -> requests.Response:
+def _wait_for(process: subprocess.Popen[str], url: str) -> requests.Response:
     deadline = time.monotonic() + 30
     while True:
         try:
             return requests.get(url, timeout=5)
         except (requests.ConnectionError, requests.Timeout):
-            if time.monotonic() > deadline:
+            if process.poll() is not None or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)

@@ -1,6 +1,6 @@
 """`idp serve` and `idp db upgrade`: run the development server and migrate the schema.
 
-Production runs gunicorn with `idp.wsgi:app` instead of `idp serve`.
+Production runs granian with `idp.wsgi:app` instead of `idp serve`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from idp.settings import DEVELOPMENT
 def serve(host: str, port: int) -> None:
     """Run the development server on embedded defaults (SQLite, no Redis needed).
 
-    The database is created and migrated on start. For production run gunicorn with
+    The database is created and migrated on start. For production run granian with
     `idp.wsgi:app` (see the README).
     """
     shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
@@ -28,7 +28,7 @@ def serve(host: str, port: int) -> None:
     if settings.env == DEVELOPMENT:
         click.secho(
             "*** DEVELOPMENT MODE: generated secret, relaxed checks. Do not expose this server. "
-            "Set IDP_ENV=production and run gunicorn for real use. ***",
+            "Set IDP_ENV=production and run granian for real use. ***",
             fg="yellow",
             bold=True,
             err=True,

@@ -7,7 +7,7 @@ joserfc all see it, and so does the HTTP client's cookie jar (a cookie whose Max
 passed is no longer sent, as in a browser).
 
 It does not move `time.monotonic()` (timeouts, caches that recheck "within a second"), other
-processes (gunicorn, `idp` run as a command, Chromium), nor Redis: a value whose expiry Redis
+processes (granian, `idp` run as a command, Chromium), nor Redis: a value whose expiry Redis
 decides still takes real time to go. After advancing past such an expiry, wait for its effect
 with `tests.helpers.waiting.wait_until`; on the in-process store that wait ends at once.
 """

@@ -1,4 +1,4 @@
-"""Many processes behave as one: two real gunicorn processes that
+"""Many processes behave as one: two production servers (granian, as the README runs it) that
 share one PostgreSQL database, one Redis and one key folder, reached each on its own port.
 
 - RFC 6749 §4.1.2 and §10.5: a code issued by one process is redeemed at the other, exactly
@@ -39,21 +39,21 @@ from tests.conftest import PASSWORD, Browser
 from tests.oauth.conftest import RegisteredClient, authorize_url, follow, pkce, query_of
 from tests.support import set_cookies
 from tests.test_cli import free_port, run
-from tests.test_production import GUNICORN
+from tests.test_production import production_command
 from tests.test_rate_limits import assert_limited
 
 SKIP_REASON = "many-process checks need DATABASE_URL=postgresql://... and REDIS_URL"
 ADA = ("ada@example.com", PASSWORD)
 TO_SIGN_IN = "/sign-in?next=%2Faccount"
 ALREADY_USED = "This authorization code was already used."
-# Should pytest itself be killed, the kernel stops the gunicorn masters too (Linux, util-linux).
+# Should pytest itself be killed, the kernel stops the granian servers too (Linux, util-linux).
 SETPRIV = shutil.which("setpriv")
 ORPHAN_GUARD = [SETPRIV, "--pdeathsig", "TERM"] if SETPRIV else []
 
 
 @dataclass
 class Process:
-    """One gunicorn master with one worker, serving the app on its own port."""
+    """One production server with one worker, serving the app on its own port."""
 
     url: str
     popen: subprocess.Popen[bytes]
@@ -81,20 +81,7 @@ def start(env: dict[str, str], port: int, log: Path) -> Process:
     }
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         popen = subprocess.Popen(
-            [
-                *ORPHAN_GUARD,
-                GUNICORN,
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--timeout",
-                "20",
-                "--graceful-timeout",
-                "5",
-                "--no-control-socket",
-                "idp.wsgi:app",
-            ],
+            [*ORPHAN_GUARD, *production_command(port, workers=1)],
             env={**inherited, **env},
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -152,7 +139,7 @@ def pair(
     started: list[Process] = []
     try:
         for name, port in zip("ab", ports, strict=True):
-            started.append(start(shared_env, port, tmp_path / f"gunicorn-{name}.log"))
+            started.append(start(shared_env, port, tmp_path / f"server-{name}.log"))
         for process in started:
             wait_until_ready(process)
         yield started[0], started[1]
