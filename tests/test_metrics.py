@@ -17,8 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from idp.settings import ROOT, Settings, SettingsError
 from tests.conftest import PASSWORD, SECRET
 from tests.test_cli import free_port
-from tests.test_production import _wait_for as wait_for
-from tests.test_production import gunicorn
+from tests.test_production import serve, wait_for
 
 TOKEN = "metrics-token-" + "m" * 30
 enabled = pytest.mark.settings(IDP_METRICS_TOKEN=TOKEN)
@@ -198,15 +197,13 @@ def test_several_processes_add_up_in_the_multiprocess_folder(tmp_path: Path):
     assert value(samples, "idp_tokens_issued_total", grant_type="refresh_token") == 2
 
 
-def test_gunicorn_workers_answer_a_scrape_with_the_sum_of_all(
-    tmp_path: Path, database_url, redis_url
-):
-    """Two gunicorn workers and PROMETHEUS_MULTIPROC_DIR: whichever worker answers a scrape,
-    it counts every request either worker answered."""
+def test_the_workers_answer_a_scrape_with_the_sum_of_all(tmp_path: Path, database_url, redis_url):
+    """Two workers of the production server and PROMETHEUS_MULTIPROC_DIR: whichever worker
+    answers a scrape, it counts every request either worker answered."""
     folder = tmp_path / "metrics"
     folder.mkdir()
     port = free_port()
-    process = gunicorn(
+    process = serve(
         {
             "IDP_ISSUER": "https://login.example.com",
             "IDP_SECRET_KEY": SECRET,
@@ -219,17 +216,18 @@ def test_gunicorn_workers_answer_a_scrape_with_the_sum_of_all(
             "PROMETHEUS_MULTIPROC_DIR": str(folder),
         },
         port,
+        workers=2,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{base}/healthz")
+        wait_for(process, f"{base}/healthz")
         before = _healthz_counts(base)
         for _ in range(20):  # a new connection each: the kernel hands them to either worker
             assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
         after = _healthz_counts(base)
     finally:
         process.terminate()
-        process.communicate(timeout=30)
+        process.communicate(timeout=60)  # a worker still starting waits for the kill timeout
 
     assert len(before) == 1 and len(after) == 1  # every scrape, whichever worker, agrees
     assert after.pop() == before.pop() + 20

@@ -130,7 +130,7 @@ def test_production_serves_a_complete_configuration(tmp_path: Path, database_url
     }
     process = serve(env, port)
     try:
-        ready = _wait_for(process, f"http://127.0.0.1:{port}/readyz")
+        ready = wait_for(process, f"http://127.0.0.1:{port}/readyz")
         page = requests.get(f"http://127.0.0.1:{port}/sign-in", timeout=5)
     finally:
         process.terminate()
@@ -145,7 +145,7 @@ def test_production_serves_a_complete_configuration(tmp_path: Path, database_url
     assert re.search(r'"GET /sign-in HTTP/1\.1" 200', stdout + stderr), stdout + stderr
 
 
-def _wait_for(process: subprocess.Popen[str], url: str) -> requests.Response:
+def wait_for(process: subprocess.Popen[str], url: str) -> requests.Response:
     deadline = time.monotonic() + 30
     while True:
         try:
