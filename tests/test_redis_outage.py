@@ -20,7 +20,7 @@ from idp.oauth.models import AuthorizationCode
 from tests.conftest import free_port
 from tests.helpers.waiting import wait_until
 from tests.oauth.conftest import authorize_url, pkce, query_of
-from tests.oauth.issued import post_as
+from tests.oauth.issued import post_as, redeem
 from tests.oauth.test_device_grant import DEVICE_GRANT, answer, poll
 
 
@@ -79,15 +79,7 @@ def test_a_signed_in_authorization_during_an_outage_answers_with_a_code(
     assert response.status_code == 302, response.text
     code = query_of(response.headers["Location"])["code"]
     assert codes(app) == 1
-    redeemed = post_as(
-        http,
-        client,
-        "/token",
-        grant_type="authorization_code",
-        code=code,
-        redirect_uri=client.redirect_uri,
-        code_verifier=verifier,
-    )
+    redeemed = redeem(http, client, code, verifier)
     assert redeemed.status_code == 200, redeemed.text
 
 

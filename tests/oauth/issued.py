@@ -39,18 +39,23 @@ def issue(
     verifier, challenge = pkce()
     url = authorize_url(client, challenge, scope=scope, **params)
     callback = follow(browser, url, sign_in=(email, PASSWORD))
-    response = post_as(
+    response = redeem(http, client, query_of(callback)["code"], verifier)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def redeem(http: Http, client: RegisteredClient, code: str, verifier: str) -> Any:
+    """POST the authorization code to /token with its PKCE verifier (RFC 7636 §4.5)."""
+    return post_as(
         http,
         client,
         "/token",
         grant_type="authorization_code",
-        code=query_of(callback)["code"],
+        code=code,
         redirect_uri=client.redirect_uri,
         code_verifier=verifier,
     )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def refresh(http: Http, client: RegisteredClient, refresh_token: str, **form: str) -> Any:

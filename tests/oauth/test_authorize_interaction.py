@@ -15,7 +15,7 @@ from joserfc import jwt
 
 from tests.conftest import PASSWORD
 from tests.oauth.conftest import authorize_url, follow, pkce, query_of
-from tests.oauth.issued import post_as
+from tests.oauth.issued import redeem
 
 ADA = ("ada@example.com", PASSWORD)
 
@@ -156,15 +156,7 @@ def test_max_age_0_asks_for_one_fresh_sign_in_then_completes(
     assert response.headers["Location"].startswith("/sign-in")
     callback = follow(browser, response.headers["Location"], sign_in=ADA)
 
-    token = post_as(
-        http,
-        client,
-        "/token",
-        grant_type="authorization_code",
-        code=query_of(callback)["code"],
-        redirect_uri=client.redirect_uri,
-        code_verifier=verifier,
-    )
+    token = redeem(http, client, query_of(callback)["code"], verifier)
     assert token.status_code == 200, token.text
     assert claims_of(http, token.json()["id_token"])["auth_time"] >= asked_at
 

@@ -21,7 +21,7 @@ from tests.oauth.conftest import (
     pkce,
     query_of,
 )
-from tests.oauth.issued import claims_of, post_as
+from tests.oauth.issued import claims_of, issue, post_as
 
 NOTES = "https://notes.example.com/mcp"
 ADA = ("ada@example.com", PASSWORD)
@@ -35,20 +35,7 @@ def notes(app):
 
 def token_for(http, browser, client: RegisteredClient, scope: str) -> dict:
     """Authorize for the notes server with `scope` and redeem the code."""
-    verifier, challenge = pkce()
-    browser.sign_in(*ADA)
-    callback = follow(browser, authorize_url(client, challenge, scope=scope, resource=NOTES))
-    response = post_as(
-        http,
-        client,
-        "/token",
-        grant_type="authorization_code",
-        code=query_of(callback)["code"],
-        redirect_uri=client.redirect_uri,
-        code_verifier=verifier,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
+    return issue(http, browser, client, scope=scope, email=ADA[0], resource=NOTES)
 
 
 def test_a_client_registers_with_a_resources_scopes_and_gets_them(http, browser, make_user, notes):

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import PASSWORD, Browser
 from tests.oauth.conftest import authorize_url, follow, pkce, query_of
-from tests.oauth.issued import claims_of, issue, post_as
+from tests.oauth.issued import claims_of, issue, redeem
 from tests.test_two_factor import with_two_factor
 
 
@@ -114,15 +114,7 @@ def test_the_step_up_adds_the_factor_and_the_app_sees_it(http, make_user, client
     assert done.headers["Location"] == resume
     callback = follow(browser, resume)
 
-    tokens = post_as(
-        http,
-        client,
-        "/token",
-        grant_type="authorization_code",
-        code=query_of(callback)["code"],
-        redirect_uri=client.redirect_uri,
-        code_verifier=verifier,
-    ).json()
+    tokens = redeem(http, client, query_of(callback)["code"], verifier).json()
     claims = claims_of(http, tokens["id_token"])
     assert claims["amr"] == ["pwd", "otp", "mfa"]
     assert claims["acr"] == "2"

@@ -23,7 +23,7 @@ from idp.oauth.resources import create_resource
 from idp.resource import ResourceServer, require
 from tests.conftest import PASSWORD, POLL_INTERVAL
 from tests.oauth.conftest import authorize_url, follow, pkce, query_of
-from tests.oauth.issued import post_as
+from tests.oauth.issued import redeem
 
 
 class NotesApi:
@@ -76,15 +76,7 @@ def token_for(server, browser, client, scope: str, resource: str, **follow_optio
     verifier, challenge = pkce()
     url = authorize_url(client, challenge, scope=scope) + "&" + urlencode({"resource": resource})
     code = query_of(follow(browser, url, **follow_options))["code"]
-    response = post_as(
-        server,
-        client,
-        "/token",
-        grant_type="authorization_code",
-        code=code,
-        redirect_uri=client.redirect_uri,
-        code_verifier=verifier,
-    )
+    response = redeem(server, client, code, verifier)
     assert response.status_code == 200, response.text
     return response.json()
 
