@@ -28,9 +28,11 @@ from idp.core.audit import Event, record
 from idp.db import Model, UTCDateTime, db, utcnow
 from idp.errors import InvalidInput
 from idp.identity.models import User
+from idp.oauth import management
 from idp.oauth.errors import InvalidTargetError, printable
 from idp.oauth.limits import MAX_LIFETIME
 from idp.oauth.scopes import SUPPORTED_SCOPES
+from idp.settings import app_settings
 
 MAX_URI_LENGTH = 2000
 MAX_NAME_LENGTH = 200
@@ -185,7 +187,16 @@ def _by(admin: User | None) -> dict[str, Any]:
 
 
 def find_resource(uri: str) -> Resource | None:
+    """A registered resource, or the built-in management API (idp.oauth.management)."""
+    if uri == management.management_uri(app_settings().issuer):
+        return management_resource()
     return db.session.scalar(select(Resource).where(Resource.uri == uri))
+
+
+def management_resource() -> Resource:
+    """The management API, built in: never stored, so never listed, changed or deleted."""
+    uri = management.management_uri(app_settings().issuer)
+    return Resource(uri=uri, name=management.NAME, scopes=dict(management.SCOPES))
 
 
 def resource_scopes() -> set[str]:
@@ -195,8 +206,10 @@ def resource_scopes() -> set[str]:
 
 def valid_scopes() -> list[str]:
     """The scopes a client may register and ask for, in order: OpenID Connect's, then those
-    of the registered resources. A resource's scopes stop being valid when it is deleted."""
+    of the management API and of the registered resources. A resource's scopes stop being
+    valid when it is deleted."""
     scopes = dict.fromkeys(SUPPORTED_SCOPES)
+    scopes.update(dict.fromkeys(management.SCOPES))
     for resource in list_resources():
         scopes.update(dict.fromkeys(resource.scopes))
     return list(scopes)
@@ -239,7 +252,11 @@ class Target:
         return " ".join(s for s in scope.split() if s in accepted)
 
     def accepts(self, scope: str) -> bool:
-        return any(scope in resource.scopes for resource in self.registered)
+        """Whether a named resource accepts the scope from a client not registered for it.
+        The management API's scopes go only to clients registered with them."""
+        return any(
+            scope in resource.scopes and resource.id is not None for resource in self.registered
+        )
 
     def access_token_ttl(self) -> int | None:
         """The shortest lifetime among the resources that set one."""
