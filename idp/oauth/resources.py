@@ -106,23 +106,7 @@ def create_resource(
     problem = problem_with(uri)
     if problem:
         raise InvalidInput(f"The resource URI {problem}.", field="uri")
-    name = " ".join(name.split())
-    if not name or len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(
-            f"A resource needs a name of 1 to {MAX_NAME_LENGTH} characters.", field="name"
-        )
-    if not scopes:
-        raise InvalidInput("A resource accepts at least one scope.", field="scope")
-    for scope, description in scopes.items():
-        if not _valid_scope(scope):
-            raise InvalidInput(f"{scope!r} is not a scope token (RFC 6749 §3.3).", field="scope")
-        if len(description) > MAX_DESCRIPTION_LENGTH:
-            raise InvalidInput(
-                f"A scope description has at most {MAX_DESCRIPTION_LENGTH} characters.",
-                field="scope",
-            )
-    if access_token_ttl is not None and not 1 <= access_token_ttl <= MAX_LIFETIME:
-        raise InvalidInput(LIFETIME_RANGE, field="access_token_ttl")
+    name = _checked(name, scopes, access_token_ttl)
     taken = InvalidInput(f"A resource {uri} is already registered.", field="uri")
     if find_resource(uri) is not None:
         raise taken
@@ -149,6 +133,54 @@ def create_resource(
     )
     db.session.commit()
     return resource
+
+
+def _checked(name: str, scopes: dict[str, str], access_token_ttl: int | None) -> str:
+    """The resource's name, tidied, or InvalidInput on what is wrong."""
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(
+            f"A resource needs a name of 1 to {MAX_NAME_LENGTH} characters.", field="name"
+        )
+    if not scopes:
+        raise InvalidInput("A resource accepts at least one scope.", field="scope")
+    for scope, description in scopes.items():
+        if not _valid_scope(scope):
+            raise InvalidInput(f"{scope!r} is not a scope token (RFC 6749 §3.3).", field="scope")
+        if len(description) > MAX_DESCRIPTION_LENGTH:
+            raise InvalidInput(
+                f"A scope description has at most {MAX_DESCRIPTION_LENGTH} characters.",
+                field="scope",
+            )
+    if access_token_ttl is not None and not 1 <= access_token_ttl <= MAX_LIFETIME:
+        raise InvalidInput(LIFETIME_RANGE, field="access_token_ttl")
+    return name
+
+
+def update_resource(
+    resource: Resource,
+    name: str,
+    scopes: dict[str, str],
+    access_token_ttl: int | None,
+    *,
+    introspection_client: str | None = None,
+    admin: User | None = None,
+) -> None:
+    """Change a resource's name, scopes, lifetime and introspecting client; its URI, the
+    audience of tokens already issued, stays."""
+    resource.name = _checked(name, scopes, access_token_ttl)
+    resource.scopes = scopes
+    resource.access_token_ttl = access_token_ttl
+    resource.introspection_client_id = introspection_client
+    record(
+        Event.RESOURCE_UPDATED,
+        subject=resource.uri,
+        name=resource.name,
+        scopes=list(scopes),
+        introspection_client=introspection_client,
+        **_by(admin),
+    )
+    db.session.commit()
 
 
 def list_resources() -> list[Resource]:

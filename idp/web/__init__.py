@@ -12,6 +12,7 @@ from werkzeug import Response
 from idp.web import (
     account,
     admin,
+    admin_clients,
     auth,
     authn,
     csrf,
@@ -61,6 +62,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     tokens.init_app(app)
     logout.init_app(app)
     registration.init_app(app, limiter)
+    admin_clients.init_app(app)  # its routes on the admin blueprint, before it registers
     admin.init_app(app)
     app.add_url_rule("/", "home", _home)
     app.jinja_env.trim_blocks = True
