@@ -18,7 +18,7 @@ from idp.oauth.resources import create_resource, find_resource
 from tests.conftest import Browser
 from tests.oauth.issued import issue, post_as
 from tests.test_admin_resources import NOTES, audit, text_of
-from tests.test_admin_resources import admin as admin  # noqa: F401 (the fixture `admin`)
+from tests.test_admin_resources import admin as admin
 
 PAGE = "/admin/clients"
 CALLBACK = "https://app.example.com/callback"

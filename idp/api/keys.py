@@ -107,7 +107,7 @@ def find_key(key_id: int, owner: User | None = None) -> ApiKey | None:
     return key
 
 
-def revoke_key(key: ApiKey, *, by: User) -> bool:
+def revoke_key(key: ApiKey, *, by: User | None) -> bool:
     """Revoke a key now; False when it already was."""
     if key.revoked_at is not None:
         return False
@@ -148,9 +148,9 @@ def _note_use(key: ApiKey, now: datetime) -> None:
     db.session.commit()
 
 
-def _audit(key: ApiKey, actor: User) -> dict[str, Any]:
+def _audit(key: ApiKey, actor: User | None) -> dict[str, Any]:
     return {
-        "user_id": actor.id,
+        "user_id": actor.id if actor else None,
         "subject": key.prefix,
         "owner": key.user.email if key.user else None,
         "name": key.name,

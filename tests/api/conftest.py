@@ -1,0 +1,53 @@
+"""Fixtures for the management API: an administrator with an API key holding every
+permission, and a helper that calls the API with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from idp.api.keys import create_key
+from idp.db import db
+from idp.identity import users
+from idp.oauth.management import SCOPES
+from tests.conftest import PASSWORD
+
+ADMIN = "grace@example.com"
+
+
+@dataclass
+class Api:
+    """Calls /api with `key` as its bearer credential."""
+
+    http: Any
+    key: str | None
+
+    def __call__(self, method: str, path: str, key: str | None = None, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        credential = key or self.key
+        if credential:
+            headers["Authorization"] = f"Bearer {credential}"
+        return self.http.request(method, "/api" + path, headers=headers, timeout=10, **kwargs)
+
+
+def make_key(app, email: str = ADMIN, permissions=tuple(SCOPES), **options: Any) -> str:
+    """An API key for `email` (made an admin if new), with `permissions`."""
+    with app.app_context():
+        owner = users.find_by_email(email) or users.create_user(
+            email, "Grace", PASSWORD, is_admin=True
+        )
+        _, secret = create_key(owner, "test", list(permissions), **options)
+        db.session.commit()
+        return secret
+
+
+@pytest.fixture
+def admin_key(app) -> str:
+    return make_key(app)
+
+
+@pytest.fixture
+def api(http, admin_key) -> Api:
+    return Api(http, admin_key)
