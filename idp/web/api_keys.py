@@ -94,7 +94,8 @@ def revoke(key_id: int) -> Response:
 
 def _render(form: ApiKeyForm) -> str:
     user = signed_in_user()
-    if not user.is_admin:
+    if not user.is_admin:  # no permissions to offer; a refusal of them shows above the form
+        form.form_errors.extend(form.permissions.errors)
         del form.permissions
     return render_template("account/api_keys.html", keys=list_keys(user), form=form)
 

@@ -81,11 +81,13 @@ def _responses(endpoint: Endpoint) -> dict[str, Any]:
     if endpoint.answer is not None:
         success["content"] = {"application/json": {"schema": endpoint.answer}}
     responses = {str(endpoint.status): success}
-    errors = {"401": "Missing, unknown, revoked or expired credentials", "429": "Rate limited"}
+    errors = {
+        "400": "Malformed: the body is not JSON, or the request holds NUL or is nested too deep",
+        "401": "Missing, unknown, revoked or expired credentials",
+        "429": "Rate limited",
+    }
     if endpoint.permission:
         errors["403"] = "The credentials lack the permission"
-    if endpoint.body is not None:
-        errors["400"] = "The body is not JSON"
     if endpoint.body is not None or endpoint.query or endpoint.method != "GET":
         errors["422"] = "The request does not match its schema, or is refused by a rule"
     if endpoint.path_params:

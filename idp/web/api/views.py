@@ -23,6 +23,9 @@ from idp.web.api import openapi
 from idp.web.api.problems import ApiProblem, unauthorized
 from idp.web.api.registry import Call, Endpoint, Reply, Schema, api
 
+# Service errors that mean "taken": 409 rather than 422.
+CONFLICTS = frozenset({"email_taken"})
+
 
 def _view(endpoint: Endpoint) -> Any:
     def view(**params: Any) -> Response:
@@ -38,7 +41,8 @@ def _view(endpoint: Endpoint) -> Any:
             db.session.rollback()
             field = "/" + error.field if error.field else ""
             detail = [{"pointer": field, "detail": error.message}]
-            return ApiProblem(422, error.message, errors=detail).response()
+            status = 409 if error.code in CONFLICTS else 422
+            return ApiProblem(status, error.message, errors=detail).response()
         return _answer(endpoint, result)
 
     view.__name__ = endpoint.name
