@@ -122,3 +122,14 @@ def test_each_member_of_the_wrong_type_is_refused(api, snapshot, endpoint):
 
 def _json(value) -> str:
     return json.dumps(value)
+
+
+def test_an_unknown_path_or_method_is_a_problem_too(api):
+    missing = api("GET", "/nothing-here")
+    wrong = api("PUT", "/clients", json={})
+
+    assert missing.status_code == 404
+    assert missing.headers["Content-Type"] == "application/problem+json"
+    assert wrong.status_code == 405  # RFC 9110 §15.5.6: with the methods it allows
+    assert set(wrong.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    assert wrong.json()["status"] == 405
