@@ -41,6 +41,12 @@ MAX_DESCRIPTION_LENGTH = 200
 LIFETIME_RANGE = f"The access-token lifetime must be 1 to {MAX_LIFETIME} seconds."
 
 
+class ResourceTaken(InvalidInput):
+    """The URI names a resource already registered (or the built-in management API)."""
+
+    code = "resource_taken"
+
+
 class Resource(Model):
     """A protected resource (RFC 8707 §1) registered with this provider."""
 
@@ -107,7 +113,7 @@ def create_resource(
     if problem:
         raise InvalidInput(f"The resource URI {problem}.", field="uri")
     name = _checked(name, scopes, access_token_ttl)
-    taken = InvalidInput(f"A resource {uri} is already registered.", field="uri")
+    taken = ResourceTaken(f"A resource {uri} is already registered.", field="uri")
     if find_resource(uri) is not None:
         raise taken
     resource = Resource(

@@ -10,7 +10,6 @@ from idp.oauth.resources import (
     Resource,
     create_resource,
     delete_resource,
-    find_resource,
     list_resources,
     update_resource,
 )
@@ -92,8 +91,6 @@ def list_resources_api(call: Call) -> Any:
 )
 def create_resource_api(call: Call) -> Any:
     body = call.body
-    if find_resource(body["uri"]) is not None:
-        raise ApiProblem(409, f"A resource {body['uri']} is already registered.")
     resource = create_resource(
         body["uri"],
         body["name"],

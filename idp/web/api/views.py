@@ -24,7 +24,7 @@ from idp.web.api.problems import ApiProblem, unauthorized
 from idp.web.api.registry import Call, Endpoint, Reply, Schema, api
 
 # Service errors that mean "taken": 409 rather than 422.
-CONFLICTS = frozenset({"email_taken"})
+CONFLICTS = frozenset({"email_taken", "resource_taken"})
 
 
 def _view(endpoint: Endpoint) -> Any:
