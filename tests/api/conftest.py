@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from idp.api.keys import create_key
+from idp.api.models import ApiKey
+from idp.core.security import digest
 from idp.db import db
 from idp.identity import users
 from idp.oauth.management import SCOPES
@@ -41,6 +44,12 @@ def make_key(app, email: str = ADMIN, permissions=tuple(SCOPES), **options: Any)
         _, secret = create_key(owner, "test", list(permissions), **options)
         db.session.commit()
         return secret
+
+
+def key_id(app, secret: str) -> int:
+    """The id of the stored key `secret`."""
+    with app.app_context():
+        return int(db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash == digest(secret))))
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ from datetime import timedelta
 from idp.api.models import ApiKey
 from idp.db import db
 from idp.identity import users
-from tests.api.conftest import Api, make_key
+from tests.api.conftest import Api, key_id, make_key
 from tests.oauth.issued import issue, post_as
 
 
-def last_used(app):
+def last_used(app, secret: str):
     with app.app_context():
-        return db.session.get(ApiKey, 1).last_used_at
+        return db.session.get(ApiKey, key_id(app, secret)).last_used_at
 
 
 def test_no_credentials_get_a_bearer_challenge(http):
@@ -39,7 +39,8 @@ def test_an_unknown_key_is_refused(http):
 
 
 def test_a_revoked_key_is_refused(app, api, admin_key):
-    assert api("POST", "/api-keys/1/revoke").json()["revoked_at"] is not None
+    revoked = api("POST", f"/api-keys/{key_id(app, admin_key)}/revoke")
+    assert revoked.json()["revoked_at"] is not None
 
     response = api("GET", "/clients")
 
@@ -112,17 +113,18 @@ def test_each_key_has_its_own_rate_limit(app, http):
 
 
 def test_the_last_use_is_written_at_most_once_a_minute(app, http, clock):
-    key = Api(http, make_key(app))
+    secret = make_key(app)
+    key = Api(http, secret)
     key("GET", "/clients")
-    first = last_used(app)
+    first = last_used(app, secret)
 
     clock.advance(30)
     key("GET", "/clients")
-    assert last_used(app) == first
+    assert last_used(app, secret) == first
     clock.advance(31)
     key("GET", "/clients")
 
-    assert last_used(app) > first
+    assert last_used(app, secret) > first
 
 
 def admin_client(make_client, scopes):
