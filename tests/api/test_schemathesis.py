@@ -55,6 +55,8 @@ def test_schemathesis_finds_nothing(own_keys, server, tmp_path):
         str(tmp_path / "report"),
     ]
 
-    result = subprocess.run(command, capture_output=True, text=True, timeout=400, check=False)
+    result = subprocess.run(  # in tmp_path: schemathesis keeps a cache in its working folder
+        command, capture_output=True, text=True, timeout=400, check=False, cwd=tmp_path
+    )
 
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
