@@ -1,5 +1,6 @@
 """Every model, imported in one place so Alembic and the tests see the whole schema."""
 
+from idp.api.models import ApiKey
 from idp.core.audit import AuditEvent
 from idp.identity.models import LoginSession, User
 from idp.identity.one_time import OneTimeToken
@@ -10,6 +11,7 @@ from idp.oauth.models import AuthorizationCode, Client, Consent, RefreshToken, T
 from idp.oauth.resources import Resource
 
 __all__ = [
+    "ApiKey",
     "AuditEvent",
     "AuthorizationCode",
     "BackupCode",

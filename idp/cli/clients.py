@@ -1,4 +1,4 @@
-"""`idp clients create|list|delete|prune`: OAuth clients from the command line, as JSON."""
+"""`idp clients create|list|rotate-secret|disable|enable|delete|prune`: OAuth clients, as JSON."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ import click
 
 from idp.cli.common import app_context, load_settings
 from idp.errors import IdpError
-from idp.oauth.clients import ClientSpec, create_client, delete_client, list_clients, prune_unused
+from idp.oauth.clients import (
+    ClientSpec,
+    create_client,
+    delete_client,
+    find_client,
+    list_clients,
+    prune_unused,
+    rotate_secret,
+    set_disabled,
+)
 from idp.oauth.models import Client
 
 GRANT_TYPES = [
@@ -111,6 +120,44 @@ def clients_list() -> None:
             click.echo(json.dumps(_client_json(client)))
 
 
+@clients.command("rotate-secret")
+@click.argument("client_id")
+def clients_rotate_secret(client_id: str) -> None:
+    """Give a confidential client a new secret (printed once); the old one stops working."""
+    with app_context(load_settings()):
+        client = _found(client_id)
+        try:
+            secret = rotate_secret(client)
+        except IdpError as error:
+            raise click.ClickException(f"client_id: {error.message}") from None
+        click.echo(json.dumps({"client_id": client_id, "client_secret": secret}, indent=2))
+
+
+@clients.command("disable")
+@click.argument("client_id")
+def clients_disable(client_id: str) -> None:
+    """Refuse a client everywhere and revoke the tokens it holds."""
+    with app_context(load_settings()):
+        set_disabled(_found(client_id), True)
+        click.echo(f"Disabled client {client_id}.")
+
+
+@clients.command("enable")
+@click.argument("client_id")
+def clients_enable(client_id: str) -> None:
+    """Let a disabled client get tokens again."""
+    with app_context(load_settings()):
+        set_disabled(_found(client_id), False)
+        click.echo(f"Enabled client {client_id}.")
+
+
+def _found(client_id: str) -> Client:
+    client = find_client(client_id)
+    if client is None:
+        raise click.ClickException(f"client_id: no client {client_id!r}")
+    return client
+
+
 @clients.command("delete")
 @click.argument("client_id")
 def clients_delete(client_id: str) -> None:
@@ -143,4 +190,5 @@ def _client_json(client: Client) -> dict[str, Any]:
         "access_token_ttl": client.access_token_ttl,
         "id_token_ttl": client.id_token_ttl,
         "refresh_token_ttl": client.refresh_token_ttl,
+        "disabled": client.disabled_at is not None,
     }

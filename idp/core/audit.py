@@ -33,6 +33,11 @@ class Event(enum.StrEnum):
     CLIENT_CREATED = "client_created"
     CLIENT_UPDATED = "client_updated"
     CLIENT_DELETED = "client_deleted"
+    CLIENT_SECRET_ROTATED = "client_secret_rotated"  # noqa: S105 (an event name)
+    CLIENT_DISABLED = "client_disabled"
+    CLIENT_ENABLED = "client_enabled"
+    API_KEY_CREATED = "api_key_created"
+    API_KEY_REVOKED = "api_key_revoked"
     CONSENT_GRANTED = "consent_granted"
     CONSENT_REVOKED = "consent_revoked"
     REFRESH_TOKEN_REUSED = "refresh_token_reused"  # noqa: S105 (an event name)

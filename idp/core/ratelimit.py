@@ -6,12 +6,14 @@ answering, counting falls back to process memory rather than failing the request
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
+from limits import RateLimitItemPerMinute
 
 from idp.core import metrics
 from idp.settings import Settings
@@ -55,3 +57,18 @@ def retry_at() -> datetime | None:
     if current is None:
         return None
     return datetime.fromtimestamp(current.reset_at, UTC)
+
+
+def count_per_minute(per_minute: int, *identifiers: str) -> int | None:
+    """Count one request against a limit of its own (an API key's): None while within it,
+    else the seconds until the next is let through. A store that fails lets it through."""
+    item = RateLimitItemPerMinute(per_minute)
+    strategy = limiter().limiter
+    try:
+        if strategy.hit(item, *identifiers):
+            return None
+        reset = strategy.get_window_stats(item, *identifiers).reset_time
+    except Exception:
+        return None
+    metrics.rate_limited(request.endpoint)
+    return max(1, int(reset - time.time()) + 1)

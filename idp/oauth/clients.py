@@ -1,7 +1,10 @@
-"""The client store: register, find, list, update and delete clients.
+"""The client store: register, find, list, update, disable and delete clients.
 
-A confidential client's secret is shown once at creation and stored as its SHA-256; so is the
-registration access token of a dynamically registered client (RFC 7592).
+A confidential client's secret is shown once at creation (or rotation) and stored as its
+SHA-256; so is the registration access token of a dynamically registered client (RFC 7592).
+A disabled client is unknown to every endpoint (idp.oauth.server) and the tokens it held are
+revoked; enabling it again lets it get new ones. `admin` is who acted on the admin page or
+the management API, kept in the audit row (None: the CLI or the client itself).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
 from idp.db import db, utcnow
 from idp.errors import InvalidInput
+from idp.identity.models import User
 from idp.oauth.client_auth import AUTH_METHODS, SECRET_METHODS
 from idp.oauth.limits import MAX_LIFETIME, MAX_NAME_LENGTH, MAX_URI_LENGTH, oversized_metadata
-from idp.oauth.models import Client
+from idp.oauth.models import Client, TokenFamily
 from idp.oauth.redirects import problem_with
 from idp.oauth.resources import valid_scopes
 from idp.oauth.scopes import SUPPORTED_SCOPES
@@ -60,7 +64,11 @@ def new_client_id() -> str:
 
 
 def create_client(
-    spec: ClientSpec, *, dynamic: bool = False, registration_token: str | None = None
+    spec: ClientSpec,
+    *,
+    dynamic: bool = False,
+    registration_token: str | None = None,
+    admin: User | None = None,
 ) -> tuple[Client, str | None]:
     """Validate and store a client; returns it with its secret (None for public clients)."""
     name, method = _checked(spec)
@@ -75,7 +83,7 @@ def create_client(
     _apply(client, spec, name, method)
     db.session.add(client)
     db.session.flush()
-    record(Event.CLIENT_CREATED, subject=client.client_id, name=name, dynamic=dynamic)
+    record(Event.CLIENT_CREATED, subject=client.client_id, name=name, dynamic=dynamic, **by(admin))
     db.session.commit()
     return client, secret
 
@@ -106,7 +114,7 @@ def put_client(client_id: str, spec: ClientSpec) -> Client:
     return client
 
 
-def update_client(client: Client, spec: ClientSpec) -> str | None:
+def update_client(client: Client, spec: ClientSpec, *, admin: User | None = None) -> str | None:
     """Replace a client's metadata (RFC 7592 §2.2); returns a new secret if it now needs one.
 
     The secret is kept while the client stays confidential and dropped when it becomes public.
@@ -119,9 +127,55 @@ def update_client(client: Client, spec: ClientSpec) -> str | None:
         secret = new_token(32)
         client.secret_hash = digest(secret)
     _apply(client, spec, name, method)
-    record(Event.CLIENT_UPDATED, subject=client.client_id, name=name, dynamic=client.dynamic)
+    record(
+        Event.CLIENT_UPDATED,
+        subject=client.client_id,
+        name=name,
+        dynamic=client.dynamic,
+        **by(admin),
+    )
     db.session.commit()
     return secret
+
+
+def rotate_secret(client: Client, *, admin: User | None = None) -> str:
+    """A new secret for a confidential client, shown once; the old one stops working now."""
+    if client.auth_method not in SECRET_METHODS:
+        raise InvalidInput(
+            f"The client {client.client_id} authenticates with {client.auth_method}, not a secret.",
+            field="client_id",
+        )
+    secret = new_token(32)
+    client.secret_hash = digest(secret)
+    record(Event.CLIENT_SECRET_ROTATED, subject=client.client_id, **by(admin))
+    db.session.commit()
+    return secret
+
+
+def set_disabled(client: Client, disabled: bool, *, admin: User | None = None) -> bool:
+    """Disable or enable a client; returns whether that changed anything. Disabling revokes
+    every token family it holds, so its access tokens introspect inactive and its refresh
+    tokens are refused."""
+    if (client.disabled_at is not None) == disabled:
+        return False
+    now = utcnow()
+    client.disabled_at = now if disabled else None
+    if disabled:
+        db.session.execute(
+            update(TokenFamily)
+            .where(TokenFamily.client_id == client.id, TokenFamily.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    event = Event.CLIENT_DISABLED if disabled else Event.CLIENT_ENABLED
+    record(event, subject=client.client_id, **by(admin))
+    db.session.commit()
+    return True
+
+
+def by(admin: User | None) -> dict[str, Any]:
+    """Who changed a client, for the audit row: the admin (kept by email should the account
+    go), or nobody."""
+    return {} if admin is None else {"user_id": admin.id, "admin": admin.email}
 
 
 def _apply(client: Client, spec: ClientSpec, name: str, method: str) -> None:
@@ -244,11 +298,11 @@ def mark_used(client_id: int) -> None:
     db.session.commit()
 
 
-def delete_client(client_id: str) -> bool:
+def delete_client(client_id: str, *, admin: User | None = None) -> bool:
     client = find_client(client_id)
     if client is None:
         return False
     db.session.delete(client)
-    record(Event.CLIENT_DELETED, subject=client_id)
+    record(Event.CLIENT_DELETED, subject=client_id, **by(admin))
     db.session.commit()
     return True

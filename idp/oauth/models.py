@@ -44,6 +44,8 @@ class Client(Model):
     refresh_token_ttl: Mapped[int] = mapped_column(default=30 * 86400)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by an admin: the client is then unknown to every endpoint (idp.oauth.server).
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_public(self) -> bool:

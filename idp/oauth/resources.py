@@ -28,15 +28,23 @@ from idp.core.audit import Event, record
 from idp.db import Model, UTCDateTime, db, utcnow
 from idp.errors import InvalidInput
 from idp.identity.models import User
+from idp.oauth import management
 from idp.oauth.errors import InvalidTargetError, printable
 from idp.oauth.limits import MAX_LIFETIME
 from idp.oauth.scopes import SUPPORTED_SCOPES
+from idp.settings import app_settings
 
 MAX_URI_LENGTH = 2000
 MAX_NAME_LENGTH = 200
 MAX_SCOPE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 200
 LIFETIME_RANGE = f"The access-token lifetime must be 1 to {MAX_LIFETIME} seconds."
+
+
+class ResourceTaken(InvalidInput):
+    """The URI names a resource already registered (or the built-in management API)."""
+
+    code = "resource_taken"
 
 
 class Resource(Model):
@@ -104,24 +112,8 @@ def create_resource(
     problem = problem_with(uri)
     if problem:
         raise InvalidInput(f"The resource URI {problem}.", field="uri")
-    name = " ".join(name.split())
-    if not name or len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(
-            f"A resource needs a name of 1 to {MAX_NAME_LENGTH} characters.", field="name"
-        )
-    if not scopes:
-        raise InvalidInput("A resource accepts at least one scope.", field="scope")
-    for scope, description in scopes.items():
-        if not _valid_scope(scope):
-            raise InvalidInput(f"{scope!r} is not a scope token (RFC 6749 §3.3).", field="scope")
-        if len(description) > MAX_DESCRIPTION_LENGTH:
-            raise InvalidInput(
-                f"A scope description has at most {MAX_DESCRIPTION_LENGTH} characters.",
-                field="scope",
-            )
-    if access_token_ttl is not None and not 1 <= access_token_ttl <= MAX_LIFETIME:
-        raise InvalidInput(LIFETIME_RANGE, field="access_token_ttl")
-    taken = InvalidInput(f"A resource {uri} is already registered.", field="uri")
+    name = _checked(name, scopes, access_token_ttl)
+    taken = ResourceTaken(f"A resource {uri} is already registered.", field="uri")
     if find_resource(uri) is not None:
         raise taken
     resource = Resource(
@@ -147,6 +139,54 @@ def create_resource(
     )
     db.session.commit()
     return resource
+
+
+def _checked(name: str, scopes: dict[str, str], access_token_ttl: int | None) -> str:
+    """The resource's name, tidied, or InvalidInput on what is wrong."""
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(
+            f"A resource needs a name of 1 to {MAX_NAME_LENGTH} characters.", field="name"
+        )
+    if not scopes:
+        raise InvalidInput("A resource accepts at least one scope.", field="scope")
+    for scope, description in scopes.items():
+        if not _valid_scope(scope):
+            raise InvalidInput(f"{scope!r} is not a scope token (RFC 6749 §3.3).", field="scope")
+        if len(description) > MAX_DESCRIPTION_LENGTH:
+            raise InvalidInput(
+                f"A scope description has at most {MAX_DESCRIPTION_LENGTH} characters.",
+                field="scope",
+            )
+    if access_token_ttl is not None and not 1 <= access_token_ttl <= MAX_LIFETIME:
+        raise InvalidInput(LIFETIME_RANGE, field="access_token_ttl")
+    return name
+
+
+def update_resource(
+    resource: Resource,
+    name: str,
+    scopes: dict[str, str],
+    access_token_ttl: int | None,
+    *,
+    introspection_client: str | None = None,
+    admin: User | None = None,
+) -> None:
+    """Change a resource's name, scopes, lifetime and introspecting client; its URI, the
+    audience of tokens already issued, stays."""
+    resource.name = _checked(name, scopes, access_token_ttl)
+    resource.scopes = scopes
+    resource.access_token_ttl = access_token_ttl
+    resource.introspection_client_id = introspection_client
+    record(
+        Event.RESOURCE_UPDATED,
+        subject=resource.uri,
+        name=resource.name,
+        scopes=list(scopes),
+        introspection_client=introspection_client,
+        **_by(admin),
+    )
+    db.session.commit()
 
 
 def list_resources() -> list[Resource]:
@@ -185,7 +225,16 @@ def _by(admin: User | None) -> dict[str, Any]:
 
 
 def find_resource(uri: str) -> Resource | None:
+    """A registered resource, or the built-in management API (idp.oauth.management)."""
+    if uri == management.management_uri(app_settings().issuer):
+        return management_resource()
     return db.session.scalar(select(Resource).where(Resource.uri == uri))
+
+
+def management_resource() -> Resource:
+    """The management API, built in: never stored, so never listed, changed or deleted."""
+    uri = management.management_uri(app_settings().issuer)
+    return Resource(uri=uri, name=management.NAME, scopes=dict(management.SCOPES))
 
 
 def resource_scopes() -> set[str]:
@@ -195,8 +244,10 @@ def resource_scopes() -> set[str]:
 
 def valid_scopes() -> list[str]:
     """The scopes a client may register and ask for, in order: OpenID Connect's, then those
-    of the registered resources. A resource's scopes stop being valid when it is deleted."""
+    of the management API and of the registered resources. A resource's scopes stop being
+    valid when it is deleted."""
     scopes = dict.fromkeys(SUPPORTED_SCOPES)
+    scopes.update(dict.fromkeys(management.SCOPES))
     for resource in list_resources():
         scopes.update(dict.fromkeys(resource.scopes))
     return list(scopes)
@@ -239,7 +290,11 @@ class Target:
         return " ".join(s for s in scope.split() if s in accepted)
 
     def accepts(self, scope: str) -> bool:
-        return any(scope in resource.scopes for resource in self.registered)
+        """Whether a named resource accepts the scope from a client not registered for it.
+        The management API's scopes go only to clients registered with them."""
+        return any(
+            scope in resource.scopes and resource.id is not None for resource in self.registered
+        )
 
     def access_token_ttl(self) -> int | None:
         """The shortest lifetime among the resources that set one."""

@@ -9,7 +9,8 @@ authorization flow is idp.oauth.authorize; idp.oauth.delivery adds `iss` (RFC 92
 attributes of this server (idp.oauth.wiring).
 
 A client_id that is a URL names a client metadata document (idp.oauth.metadata_documents);
-one that cannot be used is `invalid_client`, everywhere a client is looked up. A successful
+one that cannot be used is `invalid_client`, everywhere a client is looked up, as is a client an
+admin disabled. A successful
 token response marks its client used (dynamically registered clients expire when unused).
 """
 
@@ -79,7 +80,9 @@ class Server(AuthorizationServer):  # type: ignore[misc]
 
     def query_client(self, client_id: str) -> Any:
         if not names_document(client_id):
-            return find_client(client_id)
+            client = find_client(client_id)
+            # A disabled client is unknown: invalid_client (RFC 6749 §5.2) wherever it calls.
+            return client if client is not None and client.disabled_at is None else None
         if self.documents is None:
             return None
         try:

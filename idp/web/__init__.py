@@ -12,6 +12,9 @@ from werkzeug import Response
 from idp.web import (
     account,
     admin,
+    admin_clients,
+    api,
+    api_keys,
     auth,
     authn,
     csrf,
@@ -49,6 +52,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     app.after_request(authn.write_pending_cookie)
     auth.init_app(app, limiter)
     account.init_app(app)
+    api_keys.init_app(app)
     security.init_app(app)
     verification.init_app(app, limiter)
     recovery.init_app(app, limiter)
@@ -61,7 +65,9 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     tokens.init_app(app)
     logout.init_app(app)
     registration.init_app(app, limiter)
+    admin_clients.init_app(app)  # its routes on the admin blueprint, before it registers
     admin.init_app(app)
+    api.init_app(app)
     app.add_url_rule("/", "home", _home)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -31,6 +31,7 @@ from idp.oauth.resources import (
     parse_lifetime,
     parse_scope,
     set_introspection_client,
+    update_resource,
 )
 from idp.web.current import current_user, fresh_login_required
 from idp.web.errors import render_error
@@ -107,12 +108,10 @@ def create() -> Response | tuple[str, int]:
         resource = create_resource(
             (form.uri.data or "").strip(),
             form.name.data or "",
-            dict(
-                parse_scope(line) for line in (form.scope.data or "").splitlines() if line.strip()
-            ),
+            dict(_scopes(form.scope.data)),
             parse_lifetime(form.access_token_ttl.data or ""),
             introspection_client=_introspector(form.introspection_client.data),
-            admin=_admin(),
+            admin=current_admin(),
         )
     except IdpError as error:
         form.fail(error)
@@ -128,12 +127,49 @@ def introspection(resource_id: int) -> Response | tuple[str, int]:
     form = IntrospectionForm()
     try:
         client_id = _introspector(form.introspection_client.data)
-        set_introspection_client(resource, client_id, admin=_admin())
+        set_introspection_client(resource, client_id, admin=current_admin())
     except IdpError as error:
         return _render_list(ResourceForm(formdata=None), failed=(resource.id, error.message)), 400
     who = f"The client {client_id}" if client_id else "No other client"
     flash(f"{who} may introspect the tokens of {resource.uri}.")
     return redirect(url_for("admin.resources"), 303)
+
+
+@bp.route("/resources/<int:resource_id>", methods=["GET", "POST"])
+@admin_required
+def edit(resource_id: int) -> str | Response | tuple[str, int]:
+    """Change a resource's name, scopes, lifetime or introspecting client; not its URI."""
+    resource = db.session.get(Resource, resource_id) or abort(404)
+    form = ResourceForm()
+    if request.method == "GET":
+        form.name.data, form.scope.data = resource.name, _scope_lines(resource)
+        form.access_token_ttl.data = str(resource.access_token_ttl or "")
+        form.introspection_client.data = resource.introspection_client_id or ""
+        return render_template("admin/resource.html", resource=resource, form=form)
+    try:
+        update_resource(
+            resource,
+            form.name.data or "",
+            dict(_scopes(form.scope.data)),
+            parse_lifetime(form.access_token_ttl.data or ""),
+            introspection_client=_introspector(form.introspection_client.data),
+            admin=current_admin(),
+        )
+    except IdpError as error:
+        db.session.rollback()
+        form.fail(error)
+        resource = db.session.get(Resource, resource_id) or abort(404)
+        return render_template("admin/resource.html", resource=resource, form=form), 400
+    flash(f"The resource {resource.uri} was saved.")
+    return redirect(url_for("admin.resources"), 303)
+
+
+def _scopes(text: str | None) -> list[tuple[str, str]]:
+    return [parse_scope(line) for line in (text or "").splitlines() if line.strip()]
+
+
+def _scope_lines(resource: Resource) -> str:
+    return "\n".join(f"{s}={d}" if d else s for s, d in resource.scopes.items())
 
 
 @bp.route("/resources/<int:resource_id>/delete", methods=["GET", "POST"])
@@ -142,7 +178,7 @@ def delete(resource_id: int) -> str | Response:
     resource = db.session.get(Resource, resource_id) or abort(404)
     if request.method == "GET":
         return render_template("admin/delete_resource.html", resource=resource)
-    delete_resource(resource.uri, admin=_admin())
+    delete_resource(resource.uri, admin=current_admin())
     flash(f"The resource {resource.uri} was deleted.")
     return redirect(url_for("admin.resources"), 303)
 
@@ -159,7 +195,8 @@ def _introspector(client_id: str | None) -> str | None:
     return introspector(client_id) if client_id else None
 
 
-def _admin() -> User:
+def current_admin() -> User:
+    """The admin signed in (on a page behind `admin_required`)."""
     user = current_user()
     assert user is not None and user.is_admin
     return user

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from idp.core.ratelimit import retry_at
 from idp.db import db
+from idp.web.api.problems import is_api_request, problem
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,10 @@ def render_error(
 
 
 def _http_error(error: HTTPException) -> Response:
-    response = make_response(render_error(error.code or 500))
+    if is_api_request():
+        response = problem(error.code or 500, error.description or "")
+    else:
+        response = make_response(render_error(error.code or 500))
     # Keep what the exception says about itself, such as `Allow` on a 405 (RFC 9110 §15.5.6).
     for name, value in error.get_headers():
         if name.lower() != "content-type":
@@ -85,6 +89,8 @@ def _unexpected(error: Exception) -> tuple[str | Response, int] | Response:
     request_id = uuid.uuid4().hex[:12]
     log.exception("unhandled error, request id %s", request_id, exc_info=error)
     db.session.rollback()
+    if is_api_request():
+        return problem(500, f"Something went wrong on our side (request id {request_id}).")
     return render_error(500, request_id=request_id)
 
 

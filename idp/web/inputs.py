@@ -26,6 +26,7 @@ from flask import Flask, Response, jsonify, make_response, request
 from idp.core.inputs import TooDeep, check_depth, holds_nul
 from idp.oauth.errors import unprintable_parameter
 from idp.oauth.limits import oversized_parameter
+from idp.web.api.problems import is_api_request, problem
 from idp.web.errors import render_error
 
 # Endpoints that answer clients in JSON.
@@ -118,6 +119,8 @@ def _parameters() -> list[tuple[str, str]]:
 
 def _refuse(error: OAuth2Error) -> Response:
     status = error.status_code or 400
+    if is_api_request():
+        return problem(status, f"{error.description} ({error.error})")
     if request.endpoint in PROTOCOL_ENDPOINTS:
         response = jsonify(error=error.error, error_description=error.description)
         response.status_code = status

@@ -174,3 +174,31 @@ def test_client_ids_never_look_like_an_option():
     assert [i for i in ids if not i[0].isalnum()] == []
     assert len(set(ids)) == len(ids)
     assert all(len(i) == 22 for i in ids)  # 16 random bytes, base64url without padding
+
+
+def test_rotate_secret_disable_and_enable(cli_env, app, make_client):
+    client = make_client()
+
+    rotated = run("clients", "rotate-secret", client.client_id, env=cli_env)
+    disabled = run("clients", "disable", client.client_id, env=cli_env)
+
+    assert rotated.returncode == 0, rotated.stderr
+    secret = json.loads(rotated.stdout)["client_secret"]
+    assert disabled.stdout.strip() == f"Disabled client {client.client_id}."
+    with app.app_context():
+        stored = db.session.scalar(select(Client).where(Client.client_id == client.client_id))
+        assert stored.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+        assert stored.disabled_at is not None
+    enabled = run("clients", "enable", client.client_id, env=cli_env)
+    assert enabled.stdout.strip() == f"Enabled client {client.client_id}."
+
+
+def test_rotate_secret_of_a_public_client_is_refused(cli_env, make_client, snapshot):
+    client = make_client(public=True)
+    before = snapshot()
+
+    result = run("clients", "rotate-secret", client.client_id, env=cli_env)
+
+    assert result.returncode == 1
+    assert "authenticates with none, not a secret." in result.stderr
+    assert snapshot() == before

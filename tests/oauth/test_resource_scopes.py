@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from idp.oauth.management import SCOPES
 from idp.oauth.resources import create_resource, delete_resource
 from tests.conftest import PASSWORD
 from tests.oauth.conftest import (
@@ -88,6 +89,7 @@ def test_discovery_lists_the_scopes_of_registered_resources(http, app, notes):
         "profile",
         "email",
         "offline_access",
+        *SCOPES,  # the management API's, built in (idp.oauth.management)
         "notes:read",
         "notes:write",
     ]

@@ -1,0 +1,47 @@
+"""Requests to the management API that race on a unique key answer as they would one after
+the other (RFC 9110 §9.2.2), without a 500, and leave one row: one resource per URI, one
+person per email address."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from idp.identity.models import User
+from idp.oauth.resources import Resource
+from tests.api.conftest import make_key
+from tests.test_races import PARALLEL, count
+
+
+def at_once(server, key: str, path: str, body: dict) -> list[int]:
+    barrier = threading.Barrier(PARALLEL)
+
+    def run(_: int) -> int:
+        barrier.wait()
+        headers = {"Authorization": f"Bearer {key}"}
+        return requests.post(server.url + path, json=body, headers=headers, timeout=30).status_code
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        return list(pool.map(run, range(PARALLEL)))
+
+
+def test_one_resource_per_uri(server):
+    key = make_key(server.app)
+    body = {"uri": "https://notes.example.com/mcp", "name": "Notes", "scopes": {"a": ""}}
+
+    statuses = at_once(server, key, "/api/resources", body)
+
+    assert sorted(statuses) == [201] + [409] * (PARALLEL - 1)
+    assert count(server.app, Resource) == 1
+
+
+def test_one_person_per_email(server):
+    key = make_key(server.app)
+    body = {"email": "ada@example.com", "name": "Ada", "password": "plum-orchard-47-lantern"}
+
+    statuses = at_once(server, key, "/api/people", body)
+
+    assert sorted(statuses) == [201] + [409] * (PARALLEL - 1)
+    assert count(server.app, User) == 2  # Ada and the key's owner
