@@ -1,6 +1,7 @@
 """Every model, imported in one place so Alembic and the tests see the whole schema."""
 
 from idp.core.audit import AuditEvent
+from idp.identity.bans import Ban
 from idp.identity.models import LoginSession, User
 from idp.identity.one_time import OneTimeToken
 from idp.identity.passkeys import Passkey, PasskeyUserHandle
@@ -13,6 +14,7 @@ __all__ = [
     "AuditEvent",
     "AuthorizationCode",
     "BackupCode",
+    "Ban",
     "Client",
     "Consent",
     "DeviceAuthorization",

@@ -21,6 +21,7 @@ PACKAGE = ROOT / "idp"
 # one layer are peers and do not import each other.
 LAYERS: list[tuple[str, ...]] = [
     ("web",),
+    ("admin",),
     ("oauth",),
     ("identity",),
     ("keys", "mail"),

@@ -12,6 +12,9 @@ from werkzeug import Response
 from idp.web import (
     account,
     admin,
+    admin_audit,
+    admin_keys,
+    admin_people,
     auth,
     authn,
     csrf,
@@ -22,6 +25,7 @@ from idp.web import (
     headers,
     health,
     inputs,
+    key_schedule,
     logout,
     metrics,
     oauth,
@@ -62,6 +66,10 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     logout.init_app(app)
     registration.init_app(app, limiter)
     admin.init_app(app)
+    admin_people.init_app(app)
+    admin_keys.init_app(app)
+    admin_audit.init_app(app)
+    key_schedule.init_app(app)
     app.add_url_rule("/", "home", _home)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
