@@ -7,13 +7,9 @@ from __future__ import annotations
 import html
 from datetime import timedelta
 
-import pytest
-
 from idp.admin import moderation
-from idp.db import db, utcnow
+from idp.db import utcnow
 from idp.identity import users
-from idp.identity.models import User
-from tests.conftest import Browser
 from tests.test_email_sign_in import ask, code_in, enter, sign_in_mail
 from tests.test_passkeys import EMAIL as PASSKEY_EMAIL
 from tests.test_passkeys import PasskeyClient, signed_out

@@ -8,6 +8,7 @@ published before it signs), and both processes serve it in their JWK Set (RFC 75
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -73,7 +74,7 @@ def test_two_processes_rotate_once_per_period_and_both_serve_the_new_key(pair, t
 
     keys = activations(tmp_path / "keys")
     assert len(keys) >= PERIODS, keys  # the first key, then about one per period
-    gaps = [later - earlier for (earlier, _), (later, _) in zip(keys, keys[1:])]
+    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(keys)]
     # One new key per period: a second rotation in the same period would be a short gap.
     assert all(gap >= PERIOD - 0.01 for gap in gaps), gaps
     newest = keys[-1][1]
