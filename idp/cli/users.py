@@ -70,5 +70,7 @@ def users_set_admin(email: str, off: bool) -> None:
         if user is None:
             raise click.ClickException(f"No account with the email {email}.")
         changed = moderation.set_admin(user, not off, admin=None)
-        state = "no longer an admin" if off else "an admin"
-        click.echo(f"{user.email} is {'now ' if changed else 'already '}{state}.")
+        if changed:
+            click.echo(f"{user.email} is {'no longer' if off else 'now'} an admin.")
+        else:
+            click.echo(f"{user.email} is already {'not ' if off else ''}an admin.")
