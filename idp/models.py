@@ -1,5 +1,6 @@
 """Every model, imported in one place so Alembic and the tests see the whole schema."""
 
+from idp.admin.impersonation import Impersonation
 from idp.core.audit import AuditEvent
 from idp.identity.bans import Ban
 from idp.identity.models import LoginSession, User
@@ -18,6 +19,7 @@ __all__ = [
     "Client",
     "Consent",
     "DeviceAuthorization",
+    "Impersonation",
     "LoginSession",
     "OneTimeToken",
     "Passkey",

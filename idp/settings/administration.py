@@ -32,6 +32,13 @@ class AdministrationSettings:
         default=90.0,
     )
 
+    impersonation_ttl: int = parse.setting(
+        "IDP_IMPERSONATION_TTL",
+        parse.seconds,
+        "Seconds an admin's impersonation of a person lasts at most.",
+        default=1800,
+    )
+
     @property
     def key_rotation_seconds(self) -> float:
         return self.key_rotation_days * SECONDS_PER_DAY

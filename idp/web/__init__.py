@@ -24,6 +24,7 @@ from idp.web import (
     errors,
     headers,
     health,
+    impersonation,
     inputs,
     key_schedule,
     logout,
@@ -47,6 +48,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     headers.init_app(app)
     errors.init_app(app)
     current.init_app(app)
+    impersonation.init_app(app)
     limiter.exempt(health.bp)
     health.init_app(app)
     metrics.init_app(app, limiter)

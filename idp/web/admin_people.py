@@ -1,5 +1,6 @@
 """The admin console's people: search (/admin/people), a person's page, and what an admin
-does to them: ban, unban, set the admin role, end their sessions, send a password reset.
+does to them: ban, unban, set the admin role, end their sessions, send a password reset,
+impersonate (idp.web.impersonation).
 
 Every page is behind `admin_required` (a fresh sign-in, the admin role) and every form
 carries the CSRF token; the services in `idp.admin` audit each change with the acting admin.
@@ -24,6 +25,7 @@ from idp.identity.models import User
 from idp.identity.sessions import app_sessions
 from idp.identity.two_factor_models import BackupCode, TotpFactor
 from idp.oauth.consent import apps_with_access
+from idp.web import impersonation
 from idp.web.admin import admin_required, signed_in_admin
 from idp.web.errors import render_error
 
@@ -107,6 +109,16 @@ def password_reset(user_id: int) -> Response:
     recovery.send_reset_link(user.email, link, admin=signed_in_admin().email)
     flash(f"A password reset link was sent to {user.email}.")
     return _back(user)
+
+
+@bp.post("/<int:user_id>/impersonate")
+@admin_required
+def impersonate(user_id: int) -> Response | tuple[str, int]:
+    user = _person(user_id)
+    try:
+        return impersonation.begin(signed_in_admin(), user)
+    except IdpError as error:
+        return _person_page(user, impersonate_error=error.message), 400
 
 
 def _person(user_id: int) -> User:

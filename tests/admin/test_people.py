@@ -67,6 +67,7 @@ ACTIONS = [
     "/admin/people/1/role",
     "/admin/people/1/sessions/revoke",
     "/admin/people/1/password-reset",
+    "/admin/people/1/impersonate",
     "/admin/keys/rotate",
 ]
 
