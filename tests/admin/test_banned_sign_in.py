@@ -10,7 +10,7 @@ from datetime import timedelta
 from idp.admin import moderation
 from idp.db import utcnow
 from idp.identity import users
-from tests.test_email_sign_in import ask, code_in, enter, sign_in_mail
+from tests.test_email_sign_in import ask, code_in, confirm, enter, link_path, sign_in_mail
 from tests.test_passkeys import EMAIL as PASSKEY_EMAIL
 from tests.test_passkeys import PasskeyClient, signed_out
 from tests.test_two_factor import (
@@ -82,6 +82,18 @@ def test_the_emailed_code_is_refused(app, browser, make_user, mailbox, snapshot)
     before = snapshot(ignore=("audit_event", "one_time_token"))
 
     refused_page(enter(browser, code))
+    assert browser.cookie() is None
+    assert snapshot(ignore=("audit_event", "one_time_token")) == before
+
+
+def test_the_emailed_link_is_refused(app, browser, make_user, mailbox, snapshot):
+    make_user(ADA)
+    ban(app, ADA)
+    ask(browser, ADA)
+    path = link_path(sign_in_mail(mailbox))
+    before = snapshot(ignore=("audit_event", "one_time_token"))
+
+    refused_page(confirm(browser, path))
     assert browser.cookie() is None
     assert snapshot(ignore=("audit_event", "one_time_token")) == before
 
