@@ -1,7 +1,9 @@
 """Every model, imported in one place so Alembic and the tests see the whole schema."""
 
+from idp.admin.impersonation import Impersonation
 from idp.api.models import ApiKey
 from idp.core.audit import AuditEvent
+from idp.identity.bans import Ban
 from idp.identity.models import LoginSession, User
 from idp.identity.one_time import OneTimeToken
 from idp.identity.passkeys import Passkey, PasskeyUserHandle
@@ -15,9 +17,11 @@ __all__ = [
     "AuditEvent",
     "AuthorizationCode",
     "BackupCode",
+    "Ban",
     "Client",
     "Consent",
     "DeviceAuthorization",
+    "Impersonation",
     "LoginSession",
     "OneTimeToken",
     "Passkey",

@@ -21,7 +21,7 @@ PACKAGE = ROOT / "idp"
 # one layer are peers and do not import each other.
 LAYERS: list[tuple[str, ...]] = [
     ("web",),
-    ("api",),
+    ("api", "admin"),
     ("oauth",),
     ("identity",),
     ("keys", "mail"),

@@ -1,9 +1,11 @@
-"""`idp users create` and `idp users list`: accounts from the command line."""
+"""`idp users create`, `idp users list` and `idp users set-admin`: accounts from the command
+line (`create --admin` makes the first administrator)."""
 
 from __future__ import annotations
 
 import click
 
+from idp.admin import moderation
 from idp.cli.common import app_context, load_settings
 from idp.core.audit import Event
 from idp.errors import IdpError
@@ -56,3 +58,19 @@ def users_list() -> None:
                 f"{user.id:>5}  {user.email:<40} {user.name[:30]:<30} "
                 f"{'yes' if user.is_admin else 'no ':<5}  {user.created_at:%Y-%m-%d %H:%M}"
             )
+
+
+@users.command("set-admin")
+@click.argument("email")
+@click.option("--off", is_flag=True, help="Take the admin role away instead.")
+def users_set_admin(email: str, off: bool) -> None:
+    """Give the account with EMAIL the admin role (or take it with --off)."""
+    with app_context(load_settings()):
+        user = accounts.find_by_email(email.strip().lower())
+        if user is None:
+            raise click.ClickException(f"No account with the email {email}.")
+        changed = moderation.set_admin(user, not off, admin=None)
+        if changed:
+            click.echo(f"{user.email} is {'no longer' if off else 'now'} an admin.")
+        else:
+            click.echo(f"{user.email} is already {'not ' if off else ''}an admin.")

@@ -71,6 +71,12 @@ class Event(enum.StrEnum):
     RESOURCE_CREATED = "resource_created"
     RESOURCE_DELETED = "resource_deleted"
     RESOURCE_UPDATED = "resource_updated"
+    # The admin console (detail: `admin`, the acting admin's email)
+    USER_BANNED = "user_banned"
+    USER_UNBANNED = "user_unbanned"
+    ROLE_CHANGED = "role_changed"
+    IMPERSONATION_STARTED = "impersonation_started"
+    IMPERSONATION_ENDED = "impersonation_ended"
 
 
 class AuditEvent(Model):

@@ -24,6 +24,7 @@ from idp.core.store import StoreUnavailable, app_store
 from idp.db import db, utcnow
 from idp.errors import InvalidInput
 from idp.identity import lockout, one_time, users
+from idp.identity.bans import active_ban
 from idp.identity.models import User
 from idp.identity.one_time import CODE_ATTEMPTS, InvalidToken, OneTimeToken
 from idp.mail import MailError, app_mailer
@@ -184,7 +185,8 @@ def redeem_code(user: User, code: str) -> User:
 
 
 def _signed_in(row: OneTimeToken) -> User:
-    """Retire the rest of the message (link or code); the mailbox is now proven."""
+    """Retire the rest of the message (link or code); the mailbox is now proven (unless the
+    account is banned: then nothing about it changes, and the sign-in is refused)."""
     user = row.user
     db.session.execute(
         update(OneTimeToken)
@@ -195,7 +197,8 @@ def _signed_in(row: OneTimeToken) -> User:
         )
         .values(used_at=utcnow())
     )
-    if user.email_verified_at is None and row.email == user.email:
+    verifies = user.email_verified_at is None and row.email == user.email
+    if verifies and active_ban(user.id) is None:
         user.email_verified_at = utcnow()
         record(Event.EMAIL_VERIFIED, user_id=user.id, subject=user.email, by="sign_in_email")
     db.session.commit()

@@ -28,6 +28,7 @@ from idp.core.store import StoreUnavailable, app_store
 from idp.db import db
 from idp.errors import IdpError, InvalidCredentials
 from idp.identity import lockout, two_factor, users
+from idp.identity.bans import active_ban, banned_message
 from idp.identity.models import User
 from idp.identity.passwords import verify_password
 from idp.identity.sessions import ActiveSession, app_sessions, merge_amr
@@ -92,6 +93,13 @@ class FactorAdded:
 
 
 @dataclass(frozen=True)
+class Banned:
+    """The account is banned: no session, whatever the person proved."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class SignInAgain:
     """Neither a pending sign-in nor a session: start over."""
 
@@ -103,6 +111,7 @@ Outcome = (
     | Unavailable
     | FactorAdded
     | SignInAgain
+    | Banned
 )
 Step = Literal["verify_email", "second_factor", "session"]
 
@@ -181,8 +190,11 @@ def complete_first_factor(
     client: Client,
     current: ActiveSession | None,
     trusted_token: str | None,
-) -> SessionStarted | SecondFactorNeeded | VerificationNeeded | Unavailable:
+) -> SessionStarted | SecondFactorNeeded | VerificationNeeded | Unavailable | Banned:
     """After a first factor: a session, a pending sign-in, or the verify-email page."""
+    ban = active_ban(user.id)
+    if ban is not None:
+        return Banned(banned_message(ban))
     verified_required = app_settings().require_verified_email
     verified = user.email_verified_at is not None
     # Asked in this order, and only when it matters: recognising a device marks it used.
@@ -219,13 +231,16 @@ def complete_second_factor(
     next: str,
     client: Client,
     current: ActiveSession | None,
-) -> SessionStarted | FactorAdded | SignInAgain:
+) -> SessionStarted | FactorAdded | SignInAgain | Banned:
     """The second factor was proven (`amr`: the methods just used). Finish the pending
     sign-in, or add the factor to the current session (step-up)."""
     pending = load_pending(pending_token)
     if pending is not None:
         user = pending.user()
         end_pending(pending_token)
+        ban = active_ban(user.id) if user is not None else None
+        if ban is not None:
+            return Banned(banned_message(ban))
         if user is not None:
             methods = merge_amr(pending.amr, amr)
             token = start_session(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.db import Model, UTCDateTime, utcnow
@@ -46,3 +46,14 @@ class LoginSession(Model):
     user_agent: Mapped[str | None] = mapped_column(String(512))
 
     user: Mapped[User] = relationship(back_populates="sessions")
+
+
+# The admin console's people search (idp.admin.people): prefix ranges on PostgreSQL, and the
+# default order, newest first.
+Index("ix_user_email_pattern", User.email, postgresql_ops={"email": "varchar_pattern_ops"})
+Index(
+    "ix_user_name_pattern",
+    func.lower(User.name).label("name_lower"),
+    postgresql_ops={"name_lower": "varchar_pattern_ops"},
+)
+Index("ix_user_created_at", User.created_at)

@@ -26,14 +26,16 @@ from idp.settings import app_settings
 PURPOSE = "password_reset"
 
 
-def request_reset(email: str, *, ttl: int) -> tuple[User, str] | None:
+def request_reset(email: str, *, ttl: int, **detail: str) -> tuple[User, str] | None:
     """A reset link secret for the account at `email` (normalised), or None without one.
 
     The request is audited either way; raises `InvalidInput` for an address that is not one.
     """
     email = users.normalise_email(email)
     user = users.find_by_email(email)
-    record(Event.PASSWORD_RESET_REQUESTED, user_id=user.id if user else None, subject=email)
+    record(
+        Event.PASSWORD_RESET_REQUESTED, user_id=user.id if user else None, subject=email, **detail
+    )
     if user is None:
         db.session.commit()
         return None
@@ -42,11 +44,12 @@ def request_reset(email: str, *, ttl: int) -> tuple[User, str] | None:
     return user, secret
 
 
-def send_reset_link(email: str, link: Callable[[str], str]) -> None:
+def send_reset_link(email: str, link: Callable[[str], str], **detail: str) -> None:
     """Mail a reset link (`link(secret)`) if `email` has an account; run after the answer,
-    so neither the page nor its timing tells whether it has one."""
+    so neither the page nor its timing tells whether it has one. `detail` goes to the audit
+    log (an admin who sent it, say)."""
     ttl = app_settings().password_reset_ttl
-    issued = request_reset(email, ttl=ttl)
+    issued = request_reset(email, ttl=ttl, **detail)
     if issued is None:
         return
     user, secret = issued

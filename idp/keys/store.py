@@ -145,6 +145,22 @@ class KeyStore:
             self._prune()
         return self._info(kid)
 
+    def rotate_if_due(self, period: float) -> KeyInfo | None:
+        """The scheduled rotation: once the newest key has been active for `period` seconds
+        less the lead, add a key that is published now and signs after the lead (the
+        activation delay, at most half the period). The old key then retires as after any
+        rotation. Any number of processes may call this at once: the folder's lock and a
+        fresh look at the files make exactly one of them add the key. None if not due."""
+        lead = min(float(self.activation_delay), period / 2)
+        if period <= 0 or not _due(self._current(None), period, lead):
+            return None
+        with self._folder.locked():
+            if not _due(self._current(None, fresh=True), period, lead):
+                return None
+            kid = self._create(self.alg, delay=lead)
+            self._prune()
+        return self._info(kid)
+
     def prune(self) -> list[str]:
         """Delete the files of expired keys; return their kids."""
         with self._folder.locked():
@@ -227,7 +243,7 @@ class KeyStore:
         self._opened[file.kid] = signing
         return signing
 
-    def _create(self, alg: str, *, delay: int) -> str:
+    def _create(self, alg: str, *, delay: float) -> str:
         key = jwk.generate(alg)
         kid = str(key.kid)
         created_at = time.time()
@@ -253,6 +269,12 @@ class KeyStore:
             self._opened.pop(kid, None)
         self._recheck_at = -math.inf
         return gone
+
+
+def _due(view: _View, period: float, lead: float) -> bool:
+    """Whether the newest key is old enough to need its successor published (never before a
+    first key exists: `ensure_key` makes that one)."""
+    return bool(view.files) and time.time() >= view.files[-1].activates_at + period - lead
 
 
 def _check_alg(alg: str) -> None:

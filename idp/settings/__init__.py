@@ -3,10 +3,9 @@
 Every setting is an `IDP_*` variable, plus `DATABASE_URL` and `REDIS_URL`. A wrong value raises
 `SettingsError` naming the variable; the command line and the WSGI entry point print it as one
 line and stop. Development mode fills in what a laptop lacks (an issuer on 127.0.0.1, a secret
-kept in the instance folder, SQLite); production mode refuses to guess.
-
-Here: the settings (variables, defaults, descriptions) and how they combine; the parsers and
-checks of single values live in `parse.py`, the README's table of settings in `table.py`.
+kept in the instance folder, SQLite); production mode refuses to guess. Here: the settings and
+how they combine; single values' parsers and checks are in `parse.py`, the README's table in
+`table.py`, the admin console's and automatic key rotation's settings in `administration.py`.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from typing import Any
 from flask import current_app
 
 from idp.settings import parse
+from idp.settings.administration import AdministrationSettings
 from idp.settings.parse import MIN_REGISTRATION_TOKEN_LENGTH, MIN_SECRET_LENGTH
 from idp.settings.parse import SettingsError as SettingsError  # raised here, caught everywhere
 
@@ -33,7 +33,7 @@ SIGNING_ALGORITHMS = ("RS256", "ES256", "Ed25519")  # RFC 9864: not the old "EdD
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
+class Settings(AdministrationSettings):
     """Typed settings. Build with `Settings.from_env()`; tests build with overrides."""
 
     env: str = parse.setting(

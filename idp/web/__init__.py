@@ -12,7 +12,10 @@ from werkzeug import Response
 from idp.web import (
     account,
     admin,
+    admin_audit,
     admin_clients,
+    admin_keys,
+    admin_people,
     api,
     api_keys,
     auth,
@@ -24,7 +27,9 @@ from idp.web import (
     errors,
     headers,
     health,
+    impersonation,
     inputs,
+    key_schedule,
     logout,
     metrics,
     oauth,
@@ -46,6 +51,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     headers.init_app(app)
     errors.init_app(app)
     current.init_app(app)
+    impersonation.init_app(app)
     limiter.exempt(health.bp)
     health.init_app(app)
     metrics.init_app(app, limiter)
@@ -68,6 +74,10 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     admin_clients.init_app(app)  # its routes on the admin blueprint, before it registers
     admin.init_app(app)
     api.init_app(app)
+    admin_people.init_app(app)
+    admin_keys.init_app(app)
+    admin_audit.init_app(app)
+    key_schedule.init_app(app)
     app.add_url_rule("/", "home", _home)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

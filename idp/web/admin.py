@@ -1,6 +1,8 @@
-"""The admin pages, for users with `User.is_admin`: the protected resources (RFC 8707) that
-tokens may be issued for, and the client that may introspect each one's tokens (RFC 7662).
-The same service functions as `idp resources` do the work.
+"""The admin console's blueprint, its guard and its home (/admin); and the protected
+resources (RFC 8707) that tokens may be issued for, with the client that may introspect each
+one's tokens (RFC 7662), done by the same service functions as `idp resources`. The console's
+other pages live beside this module, one per noun: `admin_people.py`, `admin_keys.py`,
+`admin_audit.py`.
 
 Every admin page needs a fresh sign-in (a password typed within IDP_SESSION_FRESH_AGE);
 a signed-in user who is not an admin gets 403. Changes are written to the audit log with the
@@ -17,9 +19,11 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, StringField, TextAreaField
 
+from idp.admin import people
 from idp.db import db
 from idp.errors import IdpError
 from idp.identity.models import User
+from idp.keys import app_keys
 from idp.oauth.introspection import introspector
 from idp.oauth.resources import (
     MAX_NAME_LENGTH,
@@ -92,6 +96,12 @@ def admin_required(view: View) -> View:
         return fresh_view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+@bp.get("")
+@admin_required
+def home() -> str:
+    return render_template("admin/home.html", counts=people.counts(), keys=app_keys().keys())
 
 
 @bp.get("/resources")
@@ -200,6 +210,7 @@ def current_admin() -> User:
     user = current_user()
     assert user is not None and user.is_admin
     return user
+
 
 
 def init_app(app: Flask) -> None:

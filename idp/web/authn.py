@@ -74,6 +74,8 @@ def respond(outcome: login.Outcome) -> Response:
         return redirect(url_for("verification.pending", next=outcome.next), 303)
     if isinstance(outcome, login.Unavailable):
         return make_response(render_error(503, outcome.message))
+    if isinstance(outcome, login.Banned):
+        return make_response(render_error(403, outcome.message))
     if isinstance(outcome, login.FactorAdded):
         return redirect(safe_next(outcome.next), 303)
     return redirect(url_for("auth.sign_in"), 303)

@@ -27,6 +27,7 @@ from idp.db import db
 from idp.errors import IdpError
 from idp.identity import login, passkeys
 from idp.identity import passkey_ceremonies as ceremonies
+from idp.identity.bans import active_ban, banned_message
 from idp.identity.models import User
 from idp.identity.passkey_protocol import Assertion
 from idp.identity.passkeys import Passkey
@@ -120,6 +121,8 @@ def sign_in() -> Response | JsonAnswer:
     )
     if isinstance(outcome, login.Unavailable):  # the store is down: no pending second factor
         return _error("Signing in is briefly unavailable. Try again soon.", 503, "unavailable")
+    if isinstance(outcome, login.Banned):
+        return _error(outcome.message, 403, "banned")
     return jsonify(redirect=authn.respond(outcome).headers["Location"])
 
 
@@ -152,6 +155,10 @@ def second_factor() -> Response | JsonAnswer:
         assertion = _finish("second-factor", body, user)
     except IdpError as error:
         return _error(error.message, error.status, error.code)
+    ban = active_ban(user.id)
+    if ban is not None:  # banned since the first factor
+        authn.end_pending()
+        return _error(banned_message(ban), 403, "banned")
     response = authn.complete_second_factor(
         [assertion.passkey.amr], next_url=_text(body.get("next"))
     )

@@ -34,6 +34,8 @@ def test_an_admin_adds_and_deletes_a_resource(app, new_context, viewport):
     sign_in(page, "grace@example.com")
 
     page.get_by_role("navigation", name="Account").get_by_role("link", name="Admin").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Admin")
+    page.get_by_role("link", name="Protected resources").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Protected resources")
     expect(page.get_by_text("No resources are registered yet.")).to_be_visible()
 

@@ -1,0 +1,149 @@
+"""Impersonation: an admin sees the site as a person for a while. The banner is on every page;
+sensitive actions still ask for the person's password; start and end are audited with the
+admin; stopping or the time running out returns the admin to their own session. Another
+admin, oneself and a banned person cannot be impersonated."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from idp.admin import moderation
+from idp.core.audit import AuditEvent
+from idp.db import db
+from idp.identity import users
+from idp.identity.models import LoginSession
+from tests.admin.conftest import ADMIN, text_of
+
+ADA = "ada@example.com"
+BANNER = "You are impersonating ada@example.com until "
+
+
+def start(app, admin, email: str = ADA):
+    with app.app_context():
+        person = users.find_by_email(email)
+        assert person is not None
+        page = f"/admin/people/{person.id}"
+    return admin.submit(page, action=page + "/impersonate", next=page)
+
+
+def audit(app, event: str) -> list[dict]:
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.event == event))
+        return [{"subject": row.subject, **row.detail} for row in rows]
+
+
+def sessions_of(app, email: str) -> list[list[str]]:
+    with app.app_context():
+        person = users.find_by_email(email)
+        assert person is not None
+        rows = db.session.scalars(select(LoginSession).where(LoginSession.user_id == person.id))
+        return [list(row.amr) for row in rows]
+
+
+def test_an_admin_sees_the_site_as_the_person_with_a_banner(app, admin, make_user):
+    make_user(ADA, name="Ada Lovelace")
+
+    response = start(app, admin)
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/account"
+    for path in ("/account", "/security"):
+        page = text_of(admin.get(path))
+        assert BANNER in page, path
+        assert "Ada Lovelace" in page or path == "/security"
+    assert sessions_of(app, ADA) == [["imp"]]
+    [started] = audit(app, "impersonation_started")
+    assert (started["subject"], started["admin"]) == (ADA, ADMIN)
+
+
+def test_sensitive_actions_ask_for_the_persons_password(app, admin, make_user):
+    make_user(ADA)
+    start(app, admin)
+
+    response = admin.get("/account/delete")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/confirm")
+
+
+def test_stopping_returns_the_admin_to_their_own_session(app, admin, make_user):
+    make_user(ADA)
+    start(app, admin)
+
+    response = admin.submit("/account", action="/impersonation/end")
+
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/admin/people/")
+    page = text_of(admin.get(response.headers["Location"]))
+    assert BANNER not in page and "Ada" in page  # the admin's page about Ada
+    assert sessions_of(app, ADA) == []
+    [ended] = audit(app, "impersonation_ended")
+    assert (ended["admin"], ended["reason"]) == (ADMIN, "stopped")
+
+
+def test_when_the_time_is_up_the_admin_is_back(app, admin, make_user, clock):
+    make_user(ADA)
+    start(app, admin)
+
+    clock.advance(app.extensions["idp.settings"].impersonation_ttl + 1)
+    response = admin.get("/account")
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin"
+    assert BANNER not in admin.get("/account").text
+    assert ADMIN in text_of(admin.get("/account"))
+    assert sessions_of(app, ADA) == []
+    assert audit(app, "impersonation_ended")[0]["reason"] == "expired"
+
+
+def test_another_admin_cannot_be_impersonated(app, admin, make_user, snapshot):
+    make_user(ADA)
+    with app.app_context():
+        person = users.find_by_email(ADA)
+        assert person is not None
+        person.is_admin = True
+        db.session.commit()
+    before = snapshot(ignore=())
+
+    response = start(app, admin)
+
+    assert response.status_code == 400
+    assert "You cannot impersonate another administrator." in text_of(response)
+    assert snapshot(ignore=()) == before
+
+
+def test_an_admin_cannot_impersonate_themselves(app, admin, snapshot):
+    before = snapshot(ignore=())
+
+    response = start(app, admin, ADMIN)
+
+    assert response.status_code == 400
+    assert "You cannot impersonate another administrator." in text_of(response)
+    assert snapshot(ignore=()) == before
+
+
+def test_a_banned_person_cannot_be_impersonated(app, admin, make_user, snapshot):
+    make_user(ADA)
+    with app.app_context():
+        person, grace = users.find_by_email(ADA), users.find_by_email(ADMIN)
+        assert person and grace
+        moderation.ban(person, "Spam", None, admin=grace)
+    before = snapshot(ignore=())
+
+    response = start(app, admin)
+
+    assert response.status_code == 400
+    assert "A banned person cannot be impersonated." in text_of(response)
+    assert snapshot(ignore=()) == before
+
+
+def test_stopping_without_impersonating_says_so(app, browser, make_user, snapshot):
+    make_user(ADA)
+    browser.sign_in(ADA)
+    before = snapshot(ignore=())
+
+    response = browser.submit("/account", action="/impersonation/end")
+
+    assert response.status_code == 400
+    assert "You are not impersonating anyone." in text_of(response)
+    assert snapshot(ignore=()) == before
