@@ -22,9 +22,11 @@ from idp.web import (
     headers,
     health,
     inputs,
+    invitations,
     logout,
     metrics,
     oauth,
+    organizations,
     outbox,
     passkeys,
     recovery,
@@ -62,6 +64,8 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     logout.init_app(app)
     registration.init_app(app, limiter)
     admin.init_app(app)
+    organizations.init_app(app)
+    invitations.init_app(app)
     app.add_url_rule("/", "home", _home)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
