@@ -54,6 +54,9 @@ GET_PAGES = {
     "/admin/resources": "admin.resources",
     "/admin/resources/1/delete": "admin.delete",
     "/static/css/main.css": "static",
+    "/organizations": "organizations.index",
+    "/organizations/none": "organizations.show",
+    "/invitations/no-such-secret": "invitations.show",
 }
 SAME = ("Content-Type", "Location", "Referrer-Policy", "Cache-Control", "WWW-Authenticate")
 
