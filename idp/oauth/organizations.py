@@ -4,8 +4,10 @@ restricted to members of given organizations, consent per organization, and the 
 At consent a person in several organizations chooses one; with one it is preselected; with
 none the scope is granted and no organization claims are released. The chosen organization
 travels with the code and the token family, so a refreshed token names the same one. A person
-removed from it can no longer refresh: the family is revoked (`check_refresh`). Userinfo
-reads the membership live, and drops the claims once the person left.
+removed from it can no longer refresh: the grant answers invalid_grant and its family is
+revoked (`still_member`, checked by idp.oauth.grants). Userinfo reads the membership live and
+drops the claims once the person left; access tokens already issued keep theirs until they
+expire, like any other claim of a JWT.
 
 Claims (ID token, access token, userinfo): `org_id`, `org_slug`, `org_name`, `org_role` and
 `org_permissions` ("resource:action" strings of the role).
@@ -16,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
+from authlib.oidc.core.errors import InteractionRequiredError
 from sqlalchemy import ForeignKey, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,7 +31,6 @@ from idp.identity.permissions import permission_list
 from idp.oauth.errors import AccessDenied
 
 SCOPE = "organization"
-CLAIMS = ["org_id", "org_slug", "org_name", "org_role", "org_permissions"]
 
 
 class ClientOrganization(Model):
@@ -108,6 +109,22 @@ def _default(
     return choices[0] if len(choices) == 1 else None
 
 
+def second_factor_missing(choice: Choice, issuing: bool, prompts: set[str]) -> str:
+    """Why the person must set up a second factor before the app gets a code: the chosen
+    organization requires one they lack ("" when nothing is missing). With `prompt=none`
+    nobody can be asked: interaction_required (OpenID Connect Core §3.1.2.6)."""
+    if not issuing or choice.chosen is None:
+        return ""
+    organization = choice.chosen.organization
+    if not organization.require_two_factor or organizations.has_second_factor(choice.chosen.user):
+        return ""
+    if "none" in prompts:
+        raise InteractionRequiredError(
+            description=f"{organization.name} requires a second factor the user must set up."
+        )
+    return f"{organization.name} requires two-factor authentication or a passkey. Set one up."
+
+
 def restricted_to(client: Any) -> set[int]:
     return set(
         db.session.scalars(
@@ -175,16 +192,13 @@ def claims(user_id: int | None, organization_id: int | None, scope: str) -> dict
     }
 
 
-def check_refresh(user_id: int | None, organization_id: int | None) -> None:
-    """A grant made for an organization refreshes only while the person is a member of it."""
+def still_member(user_id: int | None, organization_id: int | None) -> bool:
+    """Whether a grant made for an organization may go on: the person is still a member."""
     if user_id is None or organization_id is None:
-        return
+        return True
     member = db.session.scalar(
         select(Membership.id).where(
             Membership.user_id == user_id, Membership.organization_id == organization_id
         )
     )
-    if member is None:
-        raise InvalidGrantError(
-            "The person is no longer a member of the organization this grant was for."
-        )
+    return member is not None
