@@ -4,13 +4,16 @@ refusals: an existing member, an expired, cancelled or someone else's invitation
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from idp.core.security import digest
 from idp.db import db
 from idp.errors import IdpError
-from idp.identity import invitations
-from idp.identity.organization_models import Invitation
+from idp.identity import invitations, members
+from idp.identity.organization_models import Invitation, Membership
 from tests.conftest import link_in, text_of
 from tests.helpers.organizations import add_member, link, make_organization, membership, user
 
@@ -201,3 +204,57 @@ def test_a_mail_server_failure_stores_no_invitation(app, acme, snapshot, env):
     )
 
     assert message.startswith("We couldn't send the email just now. Nothing was changed")
+
+
+def test_accepts_racing_on_one_invitation_add_one_membership(app, acme, make_user, mailbox):
+    """A double click or two tabs: one answer wins (a conditional UPDATE decides), the others
+    hear the invitation was answered, and one membership exists."""
+    ada, org = acme
+    bob = make_user("bob@example.com")
+    invite(app, ada, org, "bob@example.com")
+    secret = secret_from(mailbox, "bob@example.com")
+    barrier = threading.Barrier(4)
+
+    def accept(_: int) -> str:
+        with app.app_context():
+            person = user(bob)
+            barrier.wait()
+            try:
+                invitations.accept(person, invitations.find(secret))
+                return "joined"
+            except IdpError as error:
+                return error.message
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(accept, range(4)))
+
+    assert results.count("joined") == 1
+    assert set(results) - {"joined"} <= {
+        "This invitation was already answered.",
+        "This invitation was already accepted.",
+    }
+    with app.app_context():
+        assert db.session.query(Membership).filter_by(user_id=bob).count() == 1
+
+
+def test_adds_racing_for_one_person_leave_one_membership(app, acme, make_user):
+    ada, org = acme
+    bob = make_user("bob@example.com")
+    barrier = threading.Barrier(4)
+
+    def add(_: int) -> str:
+        with app.app_context():
+            actor, person = user(ada), user(bob)
+            member = membership(ada, org)
+            barrier.wait()
+            try:
+                members.add(actor, member, person, "member")
+                return "added"
+            except IdpError as error:
+                return error.message
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(add, range(4)))
+
+    assert results.count("added") == 1
+    assert set(results) - {"added"} == {"bob@example.com is already a member."}

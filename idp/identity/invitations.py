@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
@@ -127,10 +127,10 @@ def usable(row: Invitation) -> Invitation:
 def accept(user: User, row: Invitation) -> Membership:
     """Join the organization with the invited role; the address counts as verified."""
     _check_answerable(user, row)
+    _answer(row, ACCEPTED)
     membership = members.find(row.organization_id, user.id) or members.join(
         user, row.organization_id, row.role
     )
-    row.status, row.answered_at = ACCEPTED, utcnow()
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()  # the emailed link proves the address
         record(Event.EMAIL_VERIFIED, user_id=user.id, subject=user.email, by="invitation")
@@ -147,7 +147,7 @@ def accept(user: User, row: Invitation) -> Membership:
 
 def reject(user: User, row: Invitation) -> None:
     _check_answerable(user, row)
-    row.status, row.answered_at = REJECTED, utcnow()
+    _answer(row, REJECTED)
     record(
         Event.INVITATION_REJECTED,
         user_id=user.id,
@@ -199,6 +199,25 @@ def _check_answerable(user: User, row: Invitation) -> None:
             f"This invitation is for another email address. Sign in as the person it was "
             f"sent to (you are signed in as {user.email})."
         )
+
+
+def _answer(row: Invitation, status: str) -> None:
+    """Mark the invitation answered in one conditional UPDATE: of two answers racing (a double
+    click, two tabs), one wins and the other hears it was already answered."""
+    done = db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == row.id, Invitation.status == PENDING)
+        .values(status=status, answered_at=utcnow())
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise InvitationUnusable("This invitation was already answered.")
+    db.session.refresh(row)
+
+
+def state(row: Invitation) -> str:
+    """pending, accepted, rejected, cancelled, or expired (pending past its time)."""
+    return "expired" if row.status == PENDING and row.expires_at <= utcnow() else row.status
 
 
 def _renew(row: Invitation) -> str:

@@ -9,6 +9,7 @@ and ends the organization being active on their sessions.
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from idp.core.audit import Event, record
 from idp.db import db
@@ -47,7 +48,11 @@ def join(user: User, organization_id: int, role: str) -> Membership:
     """Insert the membership (the caller checked and commits)."""
     row = Membership(organization_id=organization_id, user_id=user.id, role=role)
     db.session.add(row)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # added by a request running at the same time
+        db.session.rollback()
+        raise InvalidInput(f"{user.email} is already a member.", field="email") from None
     return row
 
 

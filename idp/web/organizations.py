@@ -260,6 +260,7 @@ def _page(membership: Membership, error: IdpError | None = None) -> str:
         statements=STATEMENTS,
         can=can,
         active=active if active and active.organization_id == organization.id else None,
+        state=invitations.state,
         error=error.message if error else None,
     )
 
