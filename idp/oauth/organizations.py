@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from authlib.oidc.core.errors import InteractionRequiredError
-from sqlalchemy import ForeignKey, UniqueConstraint, select
+from sqlalchemy import ForeignKey, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.core.audit import Event, record
 from idp.db import Model, db, insert_if_absent
+from idp.errors import InvalidInput
 from idp.identity import organizations
 from idp.identity.models import User
 from idp.identity.organization_models import Membership, Organization
@@ -135,16 +136,21 @@ def restricted_to(client: Any) -> set[int]:
     )
 
 
-def restrict(client: Any, organization_ids: list[int]) -> None:
-    """Let only members of these organizations sign in to the client (none: everyone)."""
-    for row in db.session.scalars(
-        select(ClientOrganization).where(ClientOrganization.client_id == client.id)
-    ):
-        db.session.delete(row)
-    for organization_id in dict.fromkeys(organization_ids):
+def restrict(client: Any, slugs: list[str]) -> list[int]:
+    """Let only members of the organizations at these slugs sign in to the client (none:
+    everyone). `InvalidInput` naming an unknown slug, with nothing changed."""
+    ids = []
+    for slug in dict.fromkeys(slugs):
+        organization = organizations.find_by_slug(slug)
+        if organization is None:
+            raise InvalidInput(f"There is no organization {slug!r}.", field="organization")
+        ids.append(organization.id)
+    db.session.execute(delete(ClientOrganization).where(ClientOrganization.client_id == client.id))
+    for organization_id in ids:
         db.session.add(ClientOrganization(client_id=client.id, organization_id=organization_id))
-    record(Event.CLIENT_UPDATED, subject=client.client_id, organizations=list(organization_ids))
+    record(Event.CLIENT_UPDATED, subject=client.client_id, organizations=list(slugs))
     db.session.commit()
+    return ids
 
 
 def remembered(user: User, client: Any, organization_id: int) -> bool:

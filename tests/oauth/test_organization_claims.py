@@ -14,10 +14,11 @@ from idp.identity import members
 from idp.identity.organization_models import Organization
 from idp.oauth import organizations as orgs
 from idp.oauth.models import Client
-from tests.conftest import Browser
+from tests.conftest import SECRET, Browser
 from tests.helpers.organizations import add_member, make_organization, membership, user
 from tests.oauth.conftest import authorize_url, pkce, query_of
 from tests.oauth.issued import claims_of, issue, refresh, userinfo
+from tests.test_cli import run
 
 SCOPE = "openid organization offline_access"
 
@@ -155,7 +156,7 @@ def test_a_client_for_given_organizations_refuses_others(
     client = make_client()
     with app.app_context():
         row = db.session.query(Client).filter_by(client_id=client.client_id).one()
-        orgs.restrict(row, [theirs])
+        assert orgs.restrict(row, ["theirs"]) == [theirs]
     signed_in(browser)
     _, challenge = pkce()
 
@@ -169,7 +170,8 @@ def test_a_client_for_given_organizations_refuses_others(
         "of any of them."
     )
     with app.app_context():
-        orgs.restrict(db.session.query(Client).filter_by(client_id=client.client_id).one(), [mine])
+        row = db.session.query(Client).filter_by(client_id=client.client_id).one()
+        assert orgs.restrict(row, ["mine"]) == [mine]
     assert issue(http, browser, client, scope=SCOPE)["access_token"]
 
 
@@ -219,3 +221,28 @@ def test_an_organization_requiring_two_factor_sends_a_member_without_it_to_set_i
     # Core §3.1.2.6: with prompt=none nobody can be asked.
     silent = browser.get(authorize_url(client, challenge, scope=SCOPE, prompt="none"))
     assert query_of(silent.headers["Location"])["error"] == "interaction_required"
+
+
+def test_the_command_line_keeps_a_client_for_given_organizations(
+    app, make_user, make_client, database_url, tmp_path, keys_dir, snapshot
+):
+    org = make_organization(app, make_user(), slug="acme")
+    client = make_client()
+    cli_env = {
+        "DATABASE_URL": database_url,
+        "IDP_SECRET_KEY": SECRET,
+        "IDP_INSTANCE_DIR": str(tmp_path),
+        "IDP_KEYS_DIR": str(keys_dir),
+    }
+    before = snapshot()
+
+    unknown = run("clients", "restrict", client.client_id, "--organization", "nope", env=cli_env)
+    assert unknown.returncode == 1 and "There is no organization 'nope'." in unknown.stderr
+    assert snapshot() == before
+
+    done = run("clients", "restrict", client.client_id, "--organization", "acme", env=cli_env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{client.client_id}: acme."
+    with app.app_context():
+        row = db.session.query(Client).filter_by(client_id=client.client_id).one()
+        assert orgs.restricted_to(row) == {org}
