@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
+
 from idp.db import db
 from idp.identity import members
 from idp.identity.organization_models import Organization
@@ -19,6 +21,7 @@ from tests.helpers.organizations import add_member, make_organization, membershi
 from tests.oauth.conftest import authorize_url, pkce, query_of
 from tests.oauth.issued import claims_of, issue, refresh, userinfo
 from tests.test_cli import run
+from tests.test_two_factor import code_at, sealed_setup_on, secret_on
 
 SCOPE = "openid organization offline_access"
 
@@ -200,6 +203,7 @@ def test_a_refresh_keeps_the_organization_and_fails_once_the_member_is_removed(
     assert "org_id" not in userinfo(http, refreshed["access_token"]).json()
 
 
+@pytest.mark.usefixtures("steady_totp_step")
 def test_an_organization_requiring_two_factor_sends_a_member_without_it_to_set_it_up(
     http, browser, make_user, make_client, app
 ):
@@ -211,16 +215,21 @@ def test_an_organization_requiring_two_factor_sends_a_member_without_it_to_set_i
     client = make_client()
     signed_in(browser)
     _, challenge = pkce()
+    # Core §3.1.2.6: with prompt=none nobody can be asked; consent is asked first here.
+    silent = browser.get(authorize_url(client, challenge, scope=SCOPE, prompt="none"))
+    assert query_of(silent.headers["Location"])["error"] == "consent_required"
     first = browser.get(authorize_url(client, challenge, scope=SCOPE))
     consent = urlsplit(first.headers["Location"]).path
     answer = browser.submit(consent, decision="allow")
+    resume = "/authorize/resume/" + answer.headers["Location"].rsplit("/", 1)[1]
 
     location = answer.headers["Location"]
     assert location.startswith("/account/security/two-factor?next=/authorize/resume/")
-
-    # Core §3.1.2.6: with prompt=none nobody can be asked.
-    silent = browser.get(authorize_url(client, challenge, scope=SCOPE, prompt="none"))
-    assert query_of(silent.headers["Location"])["error"] == "interaction_required"
+    page = browser.get(location).text
+    secret = secret_on(page)
+    browser.submit(location, code=code_at(secret), setup=sealed_setup_on(page), next=resume)
+    # With a second factor set up, the request goes on and the app gets its code.
+    assert query_of(browser.get(resume).headers["Location"])["code"]
 
 
 def test_the_command_line_keeps_a_client_for_given_organizations(
