@@ -113,8 +113,7 @@ def consent_page(server: Server, uid: str, login: Login | None) -> Outcome | Ask
     found = _consent_request(server, uid, login)
     if not isinstance(found, tuple):
         return found
-    interaction, grant, target, user = found
-    choice = _choice(interaction, grant, login)
+    interaction, grant, target, user, choice = found
     allowed = set.intersection(
         *(consent.remembered(user, grant.client, r) for r in target.uris or [""])
     )
@@ -145,10 +144,9 @@ def decide_consent(
     found = _consent_request(server, uid, login)
     if not isinstance(found, tuple):
         return found
-    interaction, grant, target, user = found
+    interaction, grant, target, user, choice = found
     if not allow:
         return _error(server, AccessDenied(redirect_uri=grant.redirect_uri), interaction)
-    choice = _choice(interaction, grant, login)
     if choice.asked and choice.choices:
         if organization_id is None and choice.chosen is not None:  # the preselected one
             organization_id = choice.chosen.organization_id
@@ -164,7 +162,7 @@ def decide_consent(
 
 def _consent_request(
     server: Server, uid: str, login: Login | None
-) -> Outcome | tuple[Interaction, Any, Target, User]:
+) -> Outcome | tuple[Interaction, Any, Target, User, orgs.Choice]:
     interaction = _load(server, uid)
     if isinstance(interaction, ErrorPage):
         return interaction
@@ -172,7 +170,8 @@ def _consent_request(
         return EXPIRED
     try:
         grant = _validate(server, interaction, login)
-        return interaction, grant, _target(server, interaction, grant), login.user
+        target = _target(server, interaction, grant)
+        return interaction, grant, target, login.user, _choice(interaction, grant, login)
     except OAuth2Error as error:
         return _error(server, error, interaction)
 
@@ -228,13 +227,17 @@ def _choice(interaction: Interaction, grant: Any, login: Login | None) -> orgs.C
     for organizations they are not in), and the one chosen."""
     if login is None:
         return orgs.Choice(False, [], None, False)
-    return orgs.choose(
-        login.user,
-        grant.client,
-        interaction.scopes,
-        interaction.organization_id,
-        login.session.id,
-    )
+    try:
+        return orgs.choose(
+            login.user,
+            grant.client,
+            interaction.scopes,
+            interaction.organization_id,
+            login.session.id,
+        )
+    except OAuth2Error as error:
+        error.redirect_uri = grant.redirect_uri
+        raise
 
 
 def _facts(
