@@ -101,6 +101,7 @@ def test_discovery_lists_the_scopes_of_registered_resources(http, app, notes):
         "profile",
         "email",
         "offline_access",
+        "organization",
         "notes:read",
         "notes:write",
     ]
