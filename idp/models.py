@@ -6,28 +6,47 @@ from idp.core.audit import AuditEvent
 from idp.identity.bans import Ban
 from idp.identity.models import LoginSession, User
 from idp.identity.one_time import OneTimeToken
+from idp.identity.organization_models import (
+    ActiveOrganization,
+    Invitation,
+    Membership,
+    Organization,
+    OrganizationRole,
+    Team,
+    TeamMember,
+)
 from idp.identity.passkeys import Passkey, PasskeyUserHandle
 from idp.identity.two_factor_models import BackupCode, TotpFactor, TrustedDevice
 from idp.oauth.device import DeviceAuthorization
 from idp.oauth.models import AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
+from idp.oauth.organizations import ClientOrganization, OrganizationConsent
 from idp.oauth.resources import Resource
 
 __all__ = [
+    "ActiveOrganization",
     "ApiKey",
     "AuditEvent",
     "AuthorizationCode",
     "BackupCode",
     "Ban",
     "Client",
+    "ClientOrganization",
     "Consent",
     "DeviceAuthorization",
     "Impersonation",
+    "Invitation",
     "LoginSession",
+    "Membership",
     "OneTimeToken",
+    "Organization",
+    "OrganizationConsent",
+    "OrganizationRole",
     "Passkey",
     "PasskeyUserHandle",
     "RefreshToken",
     "Resource",
+    "Team",
+    "TeamMember",
     "TokenFamily",
     "TotpFactor",
     "TrustedDevice",

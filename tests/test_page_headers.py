@@ -74,6 +74,9 @@ GET_PAGES = {
     "/api/people": "api.list_people",
     "/api/people/1": "api.get_person",
     "/static/css/main.css": "static",
+    "/organizations": "organizations.index",
+    "/organizations/none": "organizations.show",
+    "/invitations/no-such-secret": "invitations.show",
 }
 SAME = ("Content-Type", "Location", "Referrer-Policy", "Cache-Control", "WWW-Authenticate")
 

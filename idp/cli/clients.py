@@ -1,4 +1,5 @@
-"""`idp clients create|list|rotate-secret|disable|enable|delete|prune`: OAuth clients, as JSON."""
+"""`idp clients create|list|rotate-secret|disable|enable|delete|prune|restrict`: OAuth clients,
+as JSON."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 
 from idp.cli.common import app_context, load_settings
 from idp.errors import IdpError
+from idp.oauth import organizations
 from idp.oauth.clients import (
     ClientSpec,
     create_client,
@@ -166,6 +168,22 @@ def clients_delete(client_id: str) -> None:
         if not delete_client(client_id):
             raise click.ClickException(f"client_id: no client {client_id!r}")
         click.echo(f"Deleted client {client_id}.")
+
+
+@clients.command("restrict")
+@click.argument("client_id")
+@click.option("--organization", "slugs", multiple=True, help="Slug of an allowed organization.")
+def clients_restrict(client_id: str, slugs: tuple[str, ...]) -> None:
+    """Keep a client for members of these organizations (none given: open to everyone)."""
+    with app_context(load_settings()):
+        client = find_client(client_id)
+        if client is None:
+            raise click.ClickException(f"client_id: no client {client_id!r}")
+        try:
+            organizations.restrict(client, list(slugs))
+        except IdpError as error:
+            raise click.ClickException(error.message) from None
+    click.echo(f"{client_id}: " + (", ".join(slugs) if slugs else "open to everyone") + ".")
 
 
 @clients.command("prune")

@@ -77,6 +77,26 @@ class Event(enum.StrEnum):
     ROLE_CHANGED = "role_changed"
     IMPERSONATION_STARTED = "impersonation_started"
     IMPERSONATION_ENDED = "impersonation_ended"
+    # Organizations, members, invitations, roles, teams
+    ORGANIZATION_CREATED = "organization_created"
+    ORGANIZATION_UPDATED = "organization_updated"
+    ORGANIZATION_DELETED = "organization_deleted"
+    ORGANIZATION_ROLE_CREATED = "organization_role_created"
+    ORGANIZATION_ROLE_UPDATED = "organization_role_updated"
+    ORGANIZATION_ROLE_DELETED = "organization_role_deleted"
+    MEMBER_ADDED = "member_added"
+    MEMBER_REMOVED = "member_removed"
+    MEMBER_ROLE_CHANGED = "member_role_changed"
+    MEMBER_LEFT = "member_left"
+    INVITATION_SENT = "invitation_sent"
+    INVITATION_ACCEPTED = "invitation_accepted"
+    INVITATION_REJECTED = "invitation_rejected"
+    INVITATION_CANCELLED = "invitation_cancelled"
+    TEAM_CREATED = "team_created"
+    TEAM_RENAMED = "team_renamed"
+    TEAM_DELETED = "team_deleted"
+    TEAM_MEMBER_ADDED = "team_member_added"
+    TEAM_MEMBER_REMOVED = "team_member_removed"
 
 
 class AuditEvent(Model):

@@ -26,6 +26,7 @@ from idp.core.store import StoreUnavailable
 from idp.identity.models import User
 from idp.identity.sessions import ActiveSession
 from idp.oauth import acr, consent
+from idp.oauth import organizations as orgs
 from idp.oauth.delivery import RESPONSE_MODES, ErrorPage, Respond, error_response, respond
 from idp.oauth.errors import AccessDenied, RequestNotSupported, RequestUriNotSupported
 from idp.oauth.interaction import Facts, Interaction, Next, decide, requested_claims
@@ -64,6 +65,14 @@ class StepUp:
 
 
 @dataclass(frozen=True)
+class SetUpSecondFactor:
+    """The chosen organization requires a second factor: set one up, then `resume(uid)`."""
+
+    uid: str
+    message: str
+
+
+@dataclass(frozen=True)
 class GoToConsent:
     """Send the user to the consent page for `uid`."""
 
@@ -82,9 +91,12 @@ class AskConsent:
     scopes: list[tuple[str, str]]
     already: list[tuple[str, str]]
     redirect_host: str
+    # The organizations the person may give the app (id, name), and the preselected one.
+    organizations: list[tuple[int, str]]
+    organization_id: int | None
 
 
-Outcome = Respond | ErrorPage | SignIn | StepUp | GoToConsent
+Outcome = Respond | ErrorPage | SignIn | StepUp | SetUpSecondFactor | GoToConsent
 
 
 def start(server: Server, params: list[tuple[str, str]], login: Login | None) -> Outcome:
@@ -101,7 +113,7 @@ def consent_page(server: Server, uid: str, login: Login | None) -> Outcome | Ask
     found = _consent_request(server, uid, login)
     if not isinstance(found, tuple):
         return found
-    interaction, grant, target, user = found
+    interaction, grant, target, user, choice = found
     allowed = set.intersection(
         *(consent.remembered(user, grant.client, r) for r in target.uris or [""])
     )
@@ -118,17 +130,31 @@ def consent_page(server: Server, uid: str, login: Login | None) -> Outcome | Ask
         scopes=_described(asked, target),
         already=_described([s for s in wanted if s not in asked], target),
         redirect_host=ascii_host(grant.redirect_uri),
+        organizations=[(m.organization_id, m.organization.name) for m in choice.choices]
+        if choice.asked
+        else [],
+        organization_id=choice.chosen.organization_id if choice.chosen else None,
     )
 
 
-def decide_consent(server: Server, uid: str, login: Login | None, allow: bool) -> Outcome:
-    """The user's answer on the consent page."""
+def decide_consent(
+    server: Server, uid: str, login: Login | None, allow: bool, organization_id: int | None = None
+) -> Outcome:
+    """The user's answer on the consent page, with the organization chosen there."""
     found = _consent_request(server, uid, login)
     if not isinstance(found, tuple):
         return found
-    interaction, grant, target, user = found
+    interaction, grant, target, user, choice = found
     if not allow:
         return _error(server, AccessDenied(redirect_uri=grant.redirect_uri), interaction)
+    if choice.asked and choice.choices:
+        if organization_id is None and choice.chosen is not None:  # the preselected one
+            organization_id = choice.chosen.organization_id
+        if organization_id not in {m.organization_id for m in choice.choices}:
+            return ErrorPage(400, "Choose which of your organizations the app may know.")
+        assert organization_id is not None
+        orgs.remember(user, grant.client, organization_id)
+        interaction.organization_id = organization_id
     consent.grant(user, grant.client, _consent_scopes(interaction, grant.client), target.uris)
     interaction.consented = True
     return _run(server, interaction, login)
@@ -136,7 +162,7 @@ def decide_consent(server: Server, uid: str, login: Login | None, allow: bool) -
 
 def _consent_request(
     server: Server, uid: str, login: Login | None
-) -> Outcome | tuple[Interaction, Any, Target, User]:
+) -> Outcome | tuple[Interaction, Any, Target, User, orgs.Choice]:
     interaction = _load(server, uid)
     if isinstance(interaction, ErrorPage):
         return interaction
@@ -144,7 +170,8 @@ def _consent_request(
         return EXPIRED
     try:
         grant = _validate(server, interaction, login)
-        return interaction, grant, _target(server, interaction, grant), login.user
+        target = _target(server, interaction, grant)
+        return interaction, grant, target, login.user, _choice(interaction, grant, login)
     except OAuth2Error as error:
         return _error(server, error, interaction)
 
@@ -162,15 +189,19 @@ def _run(server: Server, interaction: Interaction, login: Login | None) -> Outco
         return _error(server, error, interaction)
     try:
         target = _checked(server, interaction, grant)
-        step = decide(interaction, _facts(server, interaction, grant, login))
+        choice = _choice(interaction, grant, login)
+        step = decide(interaction, _facts(server, interaction, grant, login, choice))
+        unmet = orgs.second_factor_missing(choice, step is Next.ISSUE, interaction.prompts)
     except OAuth2Error as error:
         error.redirect_uri = grant.redirect_uri
         return _error(server, error, interaction)
-    if step is Next.ISSUE:
+    if step is Next.ISSUE and not unmet:
         assert login is not None
-        return _issue(server, interaction, grant, login, target)
+        return _issue(server, interaction, grant, login, target, choice)
     if not _saved(server, interaction):
         return UNAVAILABLE
+    if unmet:
+        return SetUpSecondFactor(interaction.uid, unmet)
     if step is Next.SIGN_IN:
         return SignIn(interaction.uid, interaction.param("login_hint") or None)
     if step is Next.STEP_UP:
@@ -191,7 +222,31 @@ def _checked(server: Server, interaction: Interaction, grant: Any) -> Target:
     return target
 
 
-def _facts(server: Server, interaction: Interaction, grant: Any, login: Login | None) -> Facts:
+def _choice(interaction: Interaction, grant: Any, login: Login | None) -> orgs.Choice:
+    """The organizations the person may give the app (`AccessDenied` when the client is only
+    for organizations they are not in), and the one chosen."""
+    if login is None:
+        return orgs.Choice(False, [], None, False)
+    try:
+        return orgs.choose(
+            login.user,
+            grant.client,
+            interaction.scopes,
+            interaction.organization_id,
+            login.session.id,
+        )
+    except OAuth2Error as error:
+        error.redirect_uri = grant.redirect_uri
+        raise
+
+
+def _facts(
+    server: Server,
+    interaction: Interaction,
+    grant: Any,
+    login: Login | None,
+    choice: orgs.Choice,
+) -> Facts:
     resources = interaction.resources or [""]
     consented: frozenset[str] = frozenset()
     if login is not None:
@@ -206,11 +261,17 @@ def _facts(server: Server, interaction: Interaction, grant: Any, login: Login | 
         first_party=bool(grant.client.first_party),
         now=time.time(),
         claim_scopes=frozenset(_consent_scopes(interaction, grant.client)),
+        organization_pending=choice.pending,
     )
 
 
 def _issue(
-    server: Server, interaction: Interaction, grant: Any, login: Login, target: Target
+    server: Server,
+    interaction: Interaction,
+    grant: Any,
+    login: Login,
+    target: Target,
+    choice: orgs.Choice,
 ) -> Outcome:
     """The code, with how the user signed in (saved by idp.oauth.grants)."""
     wanted = acr.requested(interaction.param("acr_values"), interaction.param("claims"))
@@ -222,6 +283,7 @@ def _issue(
         acr=acr.achieved(wanted, amr),
         claims=_claims_by_name(interaction, grant.client),
         resources=tuple(target.uris),
+        organization_id=choice.chosen.organization_id if choice.chosen else None,
     )
     response = server.create_authorization_response(
         request=grant.request, grant_user=login.user, grant=grant

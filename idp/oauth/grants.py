@@ -37,6 +37,7 @@ from idp.identity.models import User
 from idp.oauth.client_auth import AUTH_METHODS, CONFIDENTIAL_METHODS
 from idp.oauth.errors import printable
 from idp.oauth.models import AuthorizationCode, Client, RefreshToken, TokenFamily
+from idp.oauth.organizations import still_member
 from idp.oauth.requests import AuthorizationRequest
 from idp.oauth.resources import check_scopes, narrowed, target_of
 from idp.oauth.rotation import rotate
@@ -90,6 +91,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 acr=context.acr,
                 amr=list(context.amr),
                 resources=list(context.resources),
+                organization_id=context.organization_id,
                 expires_at=utcnow() + timedelta(seconds=CODE_TTL),
             )
         )
@@ -153,6 +155,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             nonce=code.nonce,
             claims=code.claims or {},
             resources=self.request.resources,
+            organization_id=code.organization_id,
         )
         family = self.server.tokens.open_family(grant, resources=code.resources)
         code.family_id = family.id
@@ -264,6 +267,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             amr=list(family.amr),
             claims=family.claims or {},  # §12.2: the ID token asks for what the first one did
             resources=self.request.resources,
+            organization_id=family.organization_id,  # the same organization as the first
         )
         body = self.server.tokens.issue(grant, family, refresh=False)
         body["refresh_token"] = successor
@@ -289,6 +293,10 @@ def _check(row: RefreshToken, client: Client, grace: timedelta) -> None:
         raise InvalidGrantError("The refresh token has expired.")
     if row.rotated_at is not None:
         _allow_reuse(row, row.rotated_at, grace)
+    if not still_member(family.user_id, family.organization_id):
+        revoke_family(family.id)
+        db.session.commit()
+        raise InvalidGrantError("The user is no longer a member of the grant's organization.")
 
 
 def _allow_reuse(row: RefreshToken, rotated_at: datetime, grace: timedelta) -> None:

@@ -48,6 +48,7 @@ class Interaction:
     params: list[tuple[str, str]]
     created_at: float = field(default_factory=time.time)
     consented: bool = False
+    organization_id: int | None = None  # chosen on the consent page (idp.oauth.organizations)
 
     def param(self, name: str) -> str | None:
         return next((v for k, v in self.params if k == name), None)
@@ -66,7 +67,12 @@ class Interaction:
         return list(dict.fromkeys(v for k, v in self.params if k == "resource"))
 
     def save(self, store: Store) -> None:
-        data = {"params": self.params, "created_at": self.created_at, "consented": self.consented}
+        data = {
+            "params": self.params,
+            "created_at": self.created_at,
+            "consented": self.consented,
+            "organization_id": self.organization_id,
+        }
         store.set("interaction:" + self.uid, json.dumps(data).encode(), INTERACTION_TTL)
 
     @classmethod
@@ -75,7 +81,9 @@ class Interaction:
         if raw is None:
             return None
         data = json.loads(raw)
-        return cls(uid, [tuple(p) for p in data["params"]], data["created_at"], data["consented"])  # type: ignore[misc]
+        params = [tuple(p) for p in data["params"]]
+        organization_id = data.get("organization_id")
+        return cls(uid, params, data["created_at"], data["consented"], organization_id)  # type: ignore[arg-type]
 
     @classmethod
     def start(cls, params: list[tuple[str, str]]) -> Interaction:
@@ -94,6 +102,9 @@ class Facts:
     now: float  # seconds since the epoch
     # Scopes releasing claims the `claims` parameter asks for by name: allowed like the others.
     claim_scopes: frozenset[str] = frozenset()
+    # The `organization` scope needs the person to choose an organization, or to allow this
+    # client the one chosen: consent is remembered per organization.
+    organization_pending: bool = False
 
 
 def decide(interaction: Interaction, facts: Facts) -> Next:
@@ -127,7 +138,7 @@ def _wants_consent(interaction: Interaction, facts: Facts) -> bool:
     resource, which `Facts.consented` already folds in)."""
     if interaction.consented:
         return False
-    if "consent" in interaction.prompts:
+    if "consent" in interaction.prompts or facts.organization_pending:
         return True
     asked = set(interaction.scopes) | facts.claim_scopes
     return not facts.first_party and not asked <= facts.consented

@@ -144,6 +144,10 @@ class AuthorizationCode(Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     family_id: Mapped[str | None] = mapped_column(String(64))
     resources: Mapped[list[str]] = mapped_column(JSON, default=list)  # RFC 8707, as authorized
+    # The organization chosen at consent (idp.oauth.organizations); deleting it ends the code.
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE")
+    )
 
     client: Mapped[Client] = relationship()
 
@@ -181,6 +185,10 @@ class TokenFamily(Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # RFC 8707: the resources the grant was authorized for; a refresh may narrow, never widen.
     resources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The organization the grant is for (idp.oauth.organizations); deleting it ends the grant.
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE")
+    )
 
     client: Mapped[Client] = relationship()
 

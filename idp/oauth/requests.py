@@ -28,6 +28,7 @@ class SignInContext:
     acr: str  # OpenID Connect Core §2, from idp.oauth.acr
     claims: dict[str, list[str]]  # what the `claims` parameter asks, by target (Core §5.5)
     resources: tuple[str, ...]  # RFC 8707, checked before the user saw anything
+    organization_id: int | None = None  # chosen for the `organization` scope
 
 
 class SavedPayload(OAuth2Payload):

@@ -12,19 +12,23 @@ from idp.identity.models import User
 # Only what the provider can fill: it keeps a name, an email address and whether that address
 # was verified. It stores no postal address, phone number or other profile data, so it offers
 # neither the `address` and `phone` scopes nor those claims (Discovery 1.0 §3).
-SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access")
+SUPPORTED_SCOPES = ("openid", "profile", "email", "offline_access", "organization")
 
 DESCRIPTIONS = {
     "openid": "Know who you are (a stable identifier for your account)",
     "profile": "See your name",
     "email": "See your email address and whether it is verified",
     "offline_access": "Stay connected when you are not using it",
+    "organization": "Know which organization you chose, your role and permissions in it",
 }
 
 CLAIMS_BY_SCOPE = {
     "profile": ["name", "updated_at"],
     "email": ["email", "email_verified"],
 }
+# The `organization` scope's claims, about the organization chosen at consent: filled by
+# idp.oauth.organizations from the membership, not by `user_claims`, and not asked for by name.
+ORGANIZATION_CLAIMS = ["org_id", "org_slug", "org_name", "org_role", "org_permissions"]
 SUPPORTED_CLAIMS = [
     "sub",
     "iss",
@@ -38,6 +42,7 @@ SUPPORTED_CLAIMS = [
     "sid",
     "at_hash",
     *[claim for claims in CLAIMS_BY_SCOPE.values() for claim in claims],
+    *ORGANIZATION_CLAIMS,
 ]
 
 

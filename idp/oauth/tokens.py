@@ -26,6 +26,7 @@ from idp.keys import KeyStore, SigningKey
 from idp.keys.jwk import ALGORITHMS
 from idp.keys.sealing import Sealer
 from idp.oauth.models import Client, RefreshToken, TokenFamily
+from idp.oauth.organizations import claims as organization_claims
 from idp.oauth.resources import Target, registered_target
 from idp.oauth.scopes import subject, user_claims
 
@@ -51,6 +52,7 @@ class Grant:
     claims: dict[str, list[str]] = field(default_factory=dict)
     # RFC 8707: the access token's audience; none means this issuer.
     resources: list[str] = field(default_factory=list)
+    organization_id: int | None = None  # chosen for the `organization` scope
 
 
 class TokenService:
@@ -88,6 +90,7 @@ class TokenService:
             amr=list(grant.amr),
             claims=grant.claims or None,
             resources=list(grant.resources if resources is None else resources),
+            organization_id=grant.organization_id,
             expires_at=utcnow() + timedelta(seconds=lifetime),
         )
         db.session.add(family)
@@ -133,6 +136,7 @@ class TokenService:
             "exp": now + self.access_ttl(grant.client, target),
             "jti": f"{family.id}.{new_token(12)}",
             **_authentication(grant),
+            **_organization(grant),
         }
         return self._sign(claims, typ="at+jwt")
 
@@ -146,6 +150,7 @@ class TokenService:
             "iat": now,
             "exp": now + min(grant.client.id_token_ttl, self.max_lifetime),
             **_authentication(grant),
+            **_organization(grant),
         }
         if grant.nonce:
             claims["nonce"] = grant.nonce
@@ -197,6 +202,12 @@ def _authentication(grant: Grant) -> dict[str, Any]:
     if grant.amr:
         claims["amr"] = grant.amr
     return claims
+
+
+def _organization(grant: Grant) -> dict[str, Any]:
+    """The organization claims when the `organization` scope was granted (oauth.organizations)."""
+    user_id = grant.user.id if grant.user else None
+    return organization_claims(user_id, grant.organization_id, grant.scope)
 
 
 def app_tokens() -> TokenService:

@@ -21,6 +21,7 @@ from typing import Any
 from idp.db import db
 from idp.identity.models import User
 from idp.oauth.models import TokenFamily
+from idp.oauth.organizations import claims as organization_claims
 from idp.oauth.scopes import user_claims
 from idp.oauth.tokens import TokenService
 
@@ -76,7 +77,9 @@ def claims_for(tokens: TokenService, token: str | None) -> dict[str, Any] | Refu
     if user is None:
         return Refusal(401, "invalid_token", "The user no longer exists.")
     # Core §5.5: also the claims the authorization request asked of userinfo by name.
-    return user_claims(user, scopes, (family.claims or {}).get("userinfo"))
+    claims = user_claims(user, scopes, (family.claims or {}).get("userinfo"))
+    # The organization of the grant, while the person is still a member of it.
+    return claims | organization_claims(user.id, family.organization_id, " ".join(scopes))
 
 
 def for_issuer(claims: dict[str, Any], issuer: str) -> bool:

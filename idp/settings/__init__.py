@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import current_app
 
-from idp.settings import parse
+from idp.settings import organizations, parse
 from idp.settings.administration import AdministrationSettings
 from idp.settings.parse import MIN_REGISTRATION_TOKEN_LENGTH, MIN_SECRET_LENGTH
 from idp.settings.parse import SettingsError as SettingsError  # raised here, caught everywhere
@@ -33,7 +33,7 @@ SIGNING_ALGORITHMS = ("RS256", "ES256", "Ed25519")  # RFC 9864: not the old "EdD
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings(AdministrationSettings):
+class Settings(AdministrationSettings, organizations.OrganizationSettings):
     """Typed settings. Build with `Settings.from_env()`; tests build with overrides."""
 
     env: str = parse.setting(

@@ -29,10 +29,12 @@ from idp.web import (
     health,
     impersonation,
     inputs,
+    invitations,
     key_schedule,
     logout,
     metrics,
     oauth,
+    organizations,
     outbox,
     passkeys,
     recovery,
@@ -78,6 +80,8 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     admin_keys.init_app(app)
     admin_audit.init_app(app)
     key_schedule.init_app(app)
+    organizations.init_app(app)
+    invitations.init_app(app)
     app.add_url_rule("/", "home", _home)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -212,6 +212,5 @@ def current_admin() -> User:
     return user
 
 
-
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Flask, Response, flash, jsonify, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.keys import app_keys
 from idp.oauth import authorize as flow
 from idp.oauth import userinfo as userinfo_rules
-from idp.oauth.authorize import AskConsent, GoToConsent, Login, Outcome, SignIn, StepUp
+from idp.oauth.authorize import (
+    AskConsent,
+    GoToConsent,
+    Login,
+    Outcome,
+    SetUpSecondFactor,
+    SignIn,
+    StepUp,
+)
 from idp.oauth.bearer import BearerChallenge, bearer_token
 from idp.oauth.delivery import ErrorPage, Respond
 from idp.oauth.discovery import app_metadata
@@ -46,7 +54,9 @@ def consent_page(uid: str) -> Answer | str:
     if request.method == "GET":
         return _answer(flow.consent_page(app_server(), uid, _login()))
     allow = request.form.get("decision") == "allow"
-    return _answer(flow.decide_consent(app_server(), uid, _login(), allow))
+    chosen = request.form.get("organization", "")
+    organization_id = int(chosen) if chosen.isdigit() else None
+    return _answer(flow.decide_consent(app_server(), uid, _login(), allow, organization_id))
 
 
 @bp.route("/token", methods=["POST"])
@@ -114,6 +124,10 @@ def _answer(outcome: Outcome | AskConsent) -> Answer:
     if isinstance(outcome, StepUp):
         # The second-factor page adds the missing factor to this session, then comes back.
         return _redirect(url_for("two_factor.second_factor", next=resume_url))
+    if isinstance(outcome, SetUpSecondFactor):
+        # The chosen organization's policy: set up a second factor, then come back.
+        flash(outcome.message)
+        return _redirect(url_for("two_factor.setup", next=resume_url))
     if isinstance(outcome, GoToConsent):
         return _redirect(url_for("oauth.consent_page", uid=outcome.uid))
     return render_template("oauth/consent.html", **vars(outcome)), 200

@@ -245,6 +245,24 @@ ROWS = [
         SIGNED_IN,
         Next.STEP_UP,
     ),
+    (
+        "organization scope, an organization to choose or to allow: consent",
+        interaction(),
+        replace(SIGNED_IN, organization_pending=True),
+        Next.CONSENT,
+    ),
+    (
+        "organization scope pending, prompt=none: consent_required",
+        interaction(prompt="none"),
+        replace(SIGNED_IN, organization_pending=True),
+        ConsentRequiredError,
+    ),
+    (
+        "organization chosen and allowed on the consent page just now: issue",
+        interaction(consented=True),
+        replace(SIGNED_IN, organization_pending=True),
+        Next.ISSUE,
+    ),
 ]
 
 

@@ -187,6 +187,7 @@ def test_a_confidential_client_registers_and_uses_its_secret(server, browser, ma
         "profile",
         "email",
         "offline_access",
+        "organization",
     ]
     assert stored(server, info["client_id"])["secret_hash"] == sha256(info["client_secret"])
 

@@ -130,7 +130,8 @@ def test_an_update_replaces_the_metadata(http):
     assert updated["client_name"] == "Photo Printer 2"
     assert updated["redirect_uris"] == [NEW_REDIRECT]
     assert "client_uri" not in updated  # omitted fields are deleted (RFC 7592 §2.2)
-    assert updated["scope"] == "openid profile email offline_access"  # ...or take their defaults
+    # ...or take their defaults
+    assert updated["scope"] == "openid profile email offline_access organization"
     assert "client_secret" not in updated  # the secret is unchanged, so not shown again
     assert call(http, "GET", info).json() == updated
     assert events(http, "client_updated") == [info["client_id"]]

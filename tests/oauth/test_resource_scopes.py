@@ -89,6 +89,7 @@ def test_discovery_lists_the_scopes_of_registered_resources(http, app, notes):
         "profile",
         "email",
         "offline_access",
+        "organization",
         *SCOPES,  # the management API's, built in (idp.oauth.management)
         "notes:read",
         "notes:write",

@@ -8,6 +8,7 @@ from idp.identity.verification import mark_verified
 from idp.oauth.management import SCOPES
 from idp.oauth.resources import create_resource
 from tests.conftest import PASSWORD
+from tests.helpers.organizations import make_organization
 from tests.oauth.issued import claims_of, issue, userinfo
 
 ADA = ("ada@example.com", PASSWORD)
@@ -61,8 +62,9 @@ def test_every_advertised_claim_about_the_person_is_filled(http, browser, make_u
     """Discovery 1.0 §3: scopes_supported and claims_supported list only what the provider
     offers and can fill. It keeps a name and a verified email address, no postal address,
     phone number or other profile data (OpenID Connect Core §5.1, §5.4)."""
-    make_user(ADA[0], name="Ada Lovelace")
+    ada = make_user(ADA[0], name="Ada Lovelace")
     verify_email(http, ADA[0])
+    make_organization(http.app, ada)  # the organization scope's claims are about it
     metadata = http.get("/.well-known/openid-configuration", timeout=5).json()
     about_the_token = {"iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid"}
     about_the_token.add("at_hash")
@@ -72,7 +74,7 @@ def test_every_advertised_claim_about_the_person_is_filled(http, browser, make_u
     released = userinfo(http, token["access_token"]).json()
 
     # Beside these, only the management API's scopes, which are about no person.
-    assert about_people == ["openid", "profile", "email", "offline_access"]
+    assert about_people == ["openid", "profile", "email", "offline_access", "organization"]
     assert set(metadata["claims_supported"]) - about_the_token == set(released)
     assert released["name"] == "Ada Lovelace"
     assert released["email_verified"] is True

@@ -1,0 +1,167 @@
+"""Members of an organization: add, remove, change role, leave.
+
+Rules beyond the role's permissions: only an owner may make someone an owner or change or
+remove an owner; the last owner can neither leave nor be demoted nor removed (an organization
+always has someone who can delete it). Removing a member also removes them from its teams
+and ends the organization being active on their sessions.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from idp.core.audit import Event, record
+from idp.db import db
+from idp.errors import InvalidInput
+from idp.identity.models import LoginSession, User
+from idp.identity.organization_models import (
+    ActiveOrganization,
+    Membership,
+    Team,
+    TeamMember,
+)
+from idp.identity.permissions import OWNER, NotAllowed, require, role_exists
+
+LAST_OWNER = "An organization needs an owner: make someone else an owner first."
+
+
+def add(actor: User, membership: Membership | None, user: User, role: str) -> Membership:
+    """Add an existing person directly (the management API's way; pages invite)."""
+    member = require(membership, "member", "create")
+    _check_role(member, role)
+    if find(member.organization_id, user.id) is not None:
+        raise InvalidInput(f"{user.email} is already a member.", field="email")
+    row = join(user, member.organization_id, role)
+    record(
+        Event.MEMBER_ADDED,
+        user_id=actor.id,
+        subject=user.email,
+        organization=member.organization_id,
+        role=role,
+    )
+    db.session.commit()
+    return row
+
+
+def join(user: User, organization_id: int, role: str) -> Membership:
+    """Insert the membership (the caller checked and commits)."""
+    row = Membership(organization_id=organization_id, user_id=user.id, role=role)
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:  # added by a request running at the same time
+        db.session.rollback()
+        raise InvalidInput(f"{user.email} is already a member.", field="email") from None
+    return row
+
+
+def change_role(actor: User, membership: Membership | None, member_id: int, role: str) -> None:
+    member = require(membership, "member", "update")
+    target = _target(member, member_id)
+    _check_role(member, role)
+    if OWNER in (role, target.role) and member.role != OWNER:
+        raise NotAllowed("Only an owner can make someone an owner or change an owner's role.")
+    if target.role == OWNER and role != OWNER and _owners(member.organization_id) <= 1:
+        raise InvalidInput(LAST_OWNER, field="role")
+    previous, target.role = target.role, role
+    record(
+        Event.MEMBER_ROLE_CHANGED,
+        user_id=actor.id,
+        subject=target.user.email,
+        organization=member.organization_id,
+        role=role,
+        previous=previous,
+    )
+    db.session.commit()
+
+
+def remove(actor: User, membership: Membership | None, member_id: int) -> None:
+    member = require(membership, "member", "delete")
+    target = _target(member, member_id)
+    if target.role == OWNER and member.role != OWNER:
+        raise NotAllowed("Only an owner can remove an owner.")
+    if target.role == OWNER and _owners(member.organization_id) <= 1:
+        raise InvalidInput(LAST_OWNER)
+    record(
+        Event.MEMBER_REMOVED,
+        user_id=actor.id,
+        subject=target.user.email,
+        organization=member.organization_id,
+    )
+    _drop(target)
+    db.session.commit()
+
+
+def leave(actor: User, membership: Membership | None) -> None:
+    if membership is None:
+        raise NotAllowed("You are not a member of this organization.")
+    if membership.role == OWNER and _owners(membership.organization_id) <= 1:
+        raise InvalidInput(LAST_OWNER)
+    record(
+        Event.MEMBER_LEFT,
+        user_id=actor.id,
+        subject=actor.email,
+        organization=membership.organization_id,
+    )
+    _drop(membership)
+    db.session.commit()
+
+
+def members_of(organization_id: int) -> list[Membership]:
+    return list(
+        db.session.scalars(
+            select(Membership)
+            .join(User)
+            .where(Membership.organization_id == organization_id)
+            .order_by(User.email)
+        )
+    )
+
+
+def _drop(target: Membership) -> None:
+    teams = select(Team.id).where(Team.organization_id == target.organization_id)
+    db.session.execute(
+        delete(TeamMember).where(
+            TeamMember.team_id.in_(teams), TeamMember.user_id == target.user_id
+        )
+    )
+    sessions = select(LoginSession.id).where(LoginSession.user_id == target.user_id)
+    db.session.execute(
+        delete(ActiveOrganization).where(
+            ActiveOrganization.organization_id == target.organization_id,
+            ActiveOrganization.session_id.in_(sessions),
+        )
+    )
+    db.session.delete(target)
+
+
+def _target(member: Membership, member_id: int) -> Membership:
+    target = db.session.get(Membership, member_id)
+    if target is None or target.organization_id != member.organization_id:
+        raise InvalidInput("There is no such member in this organization.")
+    return target
+
+
+def _check_role(member: Membership, role: str) -> None:
+    if not role_exists(member.organization_id, role):
+        raise InvalidInput(f"There is no role named “{role}” here.", field="role")
+    if role == OWNER and member.role != OWNER:
+        raise NotAllowed("Only an owner can make someone an owner.")
+
+
+def _owners(organization_id: int) -> int:
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.organization_id == organization_id, Membership.role == OWNER)
+    )
+    return int(count or 0)
+
+
+def find(organization_id: int, user_id: int) -> Membership | None:
+    return db.session.scalar(
+        select(Membership).where(
+            Membership.organization_id == organization_id, Membership.user_id == user_id
+        )
+    )
