@@ -28,7 +28,7 @@ from flask import request as flask_request
 from idp.core import metrics
 from idp.core.store import Store
 from idp.oauth.client_auth import PrivateKeyJWT, one_method
-from idp.oauth.clients import find_client, mark_used
+from idp.oauth.clients import cached_client, mark_used
 from idp.oauth.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from idp.oauth.errors import printable
 from idp.oauth.grants import (
@@ -79,7 +79,7 @@ class Server(AuthorizationServer):  # type: ignore[misc]
 
     def query_client(self, client_id: str) -> Any:
         if not names_document(client_id):
-            return find_client(client_id)
+            return cached_client(client_id)
         if self.documents is None:
             return None
         try:

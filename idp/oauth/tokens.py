@@ -1,8 +1,10 @@
 """Minting tokens: JWT access tokens (RFC 9068), ID tokens (OpenID Connect Core §2), and
 opaque refresh tokens stored as digests.
 
-Every token belongs to a `TokenFamily`. An access token's `jti` is `<family>.<random>`, so
-introspection and userinfo can tell whether its family was revoked without a row per token.
+Every token issued to a user belongs to a `TokenFamily`. An access token's `jti` is
+`<family>.<random>`, so introspection and userinfo can tell whether its family was revoked
+without a row per token. A client credentials token has no family (nothing is written to issue
+it): its `jti` is random, with no ".", and revoking it lists it in idp.oauth.denylist.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class TokenService:
         db.session.add(family)
         return family
 
-    def issue(self, grant: Grant, family: TokenFamily, *, refresh: bool) -> dict[str, Any]:
+    def issue(self, grant: Grant, family: TokenFamily | None, *, refresh: bool) -> dict[str, Any]:
         """The token response body (RFC 6749 §5.1); the caller commits.
 
         `scope` is the access token's: with resources, only what they accept (RFC 8707 §2.2).
@@ -107,6 +109,7 @@ class TokenService:
             "scope": target.cut(grant.scope),
         }
         if refresh:
+            assert family is not None, "a refresh token belongs to a family"
             body["refresh_token"] = self.refresh_token(grant.client, family)
         if grant.user is not None and "openid" in grant.scope.split():
             body["id_token"] = self.id_token(grant, access_token)
@@ -121,7 +124,7 @@ class TokenService:
         )
         return token
 
-    def access_token(self, grant: Grant, family: TokenFamily, target: Target) -> str:
+    def access_token(self, grant: Grant, family: TokenFamily | None, target: Target) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -131,7 +134,7 @@ class TokenService:
             "scope": target.cut(grant.scope),
             "iat": now,
             "exp": now + self.access_ttl(grant.client, target),
-            "jti": f"{family.id}.{new_token(12)}",
+            "jti": f"{family.id}.{new_token(12)}" if family else new_token(24),
             **_authentication(grant),
         }
         return self._sign(claims, typ="at+jwt")
