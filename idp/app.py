@@ -23,6 +23,7 @@ from idp.oauth import discovery, metadata_documents
 from idp.oauth.server import Server
 from idp.oauth.tokens import TokenService
 from idp.settings import ROOT, Settings
+from idp.web import lean
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -49,13 +50,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,
         PREFERRED_URL_SCHEME="https" if settings.is_https else "http",
     )
-    if settings.proxy_hops:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app,
-            x_for=settings.proxy_hops,
-            x_proto=settings.proxy_hops,
-            x_host=settings.proxy_hops,
-        )
     db.init_app(app)
     app.extensions["idp.settings"] = settings
     store = make_store(settings.redis_url, settings.redis_prefix)
@@ -78,6 +72,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     limiter = ratelimit.init_app(app, settings)
     web.init_app(app, limiter)
+    lean.init_app(app)  # the hot endpoints, in front of Flask's request handling
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.proxy_hops,
+            x_proto=settings.proxy_hops,
+            x_host=settings.proxy_hops,
+        )
     mount_under_issuer_path(app, settings)
     return app
 

@@ -9,8 +9,8 @@ So the new count is visible exactly when the change is. Changes by raw SQL behin
 back are not seen; the application makes none.
 
 `Cache` keeps values computed from those rows while the counter reads the same: it reads the
-counter (one primary-key SELECT) on every use, or at most every `recheck_seconds`; a change
-committed in this process is seen at once either way.
+counters (one SELECT of this small table, once per transaction: `in_session`) on every use,
+or at most every `recheck_seconds`; a change committed in this process is seen at once.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from sqlalchemy import Connection, String, Table, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
-from idp.db import Model
+from idp.db import Model, db
 
 T = TypeVar("T")
 NEUTRAL = "idp_cache_neutral"
 _BUMPED = "idp.generations.bumped"
+_SEEN = "idp.generations.seen"  # the counters as read in the session's transaction
 _committed: dict[str, int] = {}  # name -> changes committed by this process
 
 
@@ -48,6 +49,21 @@ def read(connection: Connection, name: str) -> int:
     return int(value or 0)
 
 
+def in_session(name: str) -> Callable[[], int]:
+    """Reads the counter `name` on the current app's database session: every counter is read
+    in one SELECT, once per transaction."""
+
+    def current() -> int:
+        session = db.session()
+        seen = session.info.get(_SEEN)
+        if seen is None:
+            rows = session.connection().execute(select(TABLE.c.name, TABLE.c.value))
+            seen = session.info[_SEEN] = dict(rows.tuples().all())
+        return int(seen.get(name, 0))
+
+    return current
+
+
 def bump(connection: Connection, name: str) -> None:
     """Add one to the counter `name`, creating it at 1."""
     moved = connection.execute(
@@ -58,9 +74,7 @@ def bump(connection: Connection, name: str) -> None:
         connection.execute(
             insert(TABLE)
             .values(name=name, value=1)
-            .on_conflict_do_update(
-                index_elements=[TABLE.c.name], set_={"value": TABLE.c.value + 1}
-            )
+            .on_conflict_do_update(index_elements=[TABLE.c.name], set_={"value": TABLE.c.value + 1})
         )
 
 
@@ -87,10 +101,12 @@ def watch(model: type[Model], name: str) -> None:
 def _bump_in(session: Session, name: str) -> None:
     bump(session.connection(), name)
     session.info.setdefault(_BUMPED, set()).add(name)
+    session.info.pop(_SEEN, None)
 
 
 @event.listens_for(Session, "after_commit")
 def _committed_here(session: Session) -> None:
+    session.info.pop(_SEEN, None)
     for name in session.info.pop(_BUMPED, ()):
         _committed[name] = _committed.get(name, 0) + 1
 
@@ -98,6 +114,7 @@ def _committed_here(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
     session.info.pop(_BUMPED, None)
+    session.info.pop(_SEEN, None)
 
 
 class Cache(Generic[T]):
@@ -113,23 +130,24 @@ class Cache(Generic[T]):
         self._recheck_at = -math.inf
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, load: Callable[[], T], connect: Callable[[], Connection]) -> T:
-        generation = self._check(connect)
+    def get(self, key: Hashable, load: Callable[[], T], generation: Callable[[], int]) -> T:
+        """The value of `key`, from `load()` unless kept; `generation()` reads the counter."""
+        current = self._check(generation)
         try:
             return self._values[key]
         except KeyError:
             pass
         value = load()
         with self._lock:  # not if the counter moved while loading: the value may be old
-            if self._generation == generation and len(self._values) < self.max_entries:
+            if self._generation == current and len(self._values) < self.max_entries:
                 self._values[key] = value
         return value
 
-    def _check(self, connect: Callable[[], Connection]) -> int | None:
+    def _check(self, read_generation: Callable[[], int]) -> int | None:
         local = _committed.get(self.name, 0)
         if local == self._local and time.monotonic() < self._recheck_at:
             return self._generation
-        generation = read(connect(), self.name)
+        generation = read_generation()
         with self._lock:
             self._local = local
             self._recheck_at = time.monotonic() + self.recheck_seconds

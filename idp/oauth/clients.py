@@ -41,7 +41,8 @@ MARK_USED_EVERY = timedelta(hours=1)
 
 generations.watch(Client, "clients")
 _clients: generations.Cache[Client | None] = generations.Cache("clients")
-_marked: dict[int, datetime] = {}  # client row id -> when this process last wrote last_used_at
+_generation = generations.in_session("clients")
+_marked: dict[str, datetime] = {}  # client_id -> when this process last wrote last_used_at
 
 
 @dataclass
@@ -255,7 +256,7 @@ def prune_unused(unused_for: int) -> int:
 
 def cached_client(client_id: str) -> Client | None:
     """`find_client` for the protocol endpoints, from this process's cache (see above)."""
-    return _clients.get(client_id, lambda: _detached(client_id), db.session.connection)
+    return _clients.get(client_id, lambda: _detached(client_id), _generation)
 
 
 def _detached(client_id: str) -> Client | None:
@@ -265,16 +266,16 @@ def _detached(client_id: str) -> Client | None:
     return client
 
 
-def mark_used(client_id: int) -> None:
+def mark_used(client: Client) -> None:
     """Note that a client used the token endpoint (keeps a dynamic client from expiring):
     at most once per MARK_USED_EVERY, far below IDP_DYNAMIC_CLIENT_UNUSED_TTL."""
     now = utcnow()
-    last = _marked.get(client_id)
+    last = _marked.get(client.client_id)
     if last is not None and now - last < MARK_USED_EVERY:
         return
-    _marked[client_id] = now
+    _marked[client.client_id] = now
     db.session.execute(
-        update(Client).where(Client.id == client_id).values(last_used_at=now),
+        update(Client).where(Client.id == client.id).values(last_used_at=now),
         execution_options={generations.NEUTRAL: True},
     )
     db.session.commit()

@@ -99,7 +99,7 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         if response.status_code == 200:
             metrics.token_issued(oauth_request.payload.grant_type)
         if response.status_code == 200 and client is not None:
-            mark_used(client.id)
+            mark_used(client)
         return response
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
