@@ -58,7 +58,7 @@ def in_session(name: str) -> Callable[[], int]:
         seen = session.info.get(_SEEN)
         if seen is None:
             rows = session.connection().execute(select(TABLE.c.name, TABLE.c.value))
-            seen = session.info[_SEEN] = dict(rows.tuples().all())
+            seen = session.info[_SEEN] = {name: value for name, value in rows}
         return int(seen.get(name, 0))
 
     return current
