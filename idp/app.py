@@ -61,8 +61,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         app, SessionService(store, ttl=settings.session_ttl, remember_ttl=settings.remember_ttl)
     )
     mail.init_app(app, Mailer(settings))
+    access_keys = idp_keys.access_key_store(settings)
+    if access_keys is not None:
+        access_keys.ensure_key()
     tokens = TokenService(
-        keys, settings.issuer, settings.secret_key, max_lifetime=settings.max_token_lifetime
+        keys,
+        settings.issuer,
+        settings.secret_key,
+        max_lifetime=settings.max_token_lifetime,
+        access_keys=access_keys,
     )
     Server(settings, tokens, store, metadata_documents.from_settings(settings, store)).init_app(app)
     app.extensions["idp.oauth.discovery"] = discovery.serialized(

@@ -4,8 +4,8 @@ A WSGI layer in front of the Flask app (so the test client goes through it as an
 does). A request for one of `LEAN` (matched on its exact path and method, from the app's own
 URL map) is answered here:
 
-- JWKS and discovery: precomputed bytes. The JWK Set is the key store's (idp.keys: re-read
-  when the key folder changes, at most a second late in another process); the metadata is
+- JWKS and discovery: precomputed bytes. The JWK Set is the key stores' (idp.keys: re-read
+  when a key folder changes, at most a second late in another process); the metadata is
   idp.oauth.discovery's (re-rendered when a resource changes). A request with a query string,
   or a header holding NUL, takes the full path, which refuses or ignores it as before.
 - token, introspection, revocation, userinfo: the request context is pushed (the view and
@@ -30,8 +30,8 @@ from flask.ctx import RequestContext
 from flask.sessions import SecureCookieSession
 
 from idp.core import metrics
-from idp.keys import app_keys
 from idp.oauth.discovery import app_metadata
+from idp.oauth.tokens import TokenService, app_tokens
 from idp.web.inputs import check_request
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class LeanPath:
         self.following = following
         self.timed = bool(app.extensions["idp.settings"].metrics_token)
         self.max_age = f"public, max-age={app.extensions['idp.settings'].jwks_max_age}"
-        self.keys = app_keys_of(app)
+        self.tokens = _tokens_of(app)
         self.routes: dict[tuple[str, str], str] = {}
         for rule in app.url_map.iter_rules():
             if rule.endpoint in LEAN:
@@ -81,7 +81,7 @@ class LeanPath:
 
     def _document(self, endpoint: str) -> Response:
         if endpoint == "oauth.jwks":
-            body = self.keys.jwks()
+            body = self.tokens.jwks()
         else:
             with self.app.app_context():
                 body = app_metadata()
@@ -100,9 +100,9 @@ class LeanPath:
             return self.app.make_response(answer)
 
 
-def app_keys_of(app: Flask) -> Any:
+def _tokens_of(app: Flask) -> TokenService:
     with app.app_context():
-        return app_keys()
+        return app_tokens()
 
 
 def _holds_nul(environ: WSGIEnvironment) -> bool:
