@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 REDIRECT_URI = "http://127.0.0.1:9/cb"
-PASSWORD = "bench-password-" + "x" * 12  # noqa: S105 (a throwaway benchmark account)
+PASSWORD = "bench-password-" + "x" * 12
 SCOPES = "openid profile email offline_access"
 
 
@@ -101,9 +101,8 @@ def _environment(args: argparse.Namespace, folder: Path) -> dict[str, str]:
 
 def _idp(env: dict[str, str], *command: str) -> str:
     idp = Path(sys.executable).with_name("idp")
-    done = subprocess.run(
-        [str(idp), *command], env=env, check=True, capture_output=True, text=True
-    )
+    words = [str(idp), *command]
+    done = subprocess.run(words, env=env, check=True, capture_output=True, text=True)  # noqa: S603
     return done.stdout
 
 
@@ -122,7 +121,7 @@ def _start(args: argparse.Namespace, env: dict[str, str], folder: Path) -> subpr
     command += ["--port", str(args.port), "--workers", str(args.workers)]
     command += ["--blocking-threads", str(args.threads), "idp.wsgi:app"]
     log = (folder / "server.log").open("wb")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     url = env["IDP_ISSUER"] + "/jwks.json"
     for _ in range(100):
         try:
