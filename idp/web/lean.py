@@ -12,8 +12,8 @@ URL map) is answered here:
   the audit log read `flask.request`) with no cookie session opened, the input checks of
   idp.web.inputs run, then the very view function Flask would call; nothing else. Not run:
   CSRF (these views are exempt), the limiter's app-wide hooks (no limit applies to them),
-  the HTML pages' security headers, the sign-in cookie hooks. Errors go to the app's error
-  handlers, as in Flask.
+  the HTML pages' security headers (but HSTS, over HTTPS), the sign-in cookie hooks.
+  Errors go to the app's error handlers, as in Flask.
 
 Everything else, HEAD included, goes on to Flask. Metrics (idp.web.metrics) time the lean
 requests too, under the same endpoint names.
@@ -32,6 +32,7 @@ from flask.sessions import SecureCookieSession
 from idp.core import metrics
 from idp.oauth.discovery import app_metadata
 from idp.oauth.tokens import TokenService, app_tokens
+from idp.web.headers import HSTS
 from idp.web.inputs import check_request
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class LeanPath:
         self.app = app
         self.following = following
         self.timed = bool(app.extensions["idp.settings"].metrics_token)
+        self.https = app.extensions["idp.settings"].is_https
         self.max_age = f"public, max-age={app.extensions['idp.settings'].jwks_max_age}"
         self.tokens = _tokens_of(app)
         self.routes: dict[tuple[str, str], str] = {}
@@ -73,6 +75,8 @@ class LeanPath:
             response = self._document(endpoint)
         else:
             response = self._dispatch(environ, endpoint)
+        if self.https:
+            response.headers["Strict-Transport-Security"] = HSTS
         if self.timed:
             seconds = time.perf_counter() - started
             method = environ["REQUEST_METHOD"]
