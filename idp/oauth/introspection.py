@@ -31,6 +31,7 @@ from idp.identity.models import User
 from idp.oauth.client_auth import CONFIDENTIAL_METHODS
 from idp.oauth.clients import cached_client
 from idp.oauth.denylist import is_denied
+from idp.oauth.families import FamilyState, family_state
 from idp.oauth.models import Client, RefreshToken, TokenFamily
 from idp.oauth.resources import Resource
 from idp.oauth.scopes import subject
@@ -46,7 +47,7 @@ class PresentedToken:
     """A token found from its string: its kind, its family and what we know of it."""
 
     kind: str
-    family: TokenFamily | None
+    family: TokenFamily | FamilyState | None  # FamilyState: an access token's (hot path)
     claims: dict[str, Any] = field(default_factory=dict)  # an access token's JWT claims
     row: RefreshToken | None = None
     standalone: bool = False  # an access token issued without a family (client credentials)
@@ -60,8 +61,7 @@ class PresentedToken:
         if self.row is None:
             return bool(self.claims["exp"] <= time.time())
         now = utcnow()
-        family_ended = self.family is not None and self.family.expires_at <= now
-        return self.row.expires_at <= now or family_ended
+        return self.row.expires_at <= now or self.row.family.expires_at <= now
 
     def is_revoked(self) -> bool:
         if self.standalone:
@@ -91,7 +91,7 @@ def _access_token(tokens: TokenService, token: str) -> PresentedToken | None:
     jti = str(claims.get("jti", ""))
     if "." not in jti:
         return PresentedToken(ACCESS_TOKEN, None, claims=claims, standalone=bool(jti))
-    family = db.session.get(TokenFamily, jti.split(".", 1)[0])
+    family = family_state(jti.split(".", 1)[0])
     return PresentedToken(ACCESS_TOKEN, family, claims=claims)
 
 
@@ -166,8 +166,7 @@ class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
             keys = ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti")
             body = {key: token.claims[key] for key in keys if key in token.claims}
             return {"active": True, **body, "token_type": "Bearer"}
-        family = token.family
-        assert family is not None
+        family = token.row.family
         user = db.session.get(User, family.user_id) if family.user_id is not None else None
         return {
             "active": True,
