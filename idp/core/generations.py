@@ -16,6 +16,7 @@ or at most every `recheck_seconds`; a change committed in this process is seen a
 from __future__ import annotations
 
 import math
+import secrets
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -65,7 +66,8 @@ def in_session(name: str) -> Callable[[], int]:
 
 
 def bump(connection: Connection, name: str) -> None:
-    """Add one to the counter `name`, creating it at 1."""
+    """Add one to the counter `name`, creating it at a random value: should the row ever be
+    deleted, a count started again does not repeat values that caches already hold."""
     moved = connection.execute(
         update(TABLE).where(TABLE.c.name == name).values(value=TABLE.c.value + 1)
     )
@@ -73,7 +75,7 @@ def bump(connection: Connection, name: str) -> None:
         insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         connection.execute(
             insert(TABLE)
-            .values(name=name, value=1)
+            .values(name=name, value=secrets.randbits(53))
             .on_conflict_do_update(index_elements=[TABLE.c.name], set_={"value": TABLE.c.value + 1})
         )
 

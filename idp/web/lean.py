@@ -15,8 +15,8 @@ URL map) is answered here:
   the HTML pages' security headers (but HSTS, over HTTPS), the sign-in cookie hooks.
   Errors go to the app's error handlers, as in Flask.
 
-Everything else, HEAD included, goes on to Flask. Metrics (idp.web.metrics) time the lean
-requests too, under the same endpoint names.
+`HEAD` is answered as `GET` without the body; everything else goes on to Flask. Metrics
+(idp.web.metrics) time the lean requests too, under the same endpoint names.
 """
 
 from __future__ import annotations
@@ -65,7 +65,10 @@ class LeanPath:
                         self.routes[(rule.rule, method)] = rule.endpoint
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        endpoint = self.routes.get((environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"]))
+        method = environ["REQUEST_METHOD"]
+        # RFC 9110 §9.3.2: HEAD answers as GET; Werkzeug leaves the body out.
+        routed = "GET" if method == "HEAD" else method
+        endpoint = self.routes.get((environ.get("PATH_INFO", ""), routed))
         if endpoint is None:
             return self.following(environ, start_response)
         started = time.perf_counter()
@@ -79,8 +82,7 @@ class LeanPath:
             response.headers["Strict-Transport-Security"] = HSTS
         if self.timed:
             seconds = time.perf_counter() - started
-            method = environ["REQUEST_METHOD"]
-            metrics.observe_request(endpoint, method, response.status_code, seconds)
+            metrics.observe_request(endpoint, routed, response.status_code, seconds)
         return response(environ, start_response)
 
     def _document(self, endpoint: str) -> Response:
