@@ -84,9 +84,9 @@ def watch(model: type[Model], name: str) -> None:
     """Bump `name` with every ORM change to a `model` row (see the module docstring)."""
 
     def flushing(session: Session, _context: Any, _instances: Any) -> None:
-        changed = (*session.new, *session.deleted, *session.dirty)
-        if any(isinstance(row, model) and session.is_modified(row) for row in changed) or any(
-            isinstance(row, model) for row in session.deleted
+        added_or_deleted = (*session.new, *session.deleted)
+        if any(isinstance(row, model) for row in added_or_deleted) or any(
+            isinstance(row, model) and session.is_modified(row) for row in session.dirty
         ):
             _bump_in(session, name)
 
