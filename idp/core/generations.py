@@ -75,7 +75,7 @@ def bump(connection: Connection, name: str) -> None:
         insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         connection.execute(
             insert(TABLE)
-            .values(name=name, value=secrets.randbits(53))
+            .values(name=name, value=secrets.randbits(30))  # 2**30 changes of room in 32 bits
             .on_conflict_do_update(index_elements=[TABLE.c.name], set_={"value": TABLE.c.value + 1})
         )
 
