@@ -23,6 +23,7 @@ from idp.oauth import discovery, metadata_documents
 from idp.oauth.server import Server
 from idp.oauth.tokens import TokenService
 from idp.settings import ROOT, Settings
+from idp.web import lean
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -49,13 +50,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,
         PREFERRED_URL_SCHEME="https" if settings.is_https else "http",
     )
-    if settings.proxy_hops:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app,
-            x_for=settings.proxy_hops,
-            x_proto=settings.proxy_hops,
-            x_host=settings.proxy_hops,
-        )
     db.init_app(app)
     app.extensions["idp.settings"] = settings
     store = make_store(settings.redis_url, settings.redis_prefix)
@@ -67,8 +61,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         app, SessionService(store, ttl=settings.session_ttl, remember_ttl=settings.remember_ttl)
     )
     mail.init_app(app, Mailer(settings))
+    access_keys = idp_keys.access_key_store(settings)
+    if access_keys is not None:
+        access_keys.ensure_key()
     tokens = TokenService(
-        keys, settings.issuer, settings.secret_key, max_lifetime=settings.max_token_lifetime
+        keys,
+        settings.issuer,
+        settings.secret_key,
+        max_lifetime=settings.max_token_lifetime,
+        access_keys=access_keys,
     )
     Server(settings, tokens, store, metadata_documents.from_settings(settings, store)).init_app(app)
     app.extensions["idp.oauth.discovery"] = discovery.serialized(
@@ -78,6 +79,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     limiter = ratelimit.init_app(app, settings)
     web.init_app(app, limiter)
+    lean.init_app(app)  # the hot endpoints, in front of Flask's request handling
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.proxy_hops,
+            x_proto=settings.proxy_hops,
+            x_host=settings.proxy_hops,
+        )
     mount_under_issuer_path(app, settings)
     return app
 

@@ -1,7 +1,8 @@
 """The database handle, the declarative base and migrations.
 
 Models subclass `Model`; the schema changes only through Alembic revisions in
-`idp/migrations/versions`. SQLite runs in WAL mode with foreign keys enforced.
+`idp/migrations/versions`. SQLite runs in WAL mode (`synchronous=NORMAL`) with foreign keys
+enforced.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL is still crash-safe (a power loss may undo the last commits, never
+        # corrupt): it syncs at checkpoints, not on every commit.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()

@@ -3,6 +3,7 @@
 from idp.admin.impersonation import Impersonation
 from idp.api.models import ApiKey
 from idp.core.audit import AuditEvent
+from idp.core.generations import Generation
 from idp.identity.bans import Ban
 from idp.identity.models import LoginSession, User
 from idp.identity.one_time import OneTimeToken
@@ -17,6 +18,7 @@ from idp.identity.organization_models import (
 )
 from idp.identity.passkeys import Passkey, PasskeyUserHandle
 from idp.identity.two_factor_models import BackupCode, TotpFactor, TrustedDevice
+from idp.oauth.denylist import RevokedAccessToken
 from idp.oauth.device import DeviceAuthorization
 from idp.oauth.models import AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
 from idp.oauth.organizations import ClientOrganization, OrganizationConsent
@@ -33,6 +35,7 @@ __all__ = [
     "ClientOrganization",
     "Consent",
     "DeviceAuthorization",
+    "Generation",
     "Impersonation",
     "Invitation",
     "LoginSession",
@@ -45,6 +48,7 @@ __all__ = [
     "PasskeyUserHandle",
     "RefreshToken",
     "Resource",
+    "RevokedAccessToken",
     "Team",
     "TeamMember",
     "TokenFamily",

@@ -81,7 +81,10 @@ def ada(https_server: LiveServer) -> str:
         return users.create_user("ada@example.com", "Ada", PASSWORD).email
 
 
-@pytest.mark.parametrize("path", ["/sign-in", "/healthz", "/no-such-page"])
+# The hot protocol endpoints too, though they skip the pages' headers (idp.web.lean).
+@pytest.mark.parametrize(
+    "path", ["/sign-in", "/healthz", "/no-such-page", "/jwks.json", "/userinfo"]
+)
 def test_strict_transport_security_is_sent(https_server, client, path):
     response = client.get(https_server.url + path, allow_redirects=False)
 

@@ -16,7 +16,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from idp.app import create_app
 from idp.core.audit import Event, record
 from idp.db import DatabaseUnavailable, check_connection, db
-from idp.keys import ALGORITHMS, KeyInfo, KeyState, KeyStore, KeyStoreError, key_store
+from idp.keys import (
+    ALGORITHMS,
+    KeyInfo,
+    KeyState,
+    KeyStore,
+    KeyStoreError,
+    access_key_store,
+    key_store,
+)
 from idp.settings import Settings, SettingsError
 
 
@@ -25,6 +33,19 @@ def _store() -> KeyStore:
         return key_store(Settings.from_env())
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _access_store() -> KeyStore:
+    try:
+        store = access_key_store(Settings.from_env())
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    if store is None:
+        raise click.ClickException(
+            "Access tokens use the ID tokens' keys: IDP_ACCESS_TOKEN_ALG is unset or the same "
+            "as IDP_SIGNING_ALG."
+        )
+    return store
 
 
 def _not_negative(seconds: int | None) -> int | None:
@@ -58,14 +79,20 @@ def keys() -> None:
     help="Seconds from now until the new key signs. Default: IDP_JWKS_MAX_AGE + 60, "
     "so that every client's cached JWKS has it first.",
 )
-def rotate(alg: str | None, activate_after: int | None) -> None:
+@click.option(
+    "--access-tokens",
+    is_flag=True,
+    help="Rotate the access tokens' own keys (when IDP_ACCESS_TOKEN_ALG gives them some).",
+)
+def rotate(alg: str | None, activate_after: int | None, access_tokens: bool) -> None:
     """Add a signing key: published now, signing later.
 
     The new key is in the JWKS at once and signs from its activation time; the key it
     replaces stays published until every token it signed has expired.
     """
     try:
-        info = _store().rotate(alg, activate_after)
+        store = _access_store() if access_tokens else _store()
+        info = store.rotate(alg, activate_after)
     except KeyStoreError as error:
         raise click.ClickException(str(error)) from None
     wait = max(0, math.ceil((info.activates_at - datetime.now(UTC)).total_seconds()))

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 
 from idp.keys.errors import KeyStoreError
 from idp.keys.jwk import ALGORITHMS
+from idp.keys.ring import KeyRing
 from idp.keys.store import KeyInfo, KeyStore, SigningKey
 from idp.keys.timeline import KeyState
 from idp.settings import Settings
@@ -19,10 +20,12 @@ from idp.settings import Settings
 __all__ = [
     "ALGORITHMS",
     "KeyInfo",
+    "KeyRing",
     "KeyState",
     "KeyStore",
     "KeyStoreError",
     "SigningKey",
+    "access_key_store",
     "app_keys",
     "init_app",
     "key_store",
@@ -37,6 +40,23 @@ def key_store(settings: Settings) -> KeyStore:
         settings.keys_dir,
         settings.secret_key,
         alg=settings.signing_alg,
+        activation_delay=settings.jwks_max_age + ACTIVATION_MARGIN,
+        retention=settings.max_token_lifetime + settings.jwks_max_age,
+    )
+
+
+def access_key_store(settings: Settings) -> KeyStore | None:
+    """The access tokens' own keys when IDP_ACCESS_TOKEN_ALG names another algorithm than
+    IDP_SIGNING_ALG: a key line of their own in the folder `access-<alg>` inside IDP_KEYS_DIR,
+    rotated and published by the same rules. None when access tokens share the ID tokens' keys.
+    """
+    alg = settings.access_token_alg
+    if not alg or alg == settings.signing_alg:
+        return None
+    return KeyStore(
+        settings.keys_dir / f"access-{alg.lower()}",
+        settings.secret_key,
+        alg=alg,
         activation_delay=settings.jwks_max_age + ACTIVATION_MARGIN,
         retention=settings.max_token_lifetime + settings.jwks_max_age,
     )

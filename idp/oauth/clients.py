@@ -5,18 +5,28 @@ SHA-256; so is the registration access token of a dynamically registered client 
 A disabled client is unknown to every endpoint (idp.oauth.server) and the tokens it held are
 revoked; enabling it again lets it get new ones. `admin` is who acted on the admin page or
 the management API, kept in the audit row (None: the CLI or the client itself).
+
+The protocol endpoints look clients up through `cached_client`: a detached copy kept in this
+process (read it, never change it) until the `clients` change counter moves
+(idp.core.generations). That counter is bumped by `watch(Client, ...)` below, in the same
+transaction as any ORM change to a client row: every function here, the admin pages, the
+command line, dynamic registration management, in any process, and anything added later that
+changes a `Client` through the session, including bulk `update(Client)`/`delete(Client)`.
+Nothing needs to remember to invalidate; only `mark_used`, which writes a column no cache
+reads, opts out. `mark_used` writes at most once per `MARK_USED_EVERY` per client and process.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from idp.core import generations
 from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
 from idp.db import db, utcnow
@@ -31,6 +41,12 @@ from idp.oauth.scopes import SUPPORTED_SCOPES
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE)
+MARK_USED_EVERY = timedelta(hours=1)
+
+generations.watch(Client, "clients")
+_clients: generations.Cache[Client | None] = generations.Cache("clients")
+_generation = generations.in_session("clients")
+_marked: dict[str, datetime] = {}  # client_id -> when this process last wrote last_used_at
 
 
 @dataclass
@@ -292,9 +308,30 @@ def prune_unused(unused_for: int) -> int:
     return len(stale)
 
 
-def mark_used(client_id: int) -> None:
-    """Note that a client used the token endpoint (keeps a dynamic client from expiring)."""
-    db.session.execute(update(Client).where(Client.id == client_id).values(last_used_at=utcnow()))
+def cached_client(client_id: str) -> Client | None:
+    """`find_client` for the protocol endpoints, from this process's cache (see above)."""
+    return _clients.get(client_id, lambda: _detached(client_id), _generation)
+
+
+def _detached(client_id: str) -> Client | None:
+    client = find_client(client_id)
+    if client is not None:
+        db.session.expunge(client)
+    return client
+
+
+def mark_used(client: Client) -> None:
+    """Note that a client used the token endpoint (keeps a dynamic client from expiring):
+    at most once per MARK_USED_EVERY, far below IDP_DYNAMIC_CLIENT_UNUSED_TTL."""
+    now = utcnow()
+    last = _marked.get(client.client_id)
+    if last is not None and now - last < MARK_USED_EVERY:
+        return
+    _marked[client.client_id] = now
+    db.session.execute(
+        update(Client).where(Client.id == client.id).values(last_used_at=now),
+        execution_options={generations.NEUTRAL: True},
+    )
     db.session.commit()
 
 

@@ -1,5 +1,6 @@
 """Provider metadata: OpenID Connect Discovery 1.0 §3 and RFC 8414 §2, built once per app;
-only `scopes_supported` follows the resources registered since."""
+only `scopes_supported` follows the resources registered since (re-rendered when the
+`resources` change counter of idp.core.generations moves)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ from typing import Any
 
 from flask import current_app
 
+from idp.core import generations
 from idp.keys.jwk import ALGORITHMS
 from idp.oauth import acr
 from idp.oauth.client_auth import AUTH_METHODS, CONFIDENTIAL_METHODS, SIGNING_ALGORITHMS
 from idp.oauth.clients import GRANT_TYPES
 from idp.oauth.resources import valid_scopes
 from idp.oauth.scopes import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
+
+RECHECK_SECONDS = 1.0  # as the key store's: how long another process's change may go unseen
+_documents: generations.Cache[bytes] = generations.Cache(
+    "resources", recheck_seconds=RECHECK_SECONDS
+)
+_generation = generations.in_session("resources")
 
 
 def metadata(
@@ -73,7 +81,13 @@ def serialized(
 
 def app_metadata() -> bytes:
     """The current app's metadata document: serialised once, but for `scopes_supported`,
-    which lists the OpenID Connect scopes and those of the resources registered now."""
-    document = json.loads(current_app.extensions["idp.oauth.discovery"])
+    which lists the OpenID Connect scopes and those of the registered resources. Kept as bytes
+    until a resource changes: at once in this process, within RECHECK_SECONDS in others."""
+    base: bytes = current_app.extensions["idp.oauth.discovery"]
+    return _documents.get(base, lambda: _with_scopes(base), _generation)
+
+
+def _with_scopes(base: bytes) -> bytes:
+    document = json.loads(base)
     document["scopes_supported"] = valid_scopes()
     return json.dumps(document, separators=(",", ":")).encode()

@@ -195,10 +195,8 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         grant = Grant(
             client=self.request.client, scope=scope or "", resources=self.request.resources
         )
-        family = self.server.tokens.open_family(grant)
-        body = self.server.tokens.issue(grant, family, refresh=False)
-        db.session.commit()
-        return body
+        # No family row: nothing to write (idp.oauth.denylist revokes such a token).
+        return self.server.tokens.issue(grant, None, refresh=False)
 
 
 @dataclass

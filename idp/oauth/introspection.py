@@ -4,7 +4,8 @@ revocation (RFC 7009).
 Access tokens are JWTs we signed: a token is found when its signature verifies, and its family
 is the part of its `jti` before the first ".". Refresh tokens are found by their SHA-256. A
 token is active while it is unexpired, its family is not revoked and, for a refresh token, it
-has not been rotated.
+has not been rotated. A client credentials token has no family (its `jti` holds no "."): it
+is active while its client exists and its `jti` is not denied (idp.oauth.denylist).
 
 Who may introspect what (RFC 7662 §2.1, §4): the client a token was issued to; the
 introspecting client of a resource, for the access tokens whose `aud` includes that resource;
@@ -28,6 +29,9 @@ from idp.db import db, utcnow
 from idp.errors import InvalidInput
 from idp.identity.models import User
 from idp.oauth.client_auth import CONFIDENTIAL_METHODS
+from idp.oauth.clients import cached_client
+from idp.oauth.denylist import is_denied
+from idp.oauth.families import FamilyState, family_state
 from idp.oauth.models import Client, RefreshToken, TokenFamily
 from idp.oauth.resources import Resource
 from idp.oauth.scopes import subject
@@ -43,21 +47,26 @@ class PresentedToken:
     """A token found from its string: its kind, its family and what we know of it."""
 
     kind: str
-    family: TokenFamily | None
+    family: TokenFamily | FamilyState | None  # FamilyState: an access token's (hot path)
     claims: dict[str, Any] = field(default_factory=dict)  # an access token's JWT claims
     row: RefreshToken | None = None
+    standalone: bool = False  # an access token issued without a family (client credentials)
 
     def check_client(self, client: Client) -> bool:
+        if self.standalone:
+            return bool(self.claims.get("client_id") == client.client_id)
         return self.family is not None and self.family.client_id == client.id
 
     def is_expired(self) -> bool:
         if self.row is None:
             return bool(self.claims["exp"] <= time.time())
         now = utcnow()
-        family_ended = self.family is not None and self.family.expires_at <= now
-        return self.row.expires_at <= now or family_ended
+        return self.row.expires_at <= now or self.row.family.expires_at <= now
 
     def is_revoked(self) -> bool:
+        if self.standalone:
+            jti, client_id = str(self.claims.get("jti", "")), str(self.claims.get("client_id"))
+            return is_denied(jti) or cached_client(client_id) is None
         if self.family is None or self.family.revoked_at is not None:
             return True
         return self.row is not None and self.row.rotated_at is not None
@@ -79,8 +88,10 @@ def _access_token(tokens: TokenService, token: str) -> PresentedToken | None:
     claims = tokens.verify(token, allow_expired=True)
     if claims is None:
         return None
-    family_id = str(claims.get("jti", "")).split(".", 1)[0]
-    family = db.session.get(TokenFamily, family_id) if family_id else None
+    jti = str(claims.get("jti", ""))
+    if "." not in jti:
+        return PresentedToken(ACCESS_TOKEN, None, claims=claims, standalone=bool(jti))
+    family = family_state(jti.split(".", 1)[0])
     return PresentedToken(ACCESS_TOKEN, family, claims=claims)
 
 
@@ -155,8 +166,7 @@ class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
             keys = ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti")
             body = {key: token.claims[key] for key in keys if key in token.claims}
             return {"active": True, **body, "token_type": "Bearer"}
-        family = token.family
-        assert family is not None
+        family = token.row.family
         user = db.session.get(User, family.user_id) if family.user_id is not None else None
         return {
             "active": True,

@@ -24,6 +24,7 @@ from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idp.core import generations
 from idp.core.audit import Event, record
 from idp.db import Model, UTCDateTime, db, utcnow
 from idp.errors import InvalidInput
@@ -63,6 +64,11 @@ class Resource(Model):
         ForeignKey("oauth_client.client_id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+generations.watch(Resource, "resources")
+_registered: generations.Cache[tuple[str, ...]] = generations.Cache("resources")
+_generation = generations.in_session("resources")
 
 
 def problem_with(uri: str) -> str | None:
@@ -239,18 +245,24 @@ def management_resource() -> Resource:
 
 def resource_scopes() -> set[str]:
     """Every scope some registered resource accepts."""
-    return {scope for resource in list_resources() for scope in resource.scopes}
+    return set(_scopes_of_resources())
 
 
 def valid_scopes() -> list[str]:
     """The scopes a client may register and ask for, in order: OpenID Connect's, then those
     of the management API and of the registered resources. A resource's scopes stop being
     valid when it is deleted."""
-    scopes = dict.fromkeys(SUPPORTED_SCOPES)
-    scopes.update(dict.fromkeys(management.SCOPES))
-    for resource in list_resources():
-        scopes.update(dict.fromkeys(resource.scopes))
-    return list(scopes)
+    return list(dict.fromkeys([*SUPPORTED_SCOPES, *management.SCOPES, *_scopes_of_resources()]))
+
+
+def _scopes_of_resources() -> tuple[str, ...]:
+    """The registered resources' scopes, in order: kept until a resource changes anywhere
+    (the `resources` change counter, idp.core.generations)."""
+    return _registered.get("scopes", _read_scopes, _generation)
+
+
+def _read_scopes() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(scope for r in list_resources() for scope in r.scopes))
 
 
 def _valid_scope(scope: str) -> bool:

@@ -29,7 +29,7 @@ from flask import request as flask_request
 from idp.core import metrics
 from idp.core.store import Store
 from idp.oauth.client_auth import PrivateKeyJWT, one_method
-from idp.oauth.clients import find_client, mark_used
+from idp.oauth.clients import cached_client, mark_used
 from idp.oauth.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from idp.oauth.errors import printable
 from idp.oauth.grants import (
@@ -80,7 +80,7 @@ class Server(AuthorizationServer):  # type: ignore[misc]
 
     def query_client(self, client_id: str) -> Any:
         if not names_document(client_id):
-            client = find_client(client_id)
+            client = cached_client(client_id)
             # A disabled client is unknown: invalid_client (RFC 6749 §5.2) wherever it calls.
             return client if client is not None and client.disabled_at is None else None
         if self.documents is None:
@@ -102,7 +102,7 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         if response.status_code == 200:
             metrics.token_issued(oauth_request.payload.grant_type)
         if response.status_code == 200 and client is not None:
-            mark_used(client.id)
+            mark_used(client)
         return response
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from idp.db import db
 from idp.identity.models import User
-from idp.oauth.models import TokenFamily
+from idp.oauth.families import FamilyState, family_state
 from idp.oauth.organizations import claims as organization_claims
 from idp.oauth.scopes import user_claims
 from idp.oauth.tokens import TokenService
@@ -89,12 +89,12 @@ def for_issuer(claims: dict[str, Any], issuer: str) -> bool:
     return audience == issuer or (isinstance(audience, list) and issuer in audience)
 
 
-def live_family(claims: dict[str, Any] | None) -> TokenFamily | None:
+def live_family(claims: dict[str, Any] | None) -> FamilyState | None:
     """The token family of a verified access token, unless it was revoked."""
     if claims is None:
         return None
     family_id = str(claims.get("jti", "")).split(".", 1)[0]
-    family = db.session.get(TokenFamily, family_id) if family_id else None
+    family = family_state(family_id) if family_id else None
     if family is None or family.revoked_at is not None:
         return None
     return family

@@ -18,22 +18,22 @@ from typing import Any
 
 from flask import current_app
 
-from idp.settings import organizations, parse
+from idp.settings import parse
 from idp.settings.administration import AdministrationSettings
+from idp.settings.organizations import OrganizationSettings
 from idp.settings.parse import MIN_REGISTRATION_TOKEN_LENGTH, MIN_SECRET_LENGTH
 from idp.settings.parse import SettingsError as SettingsError  # raised here, caught everywhere
+from idp.settings.performance import SIGNING_ALGORITHMS as SIGNING_ALGORITHMS
+from idp.settings.performance import PerformanceSettings
 
 # The checkout: templates/ and static/ live beside the package.
 ROOT = Path(__file__).resolve().parents[2]
 DEVELOPMENT = "development"
 PRODUCTION = "production"
-# The algorithms the provider signs with (idp.keys implements each); defined here, the lowest
-# layer, so the setting and every list of algorithms read the same tuple.
-SIGNING_ALGORITHMS = ("RS256", "ES256", "Ed25519")  # RFC 9864: not the old "EdDSA"
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings(AdministrationSettings, organizations.OrganizationSettings):
+class Settings(AdministrationSettings, OrganizationSettings, PerformanceSettings):
     """Typed settings. Build with `Settings.from_env()`; tests build with overrides."""
 
     env: str = parse.setting(

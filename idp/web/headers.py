@@ -29,6 +29,7 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+HSTS = "max-age=63072000; includeSubDomains"  # on every answer over HTTPS, lean ones too
 # Endpoints whose URL carries a secret: sign-in, reset, verification and email-change links;
 # the device page (`?user_code=`, RFC 8628 §3.3.1).
 SECRET_IN_URL = {
@@ -59,7 +60,7 @@ def _add_headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if app_settings().is_https:
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        headers.setdefault("Strict-Transport-Security", HSTS)
     if response.mimetype == "text/html":
         headers["Cache-Control"] = "no-store"
     return response

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from flask import Blueprint, Flask, Response, flash, jsonify, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from idp.keys import app_keys
 from idp.oauth import authorize as flow
 from idp.oauth import userinfo as userinfo_rules
 from idp.oauth.authorize import (
@@ -84,7 +83,7 @@ def userinfo() -> Response:
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    return _cached_json(app_keys().jwks())
+    return _cached_json(app_tokens().jwks())
 
 
 @bp.get("/.well-known/openid-configuration")

@@ -1,0 +1,159 @@
+"""Change counters that every process reads: how a process knows its cached copy of some rows
+(the clients, the registered resources) is stale, whichever process or command changed them.
+
+One `Generation` row per kind of cached thing. `watch(model, name)` bumps the counter `name`
+in the same transaction as any change to a `model` row made through the ORM: a flush that
+adds, changes or deletes one, and a bulk `update()`/`delete()` of the model run on a session
+(unless run with `execution_options(idp_cache_neutral=True)`, for a column no cache holds).
+So the new count is visible exactly when the change is. Changes by raw SQL behind the ORM's
+back are not seen; the application makes none.
+
+`Cache` keeps values computed from those rows while the counter reads the same: it reads the
+counters (one SELECT of this small table, once per transaction: `in_session`) on every use,
+or at most every `recheck_seconds`; a change committed in this process is seen at once.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, String, Table, event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
+
+from idp.db import Model, db
+
+T = TypeVar("T")
+NEUTRAL = "idp_cache_neutral"
+_BUMPED = "idp.generations.bumped"
+_SEEN = "idp.generations.seen"  # the counters as read in the session's transaction
+_committed: dict[str, int] = {}  # name -> changes committed by this process
+
+
+class Generation(Model):
+    __tablename__ = "idp_generation"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+TABLE: Table = Generation.__table__  # type: ignore[assignment]
+
+
+def read(connection: Connection, name: str) -> int:
+    value = connection.execute(select(TABLE.c.value).where(TABLE.c.name == name)).scalar()
+    return int(value or 0)
+
+
+def in_session(name: str) -> Callable[[], int]:
+    """Reads the counter `name` on the current app's database session: every counter is read
+    in one SELECT, once per transaction."""
+
+    def current() -> int:
+        session = db.session()
+        seen = session.info.get(_SEEN)
+        if seen is None:
+            rows = session.connection().execute(select(TABLE.c.name, TABLE.c.value))
+            seen = session.info[_SEEN] = {name: value for name, value in rows}
+        return int(seen.get(name, 0))
+
+    return current
+
+
+def bump(connection: Connection, name: str) -> None:
+    """Add one to the counter `name`, creating it at a random value: should the row ever be
+    deleted, a count started again does not repeat values that caches already hold."""
+    moved = connection.execute(
+        update(TABLE).where(TABLE.c.name == name).values(value=TABLE.c.value + 1)
+    )
+    if moved.rowcount == 0:
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        connection.execute(
+            insert(TABLE)
+            .values(name=name, value=secrets.randbits(30))  # 2**30 changes of room in 32 bits
+            .on_conflict_do_update(index_elements=[TABLE.c.name], set_={"value": TABLE.c.value + 1})
+        )
+
+
+def watch(model: type[Model], name: str) -> None:
+    """Bump `name` with every ORM change to a `model` row (see the module docstring)."""
+
+    def flushing(session: Session, _context: Any, _instances: Any) -> None:
+        added_or_deleted = (*session.new, *session.deleted)
+        if any(isinstance(row, model) for row in added_or_deleted) or any(
+            isinstance(row, model) and session.is_modified(row) for row in session.dirty
+        ):
+            _bump_in(session, name)
+
+    def executing(state: ORMExecuteState) -> None:
+        if not (state.is_update or state.is_delete) or state.execution_options.get(NEUTRAL):
+            return
+        if any(mapper.class_ is model for mapper in state.all_mappers):
+            _bump_in(state.session, name)
+
+    event.listen(Session, "before_flush", flushing)
+    event.listen(Session, "do_orm_execute", executing)
+
+
+def _bump_in(session: Session, name: str) -> None:
+    bump(session.connection(), name)
+    session.info.setdefault(_BUMPED, set()).add(name)
+    session.info.pop(_SEEN, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed_here(session: Session) -> None:
+    session.info.pop(_SEEN, None)
+    for name in session.info.pop(_BUMPED, ()):
+        _committed[name] = _committed.get(name, 0) + 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_BUMPED, None)
+    session.info.pop(_SEEN, None)
+
+
+class Cache(Generic[T]):
+    """Values by key, all dropped when the counter `name` moves. At most `max_entries` kept."""
+
+    def __init__(self, name: str, *, recheck_seconds: float = 0.0, max_entries: int = 10_000):
+        self.name = name
+        self.recheck_seconds = recheck_seconds
+        self.max_entries = max_entries
+        self._values: dict[Hashable, T] = {}
+        self._generation: int | None = None
+        self._local = -1  # _committed[name] when last checked
+        self._recheck_at = -math.inf
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, load: Callable[[], T], generation: Callable[[], int]) -> T:
+        """The value of `key`, from `load()` unless kept; `generation()` reads the counter."""
+        current = self._check(generation)
+        try:
+            return self._values[key]
+        except KeyError:
+            pass
+        value = load()
+        with self._lock:  # not if the counter moved while loading: the value may be old
+            if self._generation == current and len(self._values) < self.max_entries:
+                self._values[key] = value
+        return value
+
+    def _check(self, read_generation: Callable[[], int]) -> int | None:
+        local = _committed.get(self.name, 0)
+        if local == self._local and time.monotonic() < self._recheck_at:
+            return self._generation
+        generation = read_generation()
+        with self._lock:
+            self._local = local
+            self._recheck_at = time.monotonic() + self.recheck_seconds
+            if generation != self._generation:
+                self._values = {}
+                self._generation = generation
+        return generation

@@ -1,0 +1,25 @@
+"""Settings of the hot protocol paths: what access tokens are signed with.
+
+`Settings` (idp.settings) inherits these fields; the README's table lists them with the rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from idp.settings import parse
+
+# The algorithms the provider signs with (idp.keys implements each); defined here, the lowest
+# layer, so the settings and every list of algorithms read the same tuple.
+SIGNING_ALGORITHMS = ("RS256", "ES256", "Ed25519")  # RFC 9864: not the old "EdDSA"
+
+
+@dataclasses.dataclass(frozen=True)
+class PerformanceSettings:
+    access_token_alg: str = parse.setting(
+        "IDP_ACCESS_TOKEN_ALG",
+        parse.choice("", *SIGNING_ALGORITHMS),
+        "Algorithm of access tokens, when not IDP_SIGNING_ALG's (ID tokens keep that one): "
+        "ES256 signs about 10 times faster than RS256; both are published in the JWKS.",
+        default="",
+    )

@@ -1,0 +1,121 @@
+"""The lean path: the hot protocol endpoints served without Flask's per-request machinery.
+
+A WSGI layer in front of the Flask app (so the test client goes through it as any server
+does). A request for one of `LEAN` (matched on its exact path and method, from the app's own
+URL map) is answered here:
+
+- JWKS and discovery: precomputed bytes. The JWK Set is the key stores' (idp.keys: re-read
+  when a key folder changes, at most a second late in another process); the metadata is
+  idp.oauth.discovery's (re-rendered when a resource changes). A request with a query string,
+  or a header holding NUL, takes the full path, which refuses or ignores it as before.
+- token, introspection, revocation, userinfo: the request context is pushed (the view and
+  the audit log read `flask.request`) with no cookie session opened, the input checks of
+  idp.web.inputs run, then the very view function Flask would call; nothing else. Not run:
+  CSRF (these views are exempt), the limiter's app-wide hooks (no limit applies to them),
+  the HTML pages' security headers (but HSTS, over HTTPS), the sign-in cookie hooks.
+  Errors go to the app's error handlers, as in Flask.
+
+`HEAD` is answered as `GET` without the body; everything else goes on to Flask. Metrics
+(idp.web.metrics) time the lean requests too, under the same endpoint names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response
+from flask.ctx import RequestContext
+from flask.sessions import SecureCookieSession
+
+from idp.core import metrics
+from idp.oauth.discovery import app_metadata
+from idp.oauth.tokens import TokenService, app_tokens
+from idp.web.headers import HSTS
+from idp.web.inputs import check_request
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+# Endpoint -> whether its answer is precomputed bytes (no request context at all).
+LEAN = {
+    "oauth.jwks": True,
+    "oauth.discovery": True,
+    "oauth.token": False,
+    "oauth.userinfo": False,
+    "tokens.introspect": False,
+    "tokens.revoke": False,
+}
+
+
+class LeanPath:
+    def __init__(self, app: Flask, following: WSGIApplication) -> None:
+        self.app = app
+        self.following = following
+        self.timed = bool(app.extensions["idp.settings"].metrics_token)
+        self.https = app.extensions["idp.settings"].is_https
+        self.max_age = f"public, max-age={app.extensions['idp.settings'].jwks_max_age}"
+        self.tokens = _tokens_of(app)
+        self.routes: dict[tuple[str, str], str] = {}
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint in LEAN:
+                for method in rule.methods or ():
+                    if method not in ("HEAD", "OPTIONS"):
+                        self.routes[(rule.rule, method)] = rule.endpoint
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        # RFC 9110 §9.3.2: HEAD answers as GET; Werkzeug leaves the body out.
+        routed = "GET" if method == "HEAD" else method
+        endpoint = self.routes.get((environ.get("PATH_INFO", ""), routed))
+        if endpoint is None:
+            return self.following(environ, start_response)
+        started = time.perf_counter()
+        if LEAN[endpoint]:
+            if environ.get("QUERY_STRING") or _holds_nul(environ):
+                return self.following(environ, start_response)
+            response = self._document(endpoint)
+        else:
+            response = self._dispatch(environ, endpoint)
+        if self.https:
+            response.headers["Strict-Transport-Security"] = HSTS
+        if self.timed:
+            seconds = time.perf_counter() - started
+            metrics.observe_request(endpoint, routed, response.status_code, seconds)
+        return response(environ, start_response)
+
+    def _document(self, endpoint: str) -> Response:
+        if endpoint == "oauth.jwks":
+            body = self.tokens.jwks()
+        else:
+            with self.app.app_context():
+                body = app_metadata()
+        response = Response(body, mimetype="application/json")
+        response.headers["Cache-Control"] = self.max_age
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    def _dispatch(self, environ: WSGIEnvironment, endpoint: str) -> Response:
+        # A session that is not read from a cookie, and never saved.
+        with RequestContext(self.app, environ, session=SecureCookieSession()):
+            try:
+                answer: Any = check_request() or self.app.view_functions[endpoint]()
+            except Exception as error:
+                answer = self.app.handle_user_exception(error)
+            return self.app.make_response(answer)
+
+
+def _tokens_of(app: Flask) -> TokenService:
+    with app.app_context():
+        return app_tokens()
+
+
+def _holds_nul(environ: WSGIEnvironment) -> bool:
+    return any("\x00" in value for value in environ.values() if isinstance(value, str))
+
+
+def init_app(app: Flask) -> None:
+    """Put the lean path in front of the app (before any proxy fix or path mount)."""
+    following: Callable[..., Any] = app.wsgi_app
+    app.wsgi_app = LeanPath(app, following)  # type: ignore[method-assign]
