@@ -130,6 +130,28 @@ def test_rotating_the_secret_ends_the_old_one(app, http, admin, make_client):
     assert audit(app, "client_secret_rotated")[0].detail["admin"] == "grace@example.com"
 
 
+def test_client_credentials_tokens_held_when_disabled_stay_revoked_once_enabled(
+    app, http, admin, make_client, clock
+):
+    """RFC 7009 §2.2: a revoked token stays revoked. Client credentials tokens have no family
+    row to revoke; the client's `revoked_before` time ends those issued before the disable."""
+    client = make_client(grant_types=["client_credentials"], redirect_uris=[], scopes=["openid"])
+    page = page_of(app, client.client_id)
+    held = post_as(http, client, "/token", grant_type="client_credentials").json()
+    assert post_as(http, client, "/introspect", token=held["access_token"]).json()["active"]
+    clock.advance(1.5)  # `iat` counts whole seconds
+
+    assert admin.submit(page, action=f"{page}/disable").status_code == 303
+    assert admin.submit(page, action=f"{page}/enable").status_code == 303
+    clock.advance(1.5)
+    fresh = post_as(http, client, "/token", grant_type="client_credentials").json()
+
+    assert post_as(http, client, "/introspect", token=held["access_token"]).json() == {
+        "active": False
+    }
+    assert post_as(http, client, "/introspect", token=fresh["access_token"]).json()["active"]
+
+
 def test_a_public_client_has_no_secret_to_rotate(app, admin, make_client, snapshot):
     client = make_client(public=True)
     page = page_of(app, client.client_id)

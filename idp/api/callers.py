@@ -80,9 +80,9 @@ def _client(token: str, tokens: TokenService) -> Caller:
     if uri not in audiences:
         raise Refused(f"The access token is not for the management API ({uri}).")
     found = find_token(tokens, token, ACCESS_TOKEN)
-    if found is None or found.family is None or found.is_revoked():
+    if found is None or found.is_revoked():
         raise Refused("The access token was revoked.")
-    if found.family.user_id is not None:
+    if found.family is not None and found.family.user_id is not None:
         raise Refused("The management API takes client-credentials tokens, not a person's.")
     scopes = str(claims.get("scope", "")).split()
     return Caller(

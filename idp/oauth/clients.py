@@ -177,6 +177,7 @@ def set_disabled(client: Client, disabled: bool, *, admin: User | None = None) -
     now = utcnow()
     client.disabled_at = now if disabled else None
     if disabled:
+        client.revoked_before = now
         db.session.execute(
             update(TokenFamily)
             .where(TokenFamily.client_id == client.id, TokenFamily.revoked_at.is_(None))

@@ -66,10 +66,19 @@ class PresentedToken:
     def is_revoked(self) -> bool:
         if self.standalone:
             jti, client_id = str(self.claims.get("jti", "")), str(self.claims.get("client_id"))
-            return is_denied(jti) or cached_client(client_id) is None
+            client = cached_client(client_id)
+            return is_denied(jti) or client is None or _disabled_since(client, self.claims)
         if self.family is None or self.family.revoked_at is not None:
             return True
         return self.row is not None and self.row.rotated_at is not None
+
+
+def _disabled_since(client: Client, claims: dict[str, Any]) -> bool:
+    """A family-less token of a client disabled now, or since the token was issued."""
+    if client.disabled_at is not None:
+        return True
+    before = client.revoked_before
+    return before is not None and float(claims.get("iat", 0)) < before.timestamp()
 
 
 def find_token(tokens: TokenService, token: str, hint: str | None) -> PresentedToken | None:

@@ -46,6 +46,9 @@ class Client(Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by an admin: the client is then unknown to every endpoint (idp.oauth.server).
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when disabled: access tokens issued before it stay revoked once enabled again (the
+    # client credentials grant's tokens have no family to revoke).
+    revoked_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_public(self) -> bool:

@@ -2,7 +2,9 @@
 most every `CHECK_SECONDS` (or a twentieth of the period, if shorter), before a request; when
 the newest key is due, `KeyStore.rotate_if_due` adds its successor under the key folder's
 lock, so one process of many does it. The look is a comparison against the key store's cached
-view; the folder and the lock are touched only when a rotation is due.
+view; the folder and the lock are touched only when a rotation is due. The ID tokens' key
+line and, with IDP_ACCESS_TOKEN_ALG, the access tokens' own line rotate alike. The lean path
+(idp.web.lean) looks too, before the protocol requests it serves.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from flask import Flask
 
 from idp.core.audit import Event, record
 from idp.db import db
-from idp.keys import KeyStoreError, app_keys
+from idp.keys import KeyStore, KeyStoreError, app_keys
+from idp.oauth.tokens import app_tokens
 from idp.settings import app_settings
 
 log = logging.getLogger(__name__)
@@ -44,8 +47,17 @@ class Schedule:
 
 
 def _rotate(period: float) -> None:
+    lines = [app_keys()]
+    access_keys = app_tokens().access_keys
+    if access_keys is not lines[0]:
+        lines.append(access_keys)
+    for keys in lines:
+        _rotate_line(keys, period)
+
+
+def _rotate_line(keys: KeyStore, period: float) -> None:
     try:
-        info = app_keys().rotate_if_due(period)
+        info = keys.rotate_if_due(period)
     except KeyStoreError as error:
         log.error("scheduled key rotation failed: %s", error)
         return
@@ -65,4 +77,6 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         period = app_settings().key_rotation_seconds
     if period > 0:
-        app.before_request(Schedule(period).look)
+        schedule = Schedule(period)
+        app.before_request(schedule.look)
+        app.extensions["idp.key_schedule"] = schedule

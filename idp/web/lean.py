@@ -57,6 +57,7 @@ class LeanPath:
         self.https = app.extensions["idp.settings"].is_https
         self.max_age = f"public, max-age={app.extensions['idp.settings'].jwks_max_age}"
         self.tokens = _tokens_of(app)
+        self.schedule = app.extensions.get("idp.key_schedule")
         self.routes: dict[tuple[str, str], str] = {}
         for rule in app.url_map.iter_rules():
             if rule.endpoint in LEAN:
@@ -99,6 +100,8 @@ class LeanPath:
     def _dispatch(self, environ: WSGIEnvironment, endpoint: str) -> Response:
         # A session that is not read from a cookie, and never saved.
         with RequestContext(self.app, environ, session=SecureCookieSession()):
+            if self.schedule is not None:
+                self.schedule.look()  # keys rotate by themselves (idp.web.key_schedule)
             try:
                 answer: Any = check_request() or self.app.view_functions[endpoint]()
             except Exception as error:

@@ -45,10 +45,12 @@ def upgrade() -> None:
     op.create_index(op.f("ix_api_key_user_id"), "api_key", ["user_id"])
     with op.batch_alter_table("oauth_client") as batch:
         batch.add_column(sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("revoked_before", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("oauth_client") as batch:
+        batch.drop_column("revoked_before")
         batch.drop_column("disabled_at")
     op.drop_index(op.f("ix_api_key_user_id"), table_name="api_key")
     op.drop_table("api_key")
