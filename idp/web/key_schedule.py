@@ -35,6 +35,10 @@ class Schedule:
         self.next_look = 0.0
         self.lock = threading.Lock()
 
+    def is_due(self) -> bool:
+        """Whether it is time to look again (a clock read: no context needed)."""
+        return time.monotonic() >= self.next_look
+
     def look(self) -> None:
         now = time.monotonic()
         if now < self.next_look or not self.lock.acquire(blocking=False):

@@ -73,6 +73,9 @@ class LeanPath:
         if endpoint is None:
             return self.following(environ, start_response)
         started = time.perf_counter()
+        if self.schedule is not None and self.schedule.is_due():
+            with self.app.app_context():
+                self.schedule.look()  # keys rotate by themselves (idp.web.key_schedule)
         if LEAN[endpoint]:
             if environ.get("QUERY_STRING") or _holds_nul(environ):
                 return self.following(environ, start_response)
@@ -100,8 +103,6 @@ class LeanPath:
     def _dispatch(self, environ: WSGIEnvironment, endpoint: str) -> Response:
         # A session that is not read from a cookie, and never saved.
         with RequestContext(self.app, environ, session=SecureCookieSession()):
-            if self.schedule is not None:
-                self.schedule.look()  # keys rotate by themselves (idp.web.key_schedule)
             try:
                 answer: Any = check_request() or self.app.view_functions[endpoint]()
             except Exception as error:

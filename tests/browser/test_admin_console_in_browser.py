@@ -24,11 +24,13 @@ def test_an_admin_finds_and_bans_a_person(app, new_context, viewport):
     sign_in(page, "grace@example.com")
     width = viewport["width"]
 
-    page.get_by_role("navigation", name="Account").get_by_role("link", name="Admin").click()
+    with page.expect_navigation():  # the check reads the page it lands on
+        page.get_by_role("navigation", name="Account").get_by_role("link", name="Admin").click()
     check_page(page, width)
     page.get_by_role("link", name="People").click()
     page.get_by_label("Email or name starts with").fill("ada")
-    page.get_by_role("button", name="Search").click()
+    with page.expect_navigation():  # the check reads the page it lands on
+        page.get_by_role("button", name="Search").click()
     check_page(page, width)
     page.get_by_role("link", name="ada@example.com").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Ada Lovelace")
