@@ -21,7 +21,8 @@ PACKAGE = ROOT / "idp"
 # one layer are peers and do not import each other.
 LAYERS: list[tuple[str, ...]] = [
     ("web",),
-    ("api", "admin"),
+    ("api",),
+    ("admin",),
     ("oauth",),
     ("identity",),
     ("keys", "mail"),

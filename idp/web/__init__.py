@@ -9,6 +9,7 @@ from flask import Flask, redirect
 from flask_limiter import Limiter
 from werkzeug import Response
 
+from idp.api import endpoints as api
 from idp.web import (
     account,
     admin,
@@ -16,7 +17,6 @@ from idp.web import (
     admin_clients,
     admin_keys,
     admin_people,
-    api,
     api_keys,
     auth,
     authn,

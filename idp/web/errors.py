@@ -13,9 +13,9 @@ from flask import Flask, Response, jsonify, make_response, render_template, requ
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from idp.api.problems import is_api_request, problem
 from idp.core.ratelimit import retry_at
 from idp.db import db
-from idp.web.api.problems import is_api_request, problem
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ import base64
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, OAuth2Error
 from flask import Flask, Response, jsonify, make_response, request
 
+from idp.api.problems import is_api_request, problem
 from idp.core.inputs import TooDeep, check_depth, holds_nul
 from idp.oauth.errors import unprintable_parameter
 from idp.oauth.limits import oversized_parameter
-from idp.web.api.problems import is_api_request, problem
 from idp.web.errors import render_error
 
 # Endpoints that answer clients in JSON.

@@ -11,7 +11,7 @@ import re
 import pytest
 from jsonschema import Draft202012Validator
 
-from idp.web.api.registry import api as declared
+from idp.api.registry import api as declared
 
 WITH_BODY = [e for e in declared.endpoints if e.body is not None]
 SAMPLE_PARAMS = {"string": "nobody", "integer": "999999"}

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from idp.api.registry import Call, api
+from idp.api.schemas import MAYBE_TIME, TIME, answer, closed, listing
 from idp.core.audit import Event, record
 from idp.db import db
 from idp.keys import KeyInfo, app_keys
 from idp.keys.jwk import ALGORITHMS
-from idp.web.api.registry import Call, api
-from idp.web.api.schemas import MAYBE_TIME, TIME, answer, closed, listing
 
 KEY = answer(
     {

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from idp.api.problems import ApiProblem
+from idp.api.registry import STRING, Call, Reply, api
+from idp.api.schemas import (
+    LIFETIME,
+    MAYBE_TIME,
+    NAME,
+    TIME,
+    answer,
+    closed,
+    listing,
+    strings,
+)
 from idp.oauth.client_auth import AUTH_METHODS
 from idp.oauth.clients import (
     GRANT_TYPES,
@@ -17,18 +29,6 @@ from idp.oauth.clients import (
     update_client,
 )
 from idp.oauth.models import Client
-from idp.web.api.problems import ApiProblem
-from idp.web.api.registry import STRING, Call, Reply, api
-from idp.web.api.schemas import (
-    LIFETIME,
-    MAYBE_TIME,
-    NAME,
-    TIME,
-    answer,
-    closed,
-    listing,
-    strings,
-)
 
 READ, WRITE = "admin:clients:read", "admin:clients:write"
 ID = {"client_id": STRING}

@@ -1,4 +1,4 @@
-"""The management API over HTTP: each declared endpoint (idp.web.api.registry) becomes a
+"""The management API over HTTP: each declared endpoint (idp.api.registry) becomes a
 route of the `api` blueprint that checks, in order: the caller's credentials (401), the
 endpoint's permission (403), the caller's rate limit (429), the path (404), the query and
 the body against their schemas (400 when the body is not JSON, 422 when it does not match);
@@ -13,15 +13,15 @@ from typing import Any
 from flask import Blueprint, Flask, Response, json, request
 from jsonschema import Draft202012Validator
 
+from idp.api import openapi
 from idp.api.callers import Caller, Refused, caller_for
+from idp.api.problems import ApiProblem, unauthorized
+from idp.api.registry import Call, Endpoint, Reply, Schema, api
 from idp.core.ratelimit import count_per_minute
 from idp.db import db
 from idp.errors import IdpError
 from idp.oauth.bearer import bearer_token
 from idp.oauth.tokens import app_tokens
-from idp.web.api import openapi
-from idp.web.api.problems import ApiProblem, unauthorized
-from idp.web.api.registry import Call, Endpoint, Reply, Schema, api
 
 # Service errors that mean "taken": 409 rather than 422.
 CONFLICTS = frozenset({"email_taken", "resource_taken"})

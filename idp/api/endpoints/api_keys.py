@@ -7,12 +7,12 @@ from typing import Any
 
 from idp.api.keys import MAX_DAYS, MAX_RATE_LIMIT, create_key, find_key, list_keys, revoke_key
 from idp.api.models import ApiKey
+from idp.api.problems import ApiProblem
+from idp.api.registry import INTEGER, Call, api
+from idp.api.schemas import MAYBE_TIME, NAME, TIME, answer, closed, listing
 from idp.db import db
 from idp.identity.models import User
 from idp.oauth.management import SCOPES
-from idp.web.api.problems import ApiProblem
-from idp.web.api.registry import INTEGER, Call, api
-from idp.web.api.schemas import MAYBE_TIME, NAME, TIME, answer, closed, listing
 
 READ, WRITE = "admin:api_keys:read", "admin:api_keys:write"
 

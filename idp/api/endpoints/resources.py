@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from idp.api.problems import ApiProblem
+from idp.api.registry import INTEGER, Call, Reply, api
+from idp.api.schemas import LIFETIME, NAME, TIME, URI, answer, closed, listing
 from idp.db import db
 from idp.oauth.introspection import introspector
 from idp.oauth.resources import (
@@ -13,9 +16,6 @@ from idp.oauth.resources import (
     list_resources,
     update_resource,
 )
-from idp.web.api.problems import ApiProblem
-from idp.web.api.registry import INTEGER, Call, Reply, api
-from idp.web.api.schemas import LIFETIME, NAME, TIME, URI, answer, closed, listing
 
 READ, WRITE = "admin:resources:read", "admin:resources:write"
 ID = {"resource_id": INTEGER}

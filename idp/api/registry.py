@@ -1,7 +1,7 @@
 """The management API's endpoints, declared: each is a function with its method, path,
 permission, summary, and the JSON Schemas of its body, query and answer. The same declaration
-routes it (idp.web.api.views), validates what comes in, and describes it in the OpenAPI
-document (idp.web.api.openapi).
+routes it (idp.api.views), validates what comes in, and describes it in the OpenAPI
+document (idp.api.openapi).
 
 Adding an endpoint is one decorated function in the module of its noun:
 

@@ -1,5 +1,5 @@
 """The OpenAPI 3.1 document of the management API (/api/openapi.json), generated from the
-declared endpoints (idp.web.api.registry): their paths, methods, permissions (as OAuth scopes),
+declared endpoints (idp.api.registry): their paths, methods, permissions (as OAuth scopes),
 parameters, bodies and answers, and the problem-details errors each can give.
 """
 
@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from idp.api import problems
+from idp.api.registry import Endpoint
 from idp.oauth.management import SCOPES, management_uri
 from idp.settings import app_settings
-from idp.web.api import problems
-from idp.web.api.registry import Endpoint
 
 VERSION = "1"
 

@@ -7,14 +7,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from idp.api.problems import ApiProblem
+from idp.api.registry import INTEGER, Call, api
+from idp.api.schemas import MAYBE_TIME, NAME, PAGE_SIZE, TIME, answer, closed, listing
 from idp.core.audit import Event
 from idp.db import db
 from idp.identity import users
 from idp.identity.models import User
 from idp.identity.passwords import MAX_LENGTH
-from idp.web.api.problems import ApiProblem
-from idp.web.api.registry import INTEGER, Call, api
-from idp.web.api.schemas import MAYBE_TIME, NAME, PAGE_SIZE, TIME, answer, closed, listing
 
 READ, WRITE = "admin:people:read", "admin:people:write"
 
