@@ -37,32 +37,42 @@ REFRESH_PREFIX = "seed-refresh-"
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _arguments(argv)
     with create_app(Settings.from_env()).app_context():
-        client, secret = create_client(
-            ClientSpec(
-                name="Seeded benchmark client",
-                redirect_uris=["http://127.0.0.1:9/cb"],
-                grant_types=["authorization_code", "refresh_token", "client_credentials"],
-                first_party=True,
-            )
-        )
-        engine = db.engine
-        first_user = _next_id(engine)
-        password_hash = hash_password(args.password)
-        _load(engine, User.__table__, _users(first_user, args.users, password_hash), args.batch)
-        families = _families(client.id, first_user, args.users, args.tokens, args.start)
-        _load(engine, TokenFamily.__table__, families, args.batch)
-        refresh_rows = _refresh_tokens(args.tokens, args.start)
-        _load(engine, RefreshToken.__table__, refresh_rows, args.batch)
-        _fix_sequences(engine)
-        result = {
-            "client_id": client.client_id,
-            "client_secret": secret,
-            "first_user_id": first_user,
-            "users": args.users,
-            "tokens": args.tokens,
-            "refresh_token_example": f"{REFRESH_PREFIX}{args.start}",
-        }
+        try:
+            result = _seed(args)
+        finally:  # close its connections now, not whenever the app is collected
+            db.session.remove()
+            db.engine.dispose()
     print(json.dumps(result, indent=2))
+    return result
+
+
+def _seed(args: argparse.Namespace) -> dict[str, Any]:
+    """Create the client, then load the rows; the caller disposes of the engine."""
+    client, secret = create_client(
+        ClientSpec(
+            name="Seeded benchmark client",
+            redirect_uris=["http://127.0.0.1:9/cb"],
+            grant_types=["authorization_code", "refresh_token", "client_credentials"],
+            first_party=True,
+        )
+    )
+    engine = db.engine
+    first_user = _next_id(engine)
+    password_hash = hash_password(args.password)
+    _load(engine, User.__table__, _users(first_user, args.users, password_hash), args.batch)
+    families = _families(client.id, first_user, args.users, args.tokens, args.start)
+    _load(engine, TokenFamily.__table__, families, args.batch)
+    refresh_rows = _refresh_tokens(args.tokens, args.start)
+    _load(engine, RefreshToken.__table__, refresh_rows, args.batch)
+    _fix_sequences(engine)
+    result = {
+        "client_id": client.client_id,
+        "client_secret": secret,
+        "first_user_id": first_user,
+        "users": args.users,
+        "tokens": args.tokens,
+        "refresh_token_example": f"{REFRESH_PREFIX}{args.start}",
+    }
     return result
 
 
