@@ -81,6 +81,21 @@ def is_over(row: Impersonation | None) -> bool:
     return row is None or row.expires_at <= utcnow()
 
 
+def end_all_of(person: User, *, reason: str) -> None:
+    """Close the records of every impersonation of `person`, audited; for a ban, which ends
+    the sessions themselves. The caller commits."""
+    rows = db.session.scalars(select(Impersonation).where(Impersonation.user_id == person.id))
+    for row in rows:
+        record(
+            Event.IMPERSONATION_ENDED,
+            user_id=person.id,
+            subject=person.email,
+            admin=row.admin.email,
+            reason=reason,
+        )
+        db.session.delete(row)
+
+
 def end(login: ActiveSession, row: Impersonation | None, *, reason: str) -> None:
     """End the impersonation session (and its record), audited."""
     person = db.session.get(User, login.user_id)

@@ -1,6 +1,7 @@
 """Ban, unban, set the admin role, end sessions: what an admin does to a person.
 
-A ban ends at once everything the person holds: their sessions (and the session cache), every
+A ban ends at once everything the person holds: their sessions (and the session cache, and any
+admin's impersonation of them: the admin is put back in their own session), every
 token family (so refresh tokens fail and access tokens introspect inactive: RFC 7662 §2.2),
 their unused authorization codes and approved device codes. Signing in again is refused by
 `idp.identity.login` while the ban lasts.
@@ -12,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, update
 
+from idp.admin import impersonation
 from idp.core.audit import Event, record
 from idp.db import db, insert_if_absent, utcnow
 from idp.errors import InvalidInput
@@ -42,6 +44,7 @@ def ban(user: User, reason: str, expires_at: datetime | None, *, admin: User) ->
         expires_at=expires_at.isoformat() if expires_at else None,
         tokens_revoked=ended,
     )
+    impersonation.end_all_of(user, reason="banned")
     app_sessions().revoke_all(user, reason="banned")  # commits
     return row
 

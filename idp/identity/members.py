@@ -8,8 +8,8 @@ and ends the organization being active on their sessions.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from idp.core.audit import Event, record
 from idp.db import db
@@ -18,6 +18,7 @@ from idp.identity.models import LoginSession, User
 from idp.identity.organization_models import (
     ActiveOrganization,
     Membership,
+    Organization,
     Team,
     TeamMember,
 )
@@ -57,7 +58,7 @@ def join(user: User, organization_id: int, role: str) -> Membership:
 
 
 def change_role(actor: User, membership: Membership | None, member_id: int, role: str) -> None:
-    member = require(membership, "member", "update")
+    member = require(_locked(membership), "member", "update")
     target = _target(member, member_id)
     _check_role(member, role)
     if OWNER in (role, target.role) and member.role != OWNER:
@@ -77,7 +78,7 @@ def change_role(actor: User, membership: Membership | None, member_id: int, role
 
 
 def remove(actor: User, membership: Membership | None, member_id: int) -> None:
-    member = require(membership, "member", "delete")
+    member = require(_locked(membership), "member", "delete")
     target = _target(member, member_id)
     if target.role == OWNER and member.role != OWNER:
         raise NotAllowed("Only an owner can remove an owner.")
@@ -94,6 +95,7 @@ def remove(actor: User, membership: Membership | None, member_id: int) -> None:
 
 
 def leave(actor: User, membership: Membership | None) -> None:
+    membership = _locked(membership)
     if membership is None:
         raise NotAllowed("You are not a member of this organization.")
     if membership.role == OWNER and _owners(membership.organization_id) <= 1:
@@ -137,7 +139,7 @@ def _drop(target: Membership) -> None:
 
 
 def _target(member: Membership, member_id: int) -> Membership:
-    target = db.session.get(Membership, member_id)
+    target = db.session.get(Membership, member_id, populate_existing=True)
     if target is None or target.organization_id != member.organization_id:
         raise InvalidInput("There is no such member in this organization.")
     return target
@@ -148,6 +150,27 @@ def _check_role(member: Membership, role: str) -> None:
         raise InvalidInput(f"There is no role named “{role}” here.", field="role")
     if role == OWNER and member.role != OWNER:
         raise NotAllowed("Only an owner can make someone an owner.")
+
+
+def _locked(member: Membership | None) -> Membership | None:
+    """Take the organization's write lock, then read `member` again (None if it is gone):
+    changes that could take away an owner run one at a time per organization, each seeing
+    the one before. Two owners demoting each other at once would otherwise both count two
+    owners and leave none. The lock is a no-op update of the organization's row: a row lock
+    on PostgreSQL, the database's write lock on SQLite; both last until commit or rollback."""
+    if member is None:
+        return None
+    db.session.execute(
+        update(Organization)
+        .where(Organization.id == member.organization_id)
+        .values(id=Organization.id)
+        .execution_options(synchronize_session=False)
+    )
+    try:
+        db.session.refresh(member)
+    except InvalidRequestError:  # removed by a change that held the lock before this one
+        return None
+    return member
 
 
 def _owners(organization_id: int) -> int:

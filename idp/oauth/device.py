@@ -41,7 +41,9 @@ from idp.errors import IdpError
 from idp.identity.models import User
 from idp.identity.sessions import ActiveSession
 from idp.oauth import acr, consent
+from idp.oauth import organizations as orgs
 from idp.oauth.client_auth import AUTH_METHODS
+from idp.oauth.errors import AccessDenied
 from idp.oauth.models import Client
 from idp.oauth.tokens import Grant
 from idp.oauth.wiring import ServerParts
@@ -81,6 +83,10 @@ class DeviceAuthorization(Model):
     amr: Mapped[list[str]] = mapped_column(JSON, default=list)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     family_id: Mapped[str | None] = mapped_column(String(64))
+    # The organization chosen for the `organization` scope; deleting it ends the request.
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE")
+    )
 
     client: Mapped[Client] = relationship()
 
@@ -239,6 +245,7 @@ class DeviceCodeGrant(rfc8628.DeviceCodeGrant):  # type: ignore[misc]
             auth_time=row.auth_time,
             acr=row.acr,
             amr=list(row.amr),
+            organization_id=row.organization_id,
         )
         family = self.server.tokens.open_family(grant)
         row.family_id = family.id
@@ -317,8 +324,41 @@ def _decide(row: DeviceAuthorization, user: User, values: dict[str, Any]) -> Non
         )
 
 
-def approve(row: DeviceAuthorization, user: User, login: ActiveSession) -> None:
-    """The user allows the device: remember the consent, and how the user signed in."""
+class DeviceRefused(IdpError):
+    """The person may not allow the device as asked (an organization's rule)."""
+
+
+class SecondFactorNeeded(DeviceRefused):
+    """The chosen organization requires a second factor the person has not set up."""
+
+    code = "second_factor_needed"
+
+
+def organization_choice(
+    row: DeviceAuthorization, user: User, login: ActiveSession, picked: int | None = None
+) -> orgs.Choice:
+    """The organizations the person may give the device's app, as at consent for the code
+    flow (idp.oauth.organizations); `DeviceRefused` when the app is only for members of
+    organizations the person is not in."""
+    try:
+        return orgs.choose(user, row.client, row.scopes, picked, login.id)
+    except AccessDenied as error:
+        raise DeviceRefused(error.description) from None
+
+
+def approve(
+    row: DeviceAuthorization, user: User, login: ActiveSession, organization_id: int | None = None
+) -> None:
+    """The user allows the device: remember the consent, the organization chosen, and how the
+    user signed in. `DeviceRefused` when an organization must be chosen, or the chosen one
+    requires a second factor the person lacks."""
+    choice = organization_choice(row, user, login, organization_id)
+    chosen = choice.chosen.organization_id if choice.chosen else None
+    if choice.asked and choice.choices and chosen is None:
+        raise DeviceRefused("Choose the organization the app may know.", field="organization")
+    missing = orgs.second_factor_missing(choice, issuing=True, prompts=set())
+    if missing:
+        raise SecondFactorNeeded(missing, field="organization")
     amr = list(login.amr) or ["pwd"]
     _decide(
         row,
@@ -329,11 +369,14 @@ def approve(row: DeviceAuthorization, user: User, login: ActiveSession) -> None:
             "auth_time": login.authenticated_at,
             "amr": amr,
             "acr": acr.achieved([], amr),
+            "organization_id": chosen,
         },
     )
     record(
         Event.DEVICE_AUTHORIZED, user_id=user.id, subject=row.client.client_id, scopes=row.scopes
     )
+    if chosen is not None:
+        orgs.remember(user, row.client, chosen)
     consent.grant(user, row.client, row.scopes)  # commits
 
 

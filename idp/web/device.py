@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, render_template, request
+from flask import Blueprint, Flask, Response, render_template, request, url_for
 from flask_limiter import Limiter
 from wtforms import StringField
 
+from idp.errors import IdpError
 from idp.oauth import device
-from idp.oauth.device import DeviceAuthorization, UnknownUserCode
+from idp.oauth.device import DeviceAuthorization, DeviceRefused, UnknownUserCode
 from idp.oauth.scopes import DESCRIPTIONS
 from idp.oauth.server import Server, app_server
 from idp.settings import app_settings
@@ -76,13 +77,16 @@ def answer() -> str | tuple[str, int]:
     user, login = current_user(), current_login()
     assert user is not None and login is not None
     typed = request.form.get("user_code", "")[:MAX_TYPED]
+    chosen = request.form.get("organization", "")
     try:
         row = device.find_waiting(typed, app_settings().secret_key)
         allowed = request.form.get("decision") == "allow"
         if allowed:
-            device.approve(row, user, login)
+            device.approve(row, user, login, int(chosen) if chosen.isdigit() else None)
         else:
             device.deny(row, user)
+    except DeviceRefused as error:
+        return _approval_page(row, typed, error), 400
     except UnknownUserCode as error:
         form = UserCodeForm(formdata=None, user_code=typed)
         form.fail(error)
@@ -90,14 +94,30 @@ def answer() -> str | tuple[str, int]:
     return render_template("device/done.html", client=row.client, allowed=allowed)
 
 
-def _approval_page(row: DeviceAuthorization, typed: str) -> str:
+def _approval_page(row: DeviceAuthorization, typed: str, error: IdpError | None = None) -> str:
+    """What the app asks for, the organizations it may know (when it asks for the
+    `organization` scope) and, after a refusal, why."""
+    user, login = current_user(), current_login()
+    assert user is not None and login is not None
     code = device.normalise_user_code(typed)
+    user_code = f"{code[:4]}-{code[4:]}"
+    try:
+        choice = device.organization_choice(row, user, login)
+    except DeviceRefused as refused:  # only for members of other organizations
+        error, choice = refused, None
     return render_template(
         "device/approve.html",
         client=row.client,
-        user=current_user(),
-        user_code=f"{code[:4]}-{code[4:]}",
+        user=user,
+        user_code=user_code,
         scopes=[DESCRIPTIONS.get(scope, scope) for scope in row.scopes],
+        organizations=[(m.organization_id, m.organization.name) for m in choice.choices]
+        if choice and choice.asked
+        else [],
+        organization_id=choice.chosen.organization_id if choice and choice.chosen else None,
+        may_allow=choice is not None,
+        error=error,
+        come_back=url_for(".enter", user_code=user_code),
     )
 
 

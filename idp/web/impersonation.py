@@ -2,7 +2,8 @@
 is the person's (an `imp` session, idp.admin.impersonation) and the admin's own session token
 waits in the `idp_impersonator` cookie (HttpOnly, like the session's). Every page shows a
 banner with a Stop button; stopping, or the time running out, ends the person's session and
-puts the admin's back."""
+puts the admin's back. So does the person's session ending any other way (a ban, say): a
+request with the admin's token waiting and no session of its own returns to the admin's."""
 
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ def _check() -> Response | None:
     """Before each request: note an impersonation; end one whose time is up."""
     g.impersonation = None
     login = current_login()
+    if login is None and request.cookies.get(private_cookie_name(COOKIE)):
+        flash("The impersonation ended; you are back in your own session.")
+        return _back_to_admin(url_for("admin.home"))
     if login is None or impersonation.METHOD not in login.amr:
         return None
     row = impersonation.of(login)

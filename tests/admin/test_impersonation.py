@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from idp.admin import moderation
+from idp.admin.impersonation import Impersonation
 from idp.core.audit import AuditEvent
 from idp.db import db
 from idp.identity import users
@@ -147,3 +148,25 @@ def test_stopping_without_impersonating_says_so(app, browser, make_user, snapsho
     assert response.status_code == 400
     assert "You are not impersonating anyone." in text_of(response)
     assert snapshot(ignore=()) == before
+
+
+def test_a_ban_ends_a_running_impersonation_and_returns_the_admin(app, admin, make_user):
+    make_user(ADA)
+    start(app, admin)
+    with app.app_context():
+        grace, ada = users.find_by_email(ADMIN), users.find_by_email(ADA)
+        assert grace is not None and ada is not None
+        moderation.ban(ada, "spam", None, admin=grace)  # another tab, another admin: alike
+
+    response = admin.get("/account")
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin"
+    page = text_of(admin.get("/admin"))
+    assert "The impersonation ended; you are back in your own session." in page
+    assert BANNER not in page
+    assert sessions_of(app, ADA) == []
+    [ended] = audit(app, "impersonation_ended")
+    assert (ended["subject"], ended["admin"], ended["reason"]) == (ADA, ADMIN, "banned")
+    with app.app_context():
+        assert db.session.scalars(select(Impersonation)).all() == []
