@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idp.api.callers import Caller
+from idp.api.problems import ApiProblem
+from idp.identity.models import User
 
 Schema = dict[str, Any]
 STRING: Schema = {"type": "string", "minLength": 1, "maxLength": 200}
@@ -50,6 +52,16 @@ class Reply:
 Handler = Callable[[Call], Any]
 
 
+def acting_admin(call: Call) -> User:
+    """The administrator behind the call, whom the audit log names for a change made to a
+    person or an organization: an API key's owner. A client's token has no one behind it."""
+    if call.caller.user is None:
+        raise ApiProblem(
+            403, "This change is recorded under an administrator: call with an API key."
+        )
+    return call.caller.user
+
+
 @dataclass
 class Endpoint:
     method: str
@@ -63,6 +75,7 @@ class Endpoint:
     path_params: dict[str, Schema] = field(default_factory=dict)
     query: dict[str, Schema] = field(default_factory=dict)
     conflict: bool = False  # whether the service may refuse with 409 (something taken)
+    media_type: str = "application/json"  # of the answer; another one is a Response
 
     @property
     def name(self) -> str:

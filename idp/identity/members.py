@@ -21,17 +21,21 @@ from idp.identity.organization_models import (
     Team,
     TeamMember,
 )
-from idp.identity.permissions import OWNER, NotAllowed, require, role_exists
+from idp.identity.permissions import OWNER, Acting, NotAllowed, require, role_exists
 
 LAST_OWNER = "An organization needs an owner: make someone else an owner first."
 
 
-def add(actor: User, membership: Membership | None, user: User, role: str) -> Membership:
+class AlreadyMember(InvalidInput):
+    code = "already_member"
+
+
+def add(actor: User, membership: Acting | None, user: User, role: str) -> Membership:
     """Add an existing person directly (the management API's way; pages invite)."""
     member = require(membership, "member", "create")
     _check_role(member, role)
     if find(member.organization_id, user.id) is not None:
-        raise InvalidInput(f"{user.email} is already a member.", field="email")
+        raise AlreadyMember(f"{user.email} is already a member.", field="email")
     row = join(user, member.organization_id, role)
     record(
         Event.MEMBER_ADDED,
@@ -52,11 +56,11 @@ def join(user: User, organization_id: int, role: str) -> Membership:
         db.session.flush()
     except IntegrityError:  # added by a request running at the same time
         db.session.rollback()
-        raise InvalidInput(f"{user.email} is already a member.", field="email") from None
+        raise AlreadyMember(f"{user.email} is already a member.", field="email") from None
     return row
 
 
-def change_role(actor: User, membership: Membership | None, member_id: int, role: str) -> None:
+def change_role(actor: User, membership: Acting | None, member_id: int, role: str) -> None:
     member = require(membership, "member", "update")
     target = _target(member, member_id)
     _check_role(member, role)
@@ -76,7 +80,7 @@ def change_role(actor: User, membership: Membership | None, member_id: int, role
     db.session.commit()
 
 
-def remove(actor: User, membership: Membership | None, member_id: int) -> None:
+def remove(actor: User, membership: Acting | None, member_id: int) -> None:
     member = require(membership, "member", "delete")
     target = _target(member, member_id)
     if target.role == OWNER and member.role != OWNER:
@@ -136,14 +140,14 @@ def _drop(target: Membership) -> None:
     db.session.delete(target)
 
 
-def _target(member: Membership, member_id: int) -> Membership:
+def _target(member: Acting, member_id: int) -> Membership:
     target = db.session.get(Membership, member_id)
     if target is None or target.organization_id != member.organization_id:
         raise InvalidInput("There is no such member in this organization.")
     return target
 
 
-def _check_role(member: Membership, role: str) -> None:
+def _check_role(member: Acting, role: str) -> None:
     if not role_exists(member.organization_id, role):
         raise InvalidInput(f"There is no role named “{role}” here.", field="role")
     if role == OWNER and member.role != OWNER:
