@@ -10,6 +10,7 @@ from idp.core.audit import AuditEvent
 from idp.db import db
 from idp.identity.organization_models import Invitation
 from tests.api.conftest import make_key
+from tests.api.test_authentication import admin_client, cc_token
 from tests.conftest import link_in
 
 
@@ -261,4 +262,23 @@ def test_read_permission_cannot_write_and_other_nouns_cannot_read(app, api, snap
     assert write.json()["detail"] == "This needs the permission admin:organizations:write."
     assert members.status_code == 403
     assert members.json()["detail"] == "This needs the permission admin:organizations:read."
+    assert snapshot() == before
+
+
+def test_a_clients_token_reads_organizations_but_changes_need_a_person(
+    http, api, snapshot, acme, make_client
+):
+    scopes = "admin:organizations:read admin:organizations:write"
+    client = admin_client(make_client, scopes.split())
+    token = cc_token(http, client, resource=http.base + "/api", scope=scopes)
+    before = snapshot()
+
+    read = api("GET", f"/organizations/{acme}", key=token)
+    write = api("PATCH", f"/organizations/{acme}", key=token, json={"name": "Acme Inc"})
+
+    assert read.status_code == 200
+    assert write.status_code == 403
+    assert write.json()["detail"] == (
+        "This change is recorded under an administrator: call with an API key."
+    )
     assert snapshot() == before
