@@ -11,7 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from idp.identity.models import User
-from idp.identity.organization_models import Membership, Organization
+from idp.identity.organization_models import (
+    Membership,
+    Organization,
+    OrganizationRole,
+    Team,
+    TeamMember,
+)
 from idp.oauth.resources import Resource
 from tests.api.conftest import make_key
 from tests.helpers.factories import make_user
@@ -80,3 +86,29 @@ def test_one_membership_per_person(server):
 
     assert sorted(statuses) == [201] + [409] * (PARALLEL - 1)
     assert count(server.app, Membership) == 2  # Ada and Bob
+
+
+def test_one_role_per_name_and_one_team_membership_per_person(server):
+    key = make_key(server.app)
+    ada = make_user(server.app, "ada@example.com")
+    headers = {"Authorization": f"Bearer {key}"}
+    org = server.url + "/api/organizations"
+    acme = requests.post(
+        org, json={"name": "Acme", "slug": "acme", "owner_id": ada}, headers=headers, timeout=30
+    ).json()["id"]
+    team = requests.post(
+        f"{org}/{acme}/teams", json={"name": "Ops"}, headers=headers, timeout=30
+    ).json()["id"]
+
+    roles = at_once(
+        server, key, f"/api/organizations/{acme}/roles", {"name": "auditor", "statements": {}}
+    )
+    teams = at_once(server, key, f"/api/organizations/{acme}/teams", {"name": "Dev"})
+    path = f"/api/organizations/{acme}/teams/{team}/members"
+    joins = at_once(server, key, path, {"user_id": ada})
+
+    for statuses in (roles, teams, joins):
+        assert sorted(statuses) == [201] + [409] * (PARALLEL - 1)
+    assert count(server.app, OrganizationRole) == 1
+    assert count(server.app, Team) == 2
+    assert count(server.app, TeamMember) == 1

@@ -79,6 +79,15 @@ def test_a_taken_slug_is_a_conflict(api, snapshot, acme, ada):
     api("POST", "/organizations", json={**body, "slug": "other"})
     other = api("GET", "/organizations?q=other").json()["organizations"][0]["id"]
     refused(api, snapshot, "PATCH", f"/organizations/{other}", 409, detail, json={"slug": "acme"})
+    refused(
+        api,
+        snapshot,
+        "PATCH",
+        f"/organizations/{other}",
+        422,
+        "The logo URL must be an https:// address.",
+        json={"logo_url": "ftp://x.example/a.png"},
+    )
 
 
 @pytest.mark.parametrize(
@@ -158,6 +167,15 @@ def test_member_refusals_say_why_and_store_nothing(api, snapshot, acme, ada, mak
         "No person has the id 999999.",
         json={"user_id": 999999, "role": "member"},
     )
+    refused(
+        api,
+        snapshot,
+        "PATCH",
+        f"{path}/{ada}",
+        422,
+        "There is no role named “boss” here.",
+        json={"role": "boss"},
+    )
     missing = f"No member of this organization has the user id {bob}."
     refused(api, snapshot, "PATCH", f"{path}/{bob}", 404, missing, json={"role": "admin"})
     refused(api, snapshot, "DELETE", f"{path}/{bob}", 404, missing)
@@ -214,6 +232,15 @@ def test_invitation_refusals_say_why_and_store_nothing(api, snapshot, acme, mail
         422,
         "Enter a valid email address, like name@example.com.",
         json={"email": "not an address", "role": "member"},
+    )
+    refused(
+        api,
+        snapshot,
+        "POST",
+        path,
+        422,
+        "There is no role named “boss” here.",
+        json={"email": "carol@example.com", "role": "boss"},
     )
     sent = api("POST", path, json={"email": "carol@example.com", "role": "member"}).json()
     refused(
