@@ -12,7 +12,9 @@ Adding an endpoint is one decorated function in the module of its noun:
 
 A path parameter is `{name}`, typed by `path_params` (string or integer). A handler returns
 the answer's JSON (with `status`, usually 200; 201 for what it creates; 204 with no body) or
-raises ApiProblem; an IdpError from a service becomes 422 (409 when `conflict` matches).
+raises ApiProblem; an IdpError from a service becomes 422 (409 when its code says something
+is taken: idp.api.views.CONFLICTS). An answer of another media type (`media_type`, CSV say)
+is a flask Response. `acting_admin` is the administrator a change is recorded under.
 """
 
 from __future__ import annotations
