@@ -79,7 +79,7 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
 def _responses(endpoint: Endpoint) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "Done"}
     if endpoint.answer is not None:
-        success["content"] = {"application/json": {"schema": endpoint.answer}}
+        success["content"] = {endpoint.media_type: {"schema": endpoint.answer}}
     responses = {str(endpoint.status): success}
     errors = {
         "400": "Malformed: the body is not JSON, or the request holds NUL or is nested too deep",

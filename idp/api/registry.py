@@ -12,7 +12,9 @@ Adding an endpoint is one decorated function in the module of its noun:
 
 A path parameter is `{name}`, typed by `path_params` (string or integer). A handler returns
 the answer's JSON (with `status`, usually 200; 201 for what it creates; 204 with no body) or
-raises ApiProblem; an IdpError from a service becomes 422 (409 when `conflict` matches).
+raises ApiProblem; an IdpError from a service becomes 422 (409 when its code says something
+is taken: idp.api.views.CONFLICTS). An answer of another media type (`media_type`, CSV say)
+is a flask Response. `acting_admin` is the administrator a change is recorded under.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idp.api.callers import Caller
+from idp.api.problems import ApiProblem
+from idp.identity.models import User
 
 Schema = dict[str, Any]
 STRING: Schema = {"type": "string", "minLength": 1, "maxLength": 200}
@@ -50,6 +54,16 @@ class Reply:
 Handler = Callable[[Call], Any]
 
 
+def acting_admin(call: Call) -> User:
+    """The administrator behind the call, whom the audit log names for a change made to a
+    person or an organization: an API key's owner. A client's token has no one behind it."""
+    if call.caller.user is None:
+        raise ApiProblem(
+            403, "This change is recorded under an administrator: call with an API key."
+        )
+    return call.caller.user
+
+
 @dataclass
 class Endpoint:
     method: str
@@ -63,6 +77,7 @@ class Endpoint:
     path_params: dict[str, Schema] = field(default_factory=dict)
     query: dict[str, Schema] = field(default_factory=dict)
     conflict: bool = False  # whether the service may refuse with 409 (something taken)
+    media_type: str = "application/json"  # of the answer; another one is a Response
 
     @property
     def name(self) -> str:

@@ -24,7 +24,18 @@ from idp.oauth.bearer import bearer_token
 from idp.oauth.tokens import app_tokens
 
 # Service errors that mean "taken": 409 rather than 422.
-CONFLICTS = frozenset({"email_taken", "resource_taken"})
+CONFLICTS = frozenset(
+    {
+        "email_taken",
+        "resource_taken",
+        "slug_taken",
+        "already_member",
+        "already_invited",
+        "role_taken",
+        "team_taken",
+        "already_in_team",
+    }
+)
 
 
 def _view(endpoint: Endpoint) -> Any:
@@ -123,6 +134,9 @@ def _problems(schema: Schema, value: Any, base: str) -> list[dict[str, str]]:
 
 
 def _answer(endpoint: Endpoint, result: Any) -> Response:
+    if isinstance(result, Response):  # another media type than JSON (CSV, say)
+        result.headers["Cache-Control"] = "no-store"
+        return result
     status, body = (result.status, result.body) if isinstance(result, Reply) else (0, result)
     status = status or endpoint.status
     response = Response(

@@ -22,7 +22,7 @@ from idp.errors import IdpError, InvalidInput
 from idp.identity import members, users
 from idp.identity.models import User
 from idp.identity.organization_models import Invitation, Membership
-from idp.identity.permissions import OWNER, NotAllowed, require, role_exists
+from idp.identity.permissions import OWNER, Acting, NotAllowed, require, role_exists
 from idp.mail import app_mailer
 from idp.settings import app_settings
 
@@ -34,9 +34,11 @@ class InvitationUnusable(IdpError):
     code = "invitation_unusable"
 
 
-def invite(
-    actor: User, membership: Membership | None, email: str, role: str, link: Link
-) -> Invitation:
+class AlreadyInvited(InvalidInput):
+    code = "already_invited"
+
+
+def invite(actor: User, membership: Acting | None, email: str, role: str, link: Link) -> Invitation:
     """Invite `email` with `role` and mail the link; nothing is stored if the mail fails."""
     member = require(membership, "invitation", "create")
     email = users.normalise_email(email)
@@ -46,9 +48,9 @@ def invite(
         raise NotAllowed("Only an owner can invite an owner.")
     existing = users.find_by_email(email)
     if existing is not None and members.find(member.organization_id, existing.id):
-        raise InvalidInput(f"{email} is already a member.", field="email")
+        raise members.AlreadyMember(f"{email} is already a member.", field="email")
     if _pending(member.organization_id, email) is not None:
-        raise InvalidInput(
+        raise AlreadyInvited(
             f"{email} already has a pending invitation; resend it instead.", field="email"
         )
     row = Invitation(
@@ -69,7 +71,7 @@ def invite(
     return row
 
 
-def resend(actor: User, membership: Membership | None, invitation_id: int, link: Link) -> None:
+def resend(actor: User, membership: Acting | None, invitation_id: int, link: Link) -> None:
     """A new link and a new expiry; the old link stops working."""
     member = require(membership, "invitation", "create")
     row = _of(member, invitation_id)
@@ -88,7 +90,7 @@ def resend(actor: User, membership: Membership | None, invitation_id: int, link:
     db.session.commit()
 
 
-def cancel(actor: User, membership: Membership | None, invitation_id: int) -> None:
+def cancel(actor: User, membership: Acting | None, invitation_id: int) -> None:
     member = require(membership, "invitation", "cancel")
     row = _of(member, invitation_id)
     if row.status != PENDING:
@@ -172,7 +174,7 @@ def of_person(user: User) -> list[Invitation]:
     )
 
 
-def of_organization(membership: Membership | None) -> list[Invitation]:
+def of_organization(membership: Acting | None) -> list[Invitation]:
     """Every invitation of the organization, newest first (for those who may invite)."""
     member = require(membership, "invitation", "create")
     return list(
@@ -257,7 +259,7 @@ def _pending(organization_id: int, email: str) -> Invitation | None:
     )
 
 
-def _of(member: Membership, invitation_id: int) -> Invitation:
+def _of(member: Acting, invitation_id: int) -> Invitation:
     row = db.session.get(Invitation, invitation_id)
     if row is None or row.organization_id != member.organization_id:
         raise InvalidInput("There is no such invitation in this organization.")

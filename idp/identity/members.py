@@ -22,17 +22,21 @@ from idp.identity.organization_models import (
     Team,
     TeamMember,
 )
-from idp.identity.permissions import OWNER, NotAllowed, require, role_exists
+from idp.identity.permissions import OWNER, Acting, NotAllowed, Operator, require, role_exists
 
 LAST_OWNER = "An organization needs an owner: make someone else an owner first."
 
 
-def add(actor: User, membership: Membership | None, user: User, role: str) -> Membership:
+class AlreadyMember(InvalidInput):
+    code = "already_member"
+
+
+def add(actor: User, membership: Acting | None, user: User, role: str) -> Membership:
     """Add an existing person directly (the management API's way; pages invite)."""
     member = require(membership, "member", "create")
     _check_role(member, role)
     if find(member.organization_id, user.id) is not None:
-        raise InvalidInput(f"{user.email} is already a member.", field="email")
+        raise AlreadyMember(f"{user.email} is already a member.", field="email")
     row = join(user, member.organization_id, role)
     record(
         Event.MEMBER_ADDED,
@@ -53,11 +57,11 @@ def join(user: User, organization_id: int, role: str) -> Membership:
         db.session.flush()
     except IntegrityError:  # added by a request running at the same time
         db.session.rollback()
-        raise InvalidInput(f"{user.email} is already a member.", field="email") from None
+        raise AlreadyMember(f"{user.email} is already a member.", field="email") from None
     return row
 
 
-def change_role(actor: User, membership: Membership | None, member_id: int, role: str) -> None:
+def change_role(actor: User, membership: Acting | None, member_id: int, role: str) -> None:
     member = require(_locked(membership), "member", "update")
     target = _target(member, member_id)
     _check_role(member, role)
@@ -77,7 +81,7 @@ def change_role(actor: User, membership: Membership | None, member_id: int, role
     db.session.commit()
 
 
-def remove(actor: User, membership: Membership | None, member_id: int) -> None:
+def remove(actor: User, membership: Acting | None, member_id: int) -> None:
     member = require(_locked(membership), "member", "delete")
     target = _target(member, member_id)
     if target.role == OWNER and member.role != OWNER:
@@ -95,18 +99,18 @@ def remove(actor: User, membership: Membership | None, member_id: int) -> None:
 
 
 def leave(actor: User, membership: Membership | None) -> None:
-    membership = _locked(membership)
-    if membership is None:
+    member = _locked(membership)
+    if not isinstance(member, Membership):
         raise NotAllowed("You are not a member of this organization.")
-    if membership.role == OWNER and _owners(membership.organization_id) <= 1:
+    if member.role == OWNER and _owners(member.organization_id) <= 1:
         raise InvalidInput(LAST_OWNER)
     record(
         Event.MEMBER_LEFT,
         user_id=actor.id,
         subject=actor.email,
-        organization=membership.organization_id,
+        organization=member.organization_id,
     )
-    _drop(membership)
+    _drop(member)
     db.session.commit()
 
 
@@ -138,21 +142,21 @@ def _drop(target: Membership) -> None:
     db.session.delete(target)
 
 
-def _target(member: Membership, member_id: int) -> Membership:
+def _target(member: Acting, member_id: int) -> Membership:
     target = db.session.get(Membership, member_id, populate_existing=True)
     if target is None or target.organization_id != member.organization_id:
         raise InvalidInput("There is no such member in this organization.")
     return target
 
 
-def _check_role(member: Membership, role: str) -> None:
+def _check_role(member: Acting, role: str) -> None:
     if not role_exists(member.organization_id, role):
         raise InvalidInput(f"There is no role named “{role}” here.", field="role")
     if role == OWNER and member.role != OWNER:
         raise NotAllowed("Only an owner can make someone an owner.")
 
 
-def _locked(member: Membership | None) -> Membership | None:
+def _locked(member: Acting | None) -> Acting | None:
     """Take the organization's write lock, then read `member` again (None if it is gone):
     changes that could take away an owner run one at a time per organization, each seeing
     the one before. Two owners demoting each other at once would otherwise both count two
@@ -166,6 +170,8 @@ def _locked(member: Membership | None) -> Membership | None:
         .values(id=Organization.id)
         .execution_options(synchronize_session=False)
     )
+    if isinstance(member, Operator):  # not a member: nothing to read again
+        return member
     try:
         db.session.refresh(member)
     except InvalidRequestError:  # removed by a change that held the lock before this one

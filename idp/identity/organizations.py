@@ -21,7 +21,7 @@ from idp.errors import IdpError, InvalidInput
 from idp.identity.models import User
 from idp.identity.organization_models import ActiveOrganization, Membership, Organization
 from idp.identity.passkeys import passkeys_of
-from idp.identity.permissions import OWNER, NotAllowed, require
+from idp.identity.permissions import OWNER, Acting, NotAllowed, require
 from idp.identity.two_factor import totp_factor
 from idp.settings import app_settings
 from idp.settings.organizations import ADMINS
@@ -54,8 +54,19 @@ class Fields:
 def create(actor: User, fields: Fields) -> Organization:
     """A new organization with `actor` as its owner. A slug taken by a request running at the
     same time is refused like one taken before (the unique index decides)."""
-    name, slug, logo_url = _checked(fields)
+    checked = _checked(fields)
     _check_may_create(actor)
+    return _insert(actor, checked, owner=actor)
+
+
+def create_for(actor: User, owner: User, fields: Fields) -> Organization:
+    """A new organization owned by `owner`, made by `actor`, an administrator (the management
+    API): the site's limits on who creates organizations, and how many, are for people."""
+    return _insert(actor, _checked(fields), owner=owner)
+
+
+def _insert(actor: User, checked: tuple[str, str, str | None], *, owner: User) -> Organization:
+    name, slug, logo_url = checked
     if find_by_slug(slug) is not None:
         raise _taken(slug)
     organization = Organization(name=name, slug=slug, logo_url=logo_url, created_by=actor.id)
@@ -65,14 +76,21 @@ def create(actor: User, fields: Fields) -> Organization:
     except IntegrityError:
         db.session.rollback()
         raise _taken(slug) from None
-    db.session.add(Membership(organization_id=organization.id, user_id=actor.id, role=OWNER))
-    record(Event.ORGANIZATION_CREATED, user_id=actor.id, organization=organization.id, slug=slug)
+    db.session.add(Membership(organization_id=organization.id, user_id=owner.id, role=OWNER))
+    detail = {} if owner.id == actor.id else {"owner": owner.email}
+    record(
+        Event.ORGANIZATION_CREATED,
+        user_id=actor.id,
+        organization=organization.id,
+        slug=slug,
+        **detail,
+    )
     db.session.commit()
     return organization
 
 
 def update(
-    actor: User, membership: Membership | None, fields: Fields, *, require_two_factor: bool
+    actor: User, membership: Acting | None, fields: Fields, *, require_two_factor: bool
 ) -> Organization:
     """Rename, change the slug, logo or the two-factor policy."""
     member = require(membership, "organization", "update")
@@ -99,7 +117,7 @@ def update(
     return organization
 
 
-def delete_organization(actor: User, membership: Membership | None, confirm_slug: str) -> None:
+def delete_organization(actor: User, membership: Acting | None, confirm_slug: str) -> None:
     """Delete the organization, its members, invitations, roles and teams. The owner confirms
     by typing the slug."""
     member = require(membership, "organization", "delete")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from idp.core.audit import Event, record
 from idp.db import db
@@ -48,14 +50,39 @@ class NotAllowed(IdpError):
     status = 403
 
 
-def has_permission(membership: Membership | None, resource: str, action: str) -> bool:
-    """Whether the member's role allows `action` on `resource`; never for a non-member."""
+class RoleTaken(InvalidInput):
+    code = "role_taken"
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A site administrator acting on an organization from outside it (the management API):
+    allowed what an owner is, without being a member. The rules that are not permissions
+    (the last owner stays) apply to them as to anyone."""
+
+    organization: Organization
+    role: str = OWNER
+
+    @property
+    def organization_id(self) -> int:
+        return self.organization.id
+
+
+# Who acts inside an organization: one of its members, or an operator.
+Acting = Membership | Operator
+
+
+def has_permission(membership: Acting | None, resource: str, action: str) -> bool:
+    """Whether the member's role allows `action` on `resource`; never for a non-member,
+    always for an operator."""
     if membership is None:
         return False
+    if isinstance(membership, Operator):
+        return True
     return action in statements_of(membership.organization_id, membership.role).get(resource, ())
 
 
-def require(membership: Membership | None, resource: str, action: str) -> Membership:
+def require(membership: Acting | None, resource: str, action: str) -> Acting:
     """The membership if it allows `action` on `resource`; `NotAllowed` saying what it lacks."""
     if membership is None:
         raise NotAllowed("You are not a member of this organization.")
@@ -129,7 +156,7 @@ def checked_statements(raw: Mapping[str, Any]) -> dict[str, list[str]]:
 
 
 def create_role(
-    actor: User, membership: Membership | None, name: str, statements: Mapping[str, Any]
+    actor: User, membership: Acting | None, name: str, statements: Mapping[str, Any]
 ) -> OrganizationRole:
     """A custom role of the actor's organization."""
     member = require(membership, "role", "create")
@@ -140,11 +167,16 @@ def create_role(
             field="name",
         )
     if role_exists(member.organization_id, name):
-        raise InvalidInput(f"There is already a role named “{name}”.", field="name")
+        raise RoleTaken(f"There is already a role named “{name}”.", field="name")
     row = OrganizationRole(
         organization_id=member.organization_id, name=name, statements=checked_statements(statements)
     )
     db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:  # created by a request running at the same time
+        db.session.rollback()
+        raise RoleTaken(f"There is already a role named “{name}”.", field="name") from None
     record(
         Event.ORGANIZATION_ROLE_CREATED,
         user_id=actor.id,
@@ -157,12 +189,10 @@ def create_role(
 
 
 def update_role(
-    actor: User, membership: Membership | None, name: str, statements: Mapping[str, Any]
+    actor: User, membership: Acting | None, name: str, statements: Mapping[str, Any]
 ) -> OrganizationRole:
     member = require(membership, "role", "update")
-    row = find_role(member.organization_id, name)
-    if row is None:
-        raise InvalidInput(f"There is no custom role named “{name}”.", field="name")
+    row = _custom_role(member.organization_id, name)
     row.statements = checked_statements(statements)
     record(
         Event.ORGANIZATION_ROLE_UPDATED,
@@ -175,12 +205,10 @@ def update_role(
     return row
 
 
-def delete_role(actor: User, membership: Membership | None, name: str) -> None:
+def delete_role(actor: User, membership: Acting | None, name: str) -> None:
     """Remove a custom role no member holds."""
     member = require(membership, "role", "delete")
-    row = find_role(member.organization_id, name)
-    if row is None:
-        raise InvalidInput(f"There is no custom role named “{name}”.", field="name")
+    row = _custom_role(member.organization_id, name)
     holders = db.session.scalar(
         select(Membership.id).where(
             Membership.organization_id == member.organization_id, Membership.role == name
@@ -196,3 +224,13 @@ def delete_role(actor: User, membership: Membership | None, name: str) -> None:
         role=name,
     )
     db.session.commit()
+
+
+def _custom_role(organization_id: int, name: str) -> OrganizationRole:
+    """The custom role to change or delete; a built-in role is fixed."""
+    if name in BUILT_IN:
+        raise InvalidInput(f"The built-in role “{name}” cannot be changed or deleted.")
+    row = find_role(organization_id, name)
+    if row is None:
+        raise InvalidInput(f"There is no custom role named “{name}”.", field="name")
+    return row

@@ -16,12 +16,20 @@ from idp.errors import InvalidInput
 from idp.identity import members, organizations
 from idp.identity.models import User
 from idp.identity.organization_models import ActiveOrganization, Membership, Team, TeamMember
-from idp.identity.permissions import NotAllowed, require
+from idp.identity.permissions import Acting, NotAllowed, require
 
 MAX_NAME = 200
 
 
-def create(actor: User, membership: Membership | None, name: str) -> Team:
+class TeamTaken(InvalidInput):
+    code = "team_taken"
+
+
+class AlreadyInTeam(InvalidInput):
+    code = "already_in_team"
+
+
+def create(actor: User, membership: Acting | None, name: str) -> Team:
     member = require(membership, "team", "create")
     team = Team(organization_id=member.organization_id, name=_name(member, name))
     db.session.add(team)
@@ -33,7 +41,7 @@ def create(actor: User, membership: Membership | None, name: str) -> Team:
     return team
 
 
-def rename(actor: User, membership: Membership | None, team_id: int, name: str) -> Team:
+def rename(actor: User, membership: Acting | None, team_id: int, name: str) -> Team:
     member = require(membership, "team", "update")
     team = _team(member, team_id)
     previous, team.name = team.name, _name(member, name, keep=team.id)
@@ -49,7 +57,7 @@ def rename(actor: User, membership: Membership | None, team_id: int, name: str) 
     return team
 
 
-def remove(actor: User, membership: Membership | None, team_id: int) -> None:
+def remove(actor: User, membership: Acting | None, team_id: int) -> None:
     member = require(membership, "team", "delete")
     team = _team(member, team_id)
     record(
@@ -59,15 +67,29 @@ def remove(actor: User, membership: Membership | None, team_id: int) -> None:
     db.session.commit()
 
 
-def add_member(actor: User, membership: Membership | None, team_id: int, member_id: int) -> None:
+def add_member(actor: User, membership: Acting | None, team_id: int, member_id: int) -> None:
+    member = require(membership, "team", "update")
+    _add(actor, member, _team(member, team_id), db.session.get(Membership, member_id))
+
+
+def add_person(actor: User, membership: Acting | None, team_id: int, user_id: int) -> None:
+    """Add a member to a team by their person's id (the management API's way)."""
     member = require(membership, "team", "update")
     team = _team(member, team_id)
-    target = db.session.get(Membership, member_id)
+    _add(actor, member, team, members.find(member.organization_id, user_id))
+
+
+def _add(actor: User, member: Acting, team: Team, target: Membership | None) -> None:
     if target is None or target.organization_id != member.organization_id:
         raise InvalidInput("Only members of the organization can join its teams.")
     if _row(team.id, target.user_id) is not None:
-        raise InvalidInput(f"{target.user.email} is already in {team.name}.")
+        raise AlreadyInTeam(f"{target.user.email} is already in {team.name}.")
     db.session.add(TeamMember(team_id=team.id, user_id=target.user_id))
+    try:
+        db.session.flush()
+    except IntegrityError:  # added by a request running at the same time
+        db.session.rollback()
+        raise AlreadyInTeam(f"{target.user.email} is already in {team.name}.") from None
     record(
         Event.TEAM_MEMBER_ADDED,
         user_id=actor.id,
@@ -78,7 +100,7 @@ def add_member(actor: User, membership: Membership | None, team_id: int, member_
     db.session.commit()
 
 
-def remove_member(actor: User, membership: Membership | None, team_id: int, user_id: int) -> None:
+def remove_member(actor: User, membership: Acting | None, team_id: int, user_id: int) -> None:
     member = require(membership, "team", "update")
     team = _team(member, team_id)
     row = _row(team.id, user_id)
@@ -124,7 +146,7 @@ def set_active_team(user: User, session_id: int, team_id: int | None) -> None:
     db.session.commit()
 
 
-def _name(member: Membership, raw: str, keep: int | None = None) -> str:
+def _name(member: Acting, raw: str, keep: int | None = None) -> str:
     name = " ".join(raw.split())
     if not name or len(name) > MAX_NAME:
         raise InvalidInput(f"Give a team name of 1 to {MAX_NAME} characters.", field="name")
@@ -132,7 +154,7 @@ def _name(member: Membership, raw: str, keep: int | None = None) -> str:
         select(Team).where(Team.organization_id == member.organization_id, Team.name == name)
     )
     if same is not None and same.id != keep:
-        raise InvalidInput(f"There is already a team named “{name}”.", field="name")
+        raise TeamTaken(f"There is already a team named “{name}”.", field="name")
     return name
 
 
@@ -141,10 +163,10 @@ def _flush_unique(name: str) -> None:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise InvalidInput(f"There is already a team named “{name}”.", field="name") from None
+        raise TeamTaken(f"There is already a team named “{name}”.", field="name") from None
 
 
-def _team(member: Membership, team_id: int) -> Team:
+def _team(member: Acting, team_id: int) -> Team:
     team = db.session.get(Team, team_id)
     if team is None or team.organization_id != member.organization_id:
         raise InvalidInput("There is no such team in this organization.")

@@ -25,7 +25,13 @@ SCOPES: dict[str, str] = {
     "admin:api_keys:read": "List API keys",
     "admin:api_keys:write": "Create and revoke API keys",
     "admin:people:read": "List, search and read people",
-    "admin:people:write": "Create people",
+    "admin:people:write": "Create people; ban, unban, set the admin role, end sessions, "
+    "send a password reset",
+    "admin:organizations:read": "List and read organizations, their members, invitations, "
+    "roles and teams",
+    "admin:organizations:write": "Create, change and delete organizations, their members, "
+    "invitations, roles and teams",
+    "admin:audit:read": "Read and export the audit log",
 }
 
 

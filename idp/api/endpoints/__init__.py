@@ -9,9 +9,31 @@ from __future__ import annotations
 from flask import Flask
 
 from idp.api import views
-from idp.api.endpoints import api_keys, clients, people, resources, signing_keys
+from idp.api.endpoints import (
+    api_keys,
+    audit,
+    clients,
+    members,
+    organizations,
+    people,
+    people_actions,
+    resources,
+    signing_keys,
+    teams,
+)
 
-NOUNS = (clients, resources, signing_keys, api_keys, people)
+NOUNS = (
+    clients,
+    resources,
+    signing_keys,
+    api_keys,
+    people,
+    people_actions,
+    organizations,
+    members,
+    teams,
+    audit,
+)
 
 
 def init_app(app: Flask) -> None:

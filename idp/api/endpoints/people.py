@@ -1,5 +1,6 @@
 """Management API: people (idp.identity.users does the work). Search is by the start of the
-email address, in pages ordered by id (`after`: the last id of the previous page)."""
+email address, in pages ordered by id (`after`: the last id of the previous page). A person's
+`ban` is shown while it lasts; what an admin does to a person is in `people_actions.py`."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from idp.api.schemas import MAYBE_TIME, NAME, PAGE_SIZE, TIME, answer, closed, l
 from idp.core.audit import Event
 from idp.db import db
 from idp.identity import users
+from idp.identity.bans import Ban
 from idp.identity.models import User
 from idp.identity.passwords import MAX_LENGTH
 
 READ, WRITE = "admin:people:read", "admin:people:write"
+ID = {"user_id": INTEGER}
 
 PERSON = answer(
     {
@@ -26,6 +29,12 @@ PERSON = answer(
         "is_admin": {"type": "boolean"},
         "email_verified_at": MAYBE_TIME,
         "created_at": TIME,
+        "ban": {
+            "oneOf": [
+                {"type": "null"},
+                answer({"reason": {"type": "string"}, "since": TIME, "expires_at": MAYBE_TIME}),
+            ]
+        },
     }
 )
 BODY = closed(
@@ -39,7 +48,8 @@ BODY = closed(
 )
 
 
-def person_json(user: User) -> dict[str, Any]:
+def person_json(user: User, ban: Ban | None) -> dict[str, Any]:
+    """The person, with their ban (their `Ban` row, if any) while it lasts."""
     verified = user.email_verified_at
     return {
         "id": user.id,
@@ -48,7 +58,27 @@ def person_json(user: User) -> dict[str, Any]:
         "is_admin": user.is_admin,
         "email_verified_at": verified.isoformat() if verified else None,
         "created_at": user.created_at.isoformat(),
+        "ban": _ban_json(ban) if ban is not None and ban.is_active() else None,
     }
+
+
+def _ban_json(ban: Ban) -> dict[str, Any]:
+    return {
+        "reason": ban.reason,
+        "since": ban.created_at.isoformat(),
+        "expires_at": ban.expires_at.isoformat() if ban.expires_at else None,
+    }
+
+
+def with_ban(user: User) -> dict[str, Any]:
+    return person_json(user, db.session.get(Ban, user.id, populate_existing=True))
+
+
+def found(call: Call) -> User:
+    user = db.session.get(User, call.params["user_id"])
+    if user is None:
+        raise ApiProblem(404, f"No person has the id {call.params['user_id']}.")
+    return user
 
 
 @api.endpoint(
@@ -69,7 +99,10 @@ def list_people(call: Call) -> Any:
         query = query.where(User.email.startswith(call.query["email"].lower(), autoescape=True))
     if "after" in call.query:
         query = query.where(User.id > call.query["after"])
-    return {"people": [person_json(user) for user in db.session.scalars(query)]}
+    people = list(db.session.scalars(query))
+    bans = db.session.scalars(select(Ban).where(Ban.user_id.in_([user.id for user in people])))
+    by_user = {ban.user_id: ban for ban in bans}
+    return {"people": [person_json(user, by_user.get(user.id)) for user in people]}
 
 
 @api.endpoint(
@@ -77,14 +110,11 @@ def list_people(call: Call) -> Any:
     "/people/{user_id}",
     permission=READ,
     summary="Get a person",
-    path_params={"user_id": INTEGER},
+    path_params=ID,
     answer=PERSON,
 )
 def get_person(call: Call) -> Any:
-    user = db.session.get(User, call.params["user_id"])
-    if user is None:
-        raise ApiProblem(404, f"No person has the id {call.params['user_id']}.")
-    return person_json(user)
+    return with_ban(found(call))
 
 
 @api.endpoint(
@@ -105,4 +135,4 @@ def create_person(call: Call) -> Any:
         is_admin=body.get("is_admin", False),
         event=Event.USER_CREATED,
     )
-    return person_json(user)
+    return person_json(user, None)
