@@ -238,6 +238,23 @@ def test_adding_an_address_without_an_account_is_refused(admin, acme, snapshot):
     assert message == "There is no account with the address zoe@example.com."
 
 
+def test_adding_a_malformed_address_is_refused(admin, acme, snapshot):
+    message = refused(admin, snapshot, acme["org"], "members", email="zoe@", role="member")
+
+    assert message == "Enter a valid email address, like name@example.com."
+
+
+def test_a_members_own_change_after_the_admins_is_not_marked_as_the_admins(app, admin, acme):
+    act(admin, acme["org"], f"role/{acme['bob_member']}", role="admin")
+    with app.app_context():
+        members.change_role(
+            user(acme["ada"]), membership(acme["ada"], acme["org"]), acme["bob_member"], "member"
+        )
+
+    row = last_event(app, "member_role_changed")
+    assert row.user_id == acme["ada"] and "admin" not in row.detail
+
+
 def test_adding_a_member_again_is_refused(admin, acme, snapshot):
     message = refused(admin, snapshot, acme["org"], "members", email=BOB, role="admin")
 
