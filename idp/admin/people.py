@@ -75,7 +75,7 @@ def find(search: Search) -> Page:
 
 def _filtered(statement: Select[Any], search: Search) -> Select[Any]:
     if search.query:
-        prefix = _escape(search.query) + "%"
+        prefix = escape_like(search.query) + "%"
         statement = statement.where(
             or_(
                 User.email.like(prefix, escape="\\"),
@@ -99,7 +99,8 @@ _FILTER: dict[str, Callable[[], ColumnElement[bool]]] = {
 }
 
 
-def _escape(text: str) -> str:
+def escape_like(text: str) -> str:
+    """`text` as a literal inside a LIKE pattern (with `escape="\\"`)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 

@@ -8,6 +8,9 @@ is stored exactly when the change it describes is.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -114,10 +117,27 @@ class AuditEvent(Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+_acting_admin: ContextVar[str | None] = ContextVar("idp_acting_admin", default=None)
+
+
+@contextmanager
+def acting_admin(email: str) -> Iterator[None]:
+    """Every event recorded inside names `admin` (the acting admin's email): for an admin who
+    acts through services written for members, such as an organization's."""
+    token = _acting_admin.set(email)
+    try:
+        yield
+    finally:
+        _acting_admin.reset(token)
+
+
 def record(
     event: Event, *, user_id: int | None = None, subject: str | None = None, **detail: Any
 ) -> AuditEvent:
     """Add an audit row to the current transaction; the caller commits."""
+    admin = _acting_admin.get()
+    if admin is not None:
+        detail.setdefault("admin", admin)
     ip = user_agent = None
     if has_request_context():
         ip = request.remote_addr

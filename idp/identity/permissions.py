@@ -123,6 +123,17 @@ def roles_of(organization: Organization) -> list[str]:
     return [*BUILT_IN, *custom]
 
 
+def custom_roles(organization_id: int) -> list[OrganizationRole]:
+    """The organization's own roles, by name."""
+    return list(
+        db.session.scalars(
+            select(OrganizationRole)
+            .where(OrganizationRole.organization_id == organization_id)
+            .order_by(OrganizationRole.name)
+        )
+    )
+
+
 def find_role(organization_id: int, name: str) -> OrganizationRole | None:
     return db.session.scalar(
         select(OrganizationRole).where(

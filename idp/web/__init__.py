@@ -13,9 +13,11 @@ from idp.api import endpoints as api
 from idp.web import (
     account,
     admin,
+    admin_api_keys,
     admin_audit,
     admin_clients,
     admin_keys,
+    admin_organizations,
     admin_people,
     api_keys,
     auth,
@@ -79,6 +81,8 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     admin_people.init_app(app)
     admin_keys.init_app(app)
     admin_audit.init_app(app)
+    admin_organizations.init_app(app)
+    admin_api_keys.init_app(app)
     key_schedule.init_app(app)
     organizations.init_app(app)
     invitations.init_app(app)

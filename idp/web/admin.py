@@ -2,7 +2,7 @@
 resources (RFC 8707) that tokens may be issued for, with the client that may introspect each
 one's tokens (RFC 7662), done by the same service functions as `idp resources`. The console's
 other pages live beside this module, one per noun: `admin_people.py`, `admin_keys.py`,
-`admin_audit.py`.
+`admin_audit.py`, `admin_clients.py`, `admin_organizations.py`, `admin_api_keys.py`.
 
 Every admin page needs a fresh sign-in (a password typed within IDP_SESSION_FRESH_AGE);
 a signed-in user who is not an admin gets 403. Changes are written to the audit log with the

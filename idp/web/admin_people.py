@@ -19,7 +19,7 @@ from idp.admin import moderation, people
 from idp.core.audit import AuditEvent
 from idp.db import db
 from idp.errors import IdpError, InvalidInput
-from idp.identity import passkeys, recovery
+from idp.identity import organizations, passkeys, recovery
 from idp.identity.bans import Ban
 from idp.identity.models import User
 from idp.identity.sessions import app_sessions
@@ -161,6 +161,7 @@ def _person_page(user: User, **errors: str) -> str:
         backup_codes_left=len(list(backup_left)),
         passkeys=passkeys.passkeys_of(user),
         apps=apps_with_access(user),
+        memberships=organizations.mine(user),
         trail=list(trail),
         errors=errors,
     )

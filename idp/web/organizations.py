@@ -194,6 +194,11 @@ def _custom_role(user: Any, m: Membership, _: int) -> str:
     return "The role was created."
 
 
+def _edit_role(user: Any, m: Membership, _: int) -> str:
+    role = permissions.update_role(user, m, _field("name"), _statements())
+    return f"The role {role.name} was saved."
+
+
 def _delete_role(user: Any, m: Membership, _: int) -> str:
     permissions.delete_role(user, m, _field("name"))
     return "The role was deleted."
@@ -215,6 +220,7 @@ ACTIONS: dict[str, Callable[[Any, Membership, int], str]] = {
     "team-members-remove": _team_member_remove,
     "active-team": _active_team,
     "roles": _custom_role,
+    "edit-role": _edit_role,
     "delete-role": _delete_role,
 }
 
@@ -257,6 +263,7 @@ def _page(membership: Membership, error: IdpError | None = None) -> str:
         invitations=invitations.of_organization(membership) if can["invitation:create"] else [],
         teams=[(t, teams.team_members(t.id)) for t in teams.teams_of(organization.id)],
         roles=permissions.roles_of(organization),
+        custom_roles=permissions.custom_roles(organization.id),
         statements=STATEMENTS,
         can=can,
         active=active if active and active.organization_id == organization.id else None,

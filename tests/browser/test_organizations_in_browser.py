@@ -2,7 +2,8 @@
 the colleague opens the link and joins with a new account, the owner changes their role, and
 the colleague signs in to a third-party app choosing the organization at consent; the app's
 ID token carries the organization claims. An organization that requires two-factor sends a
-member without it to set it up before the app gets a code."""
+member without it to set it up before the app gets a code. The owner creates a custom role,
+edits its permissions and deletes it."""
 
 from __future__ import annotations
 
@@ -128,3 +129,31 @@ def test_an_organization_requiring_two_factor_sends_a_member_without_it_to_set_i
     expect(
         page.get_by_text("Acme requires two-factor authentication or a passkey.")
     ).to_be_visible()
+
+
+def test_the_owner_creates_edits_and_deletes_a_custom_role(server, new_context, make_user):
+    make_organization(server.app, make_user("ada@example.com"))
+    page = new_context().new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/organizations/acme")
+
+    page.get_by_label("Role name").fill("billing")
+    page.get_by_role("group", name="Permissions", exact=True).get_by_label("update member").check()
+    page.get_by_role("button", name="Create role").click()
+    expect(page.get_by_text("The role was created.")).to_be_visible()
+    billing = page.get_by_role("group", name="Permissions of billing")
+    expect(billing.get_by_label("update member")).to_be_checked()
+    violations = Axe().run(page)
+    assert violations.violations_count == 0, violations.generate_report()
+
+    billing.get_by_label("create invitation").check()
+    billing.get_by_label("update member").uncheck()
+    page.get_by_role("button", name="Save billing").click()
+    expect(page.get_by_text("The role billing was saved.")).to_be_visible()
+    billing = page.get_by_role("group", name="Permissions of billing")
+    expect(billing.get_by_label("create invitation")).to_be_checked()
+    expect(billing.get_by_label("update member")).not_to_be_checked()
+
+    page.get_by_role("button", name="Delete billing").click()
+    expect(page.get_by_text("The role was deleted.")).to_be_visible()
+    expect(page.get_by_role("group", name="Permissions of billing")).to_have_count(0)
