@@ -216,7 +216,8 @@ class VerifiedTokens:
         self._claims: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     def get(self, token: str, typ: str, keyset: KeySet) -> dict[str, Any] | None:
-        """A copy of the verified claims of `token`, or None if it does not verify."""
+        """A copy of the verified claims of `token` (shallow: never change a nested `aud` or
+        `amr` list), or None if it does not verify."""
         if keyset is not self._keyset:
             self._claims, self._keyset = {}, keyset
         claims = self._claims.get((token, typ), _UNSEEN)
