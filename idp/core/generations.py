@@ -43,6 +43,7 @@ class Generation(Model):
 
 
 TABLE: Table = Generation.__table__  # type: ignore[assignment]
+_ALL = select(TABLE.c.name, TABLE.c.value)  # built once: read on most protocol requests
 
 
 def read(connection: Connection, name: str) -> int:
@@ -58,7 +59,7 @@ def in_session(name: str) -> Callable[[], int]:
         session = db.session()
         seen = session.info.get(_SEEN)
         if seen is None:
-            rows = session.connection().execute(select(TABLE.c.name, TABLE.c.value))
+            rows = session.connection().execute(_ALL)
             seen = session.info[_SEEN] = {name: value for name, value in rows}
         return int(seen.get(name, 0))
 

@@ -2,7 +2,10 @@
 
 Introspection, revocation and userinfo ask only whether an access token's family is live,
 whose it is and what it was granted; loading an ORM `TokenFamily` for that costs more than
-the query. Never cached: a revocation or a ban is seen by the next request, in any process.
+the query. Userinfo also needs the user's claims: `family_with_user` reads both in one
+statement (an outer join: a deleted user reads as None). The statements are built once, with
+bound parameters, so a request pays for neither building nor cache-keying them. Never cached:
+a revocation or a ban is seen by the next request, in any process.
 """
 
 from __future__ import annotations
@@ -11,16 +14,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 
 from idp.db import db
+from idp.identity.models import User
 from idp.oauth.models import TokenFamily
 
 TABLE: Table = TokenFamily.__table__  # type: ignore[assignment]
+USERS: Table = User.__table__  # type: ignore[assignment]
 COLUMNS = [
     TABLE.c[name]
     for name in ("id", "client_id", "user_id", "revoked_at", "claims", "organization_id")
 ]
+USER_COLUMNS = [
+    USERS.c[name] for name in ("id", "name", "email", "email_verified_at", "updated_at")
+]
+
+_FAMILY = select(*COLUMNS).where(TABLE.c.id == bindparam("family_id"))
+_FAMILY_WITH_USER = (
+    select(*COLUMNS, *(column.label(f"user_{column.name}") for column in USER_COLUMNS))
+    .select_from(TABLE.outerjoin(USERS, USERS.c.id == TABLE.c.user_id))
+    .where(TABLE.c.id == bindparam("family_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -33,8 +48,28 @@ class FamilyState:
     organization_id: int | None
 
 
+@dataclass(frozen=True)
+class UserClaims:
+    """What `idp.oauth.scopes.user_claims` reads of a user, without an ORM `User`."""
+
+    id: int
+    name: str
+    email: str
+    email_verified_at: datetime | None
+    updated_at: datetime
+
+
 def family_state(family_id: str) -> FamilyState | None:
     """The family `family_id` (an access token's `jti` before its first "."), or None."""
-    query = select(*COLUMNS).where(TABLE.c.id == family_id)
-    row = db.session.connection().execute(query).first()
+    row = db.session.connection().execute(_FAMILY, {"family_id": family_id}).first()
     return FamilyState(*row) if row is not None else None
+
+
+def family_with_user(family_id: str) -> tuple[FamilyState, UserClaims | None] | None:
+    """The family `family_id` and its user (None: none, or no longer there); None: no family."""
+    row = db.session.connection().execute(_FAMILY_WITH_USER, {"family_id": family_id}).first()
+    if row is None:
+        return None
+    family = FamilyState(*row[: len(COLUMNS)])
+    user = row[len(COLUMNS) :]
+    return family, (UserClaims(*user) if user[0] is not None else None)

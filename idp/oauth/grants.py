@@ -28,7 +28,8 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidScopeError,
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import contains_eager
 
 from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
@@ -45,6 +46,14 @@ from idp.oauth.tokens import Grant
 from idp.oauth.wiring import ServerParts
 
 CODE_TTL = 60
+# A presented refresh token with its family and user, in one statement built once.
+_PRESENTED = (
+    select(RefreshToken, User)
+    .join(RefreshToken.family)
+    .outerjoin(User, User.id == TokenFamily.user_id)
+    .options(contains_eager(RefreshToken.family))
+    .where(RefreshToken.token_hash == bindparam("token_hash"))
+)
 
 
 class S256Only(CodeChallenge):
@@ -204,6 +213,7 @@ class PresentedRefreshToken:
     """A refresh token row in the shape Authlib's RefreshTokenGrant asks for."""
 
     row: RefreshToken
+    user: User | None = None  # the family's, read with it
 
     def check_client(self, client: Client) -> bool:
         return self.row.family.client_id == client.id
@@ -222,11 +232,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> PresentedRefreshToken:
-        row = db.session.scalar(
-            select(RefreshToken).where(RefreshToken.token_hash == digest(refresh_token))
-        )
-        if row is None:
+        found = db.session.execute(_PRESENTED, {"token_hash": digest(refresh_token)}).first()
+        if found is None:
             raise InvalidGrantError("The refresh token is unknown.")
+        row, user = found
         grace = timedelta(seconds=self.server.settings.refresh_reuse_grace)
         _check(row, self.request.client, grace)
         _within(self.request.payload.scope or "", row.family.scope)
@@ -234,11 +243,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         resources = narrowed(requested_resources(self.request), row.family.resources)
         target_of(resources, allow_unregistered=self.server.settings.allow_unregistered_resources)
         self.request.resources = resources
-        return PresentedRefreshToken(row)
+        return PresentedRefreshToken(row, user)
 
     def authenticate_user(self, refresh_token: PresentedRefreshToken) -> User | None:
-        user_id = refresh_token.row.family.user_id
-        return db.session.get(User, user_id) if user_id is not None else None
+        return refresh_token.user  # read with the token
 
     def generate_token(
         self,
@@ -250,7 +258,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     ) -> dict[str, Any]:
         row: RefreshToken = self.request.refresh_token.row
         grace = timedelta(seconds=self.server.settings.refresh_reuse_grace)
-        successor = rotate(row, grace, self.server.tokens)
+        successor = rotate(row, self.request.client, grace, self.server.tokens)
         if successor is None:
             _revoke_for_reuse(row)
         family = row.family

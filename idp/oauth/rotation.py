@@ -15,35 +15,57 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
-from idp.core.security import new_token
+from idp.core.security import digest, new_token
 from idp.db import db, utcnow
-from idp.oauth.models import RefreshToken
+from idp.oauth.models import Client, RefreshToken
 from idp.oauth.tokens import TokenService
 
+# Core statements, built once: the rotation writes through the session's connection, in the
+# request's one transaction (its caller commits once), with none of the ORM's bookkeeping.
+TABLE: Table = RefreshToken.__table__  # type: ignore[assignment]
+_ROTATE = (
+    update(TABLE)
+    .where(TABLE.c.id == bindparam("row_id"), TABLE.c.rotated_at.is_(None))
+    .values(
+        rotated_at=bindparam("now"),
+        successor=bindparam("sealed"),
+        successor_until=bindparam("until"),
+    )
+)
+_KEPT = select(TABLE.c.successor, TABLE.c.successor_until).where(TABLE.c.id == bindparam("row_id"))
+_DROP_EXPIRED = (
+    update(TABLE)
+    .where(TABLE.c.successor_until < bindparam("now"))
+    .values(successor=None, successor_until=None)
+)
+_STORE = insert(TABLE).values(
+    token_hash=bindparam("hash"),
+    family_id=bindparam("family"),
+    created_at=bindparam("now"),
+    expires_at=bindparam("expires"),
+)
 
-def rotate(row: RefreshToken, grace: timedelta, tokens: TokenService) -> str | None:
-    """The refresh token that replaces `row`: minted now if this request rotates it, else the
-    one minted by the request that did, while its window lasts. None: `row` was reused."""
+
+def rotate(row: RefreshToken, client: Client, grace: timedelta, tokens: TokenService) -> str | None:
+    """The refresh token that replaces `row` (issued to `client`): minted now if this request
+    rotates it, else the one minted by the request that did, while its window lasts. None:
+    `row` was reused."""
     token, now = new_token(32), utcnow()
     sealed = tokens.successors.seal(token.encode(), label=row.token_hash)
-    rotated = db.session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))
-        .values(rotated_at=now, successor=sealed, successor_until=now + grace)
-    )
-    if rotated.rowcount == 1:  # type: ignore[attr-defined]
-        _drop_expired(now)
-        tokens.refresh_token(row.family.client, row.family, token)
+    connection = db.session.connection()
+    values = {"row_id": row.id, "now": now, "sealed": sealed, "until": now + grace}
+    if connection.execute(_ROTATE, values).rowcount == 1:
+        connection.execute(_DROP_EXPIRED, {"now": now})  # nobody may fetch those any more
+        family = row.family
+        expires = min(family.expires_at, now + timedelta(seconds=client.refresh_token_ttl))
+        stored = {"hash": digest(token), "family": family.id, "expires": expires}
+        connection.execute(_STORE, {**stored, "now": now})
         return token
     # Another request rotated it; our UPDATE waited for that one to commit, so its successor
     # is on the row now (or, past the window, gone).
-    kept = db.session.execute(
-        select(RefreshToken.successor, RefreshToken.successor_until).where(
-            RefreshToken.id == row.id
-        )
-    ).one()
+    kept = connection.execute(_KEPT, {"row_id": row.id}).one()
     if kept.successor is None or _over(kept.successor_until):
         return None
     return tokens.successors.open(kept.successor, label=row.token_hash).decode()
@@ -51,13 +73,3 @@ def rotate(row: RefreshToken, grace: timedelta, tokens: TokenService) -> str | N
 
 def _over(until: datetime | None) -> bool:
     return until is None or until < utcnow()
-
-
-def _drop_expired(now: datetime) -> None:
-    """Forget the successors whose window has ended: nobody may fetch them any more."""
-    db.session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.successor_until < now)
-        .values(successor=None, successor_until=None)
-        .execution_options(synchronize_session=False)
-    )

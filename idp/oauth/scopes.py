@@ -5,9 +5,24 @@ OpenID Connect Core §5.4 (scope values) and §5.1 (standard claims).
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
-from idp.identity.models import User
+
+class ClaimsUser(Protocol):
+    """What the claims are read from: a `User`, or the hot path's `UserClaims` row."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def email_verified_at(self) -> datetime | None: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
 
 # Only what the provider can fill: it keeps a name, an email address and whether that address
 # was verified. It stores no postal address, phone number or other profile data, so it offers
@@ -51,13 +66,13 @@ def scope_of(claim: str) -> str | None:
     return next((scope for scope, claims in CLAIMS_BY_SCOPE.items() if claim in claims), None)
 
 
-def subject(user: User) -> str:
+def subject(user: ClaimsUser) -> str:
     """The `sub` claim: stable, never reassigned (OpenID Connect Core §2)."""
     return str(user.id)
 
 
 def user_claims(
-    user: User, scopes: list[str], requested: list[str] | None = None
+    user: ClaimsUser, scopes: list[str], requested: list[str] | None = None
 ) -> dict[str, Any]:
     """Claims the granted scopes allow, plus individually requested ones (Core §5.5)."""
     available: dict[str, Any] = {

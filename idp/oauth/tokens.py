@@ -22,6 +22,7 @@ from authlib.oidc.core.util import create_half_hash
 from flask import current_app
 from joserfc import jwt
 from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 from idp.core.security import digest, new_token
 from idp.db import db, utcnow
@@ -79,6 +80,7 @@ class TokenService:
         # Seals the successor a rotated refresh token keeps for its reuse window
         # (idp.oauth.rotation); a key of its own, derived from the same secret.
         self.successors = Sealer(secret_key, info=b"idp refresh-token successors v1")
+        self._verified = VerifiedTokens(issuer)
 
     def access_ttl(self, client: Client, target: Target | None = None) -> int:
         """The client's access-token lifetime, or the resource's when it sets one."""
@@ -194,19 +196,51 @@ class TokenService:
         self, token: str, *, typ: str = "at+jwt", allow_expired: bool = False
     ) -> dict[str, Any] | None:
         """The claims of a token we signed (and, unless allowed, unexpired), or None."""
-        try:
-            decoded = jwt.decode(token, self.published.public_keyset(), algorithms=list(ALGORITHMS))
-        except (JoseError, ValueError):
-            return None
-        if decoded.header.get("typ") != typ:
-            return None
-        claims = dict(decoded.claims)
-        now = time.time()
-        if claims.get("iss") != self.issuer or not isinstance(claims.get("exp"), int):
-            return None
-        if claims["exp"] <= now and not allow_expired:
+        claims = self._verified.get(token, typ, self.published.public_keyset())
+        if claims is None or (claims["exp"] <= time.time() and not allow_expired):
             return None
         return claims
+
+
+class VerifiedTokens:
+    """The claims of tokens whose signature, `typ` and `iss` were checked, by token: a
+    resource server presents one token many times (introspection, userinfo). A token that
+    verified under a key set verifies under it for ever, so entries are kept while the key
+    set is the same object (idp.keys replaces it when a key is added, activated or removed),
+    and at most `max_entries` of them; expiry is the caller's, checked on every use."""
+
+    def __init__(self, issuer: str, max_entries: int = 4096) -> None:
+        self.issuer = issuer
+        self.max_entries = max_entries
+        self._keyset: KeySet | None = None
+        self._claims: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+    def get(self, token: str, typ: str, keyset: KeySet) -> dict[str, Any] | None:
+        """A copy of the verified claims of `token` (shallow: never change a nested `aud` or
+        `amr` list), or None if it does not verify."""
+        if keyset is not self._keyset:
+            self._claims, self._keyset = {}, keyset
+        claims = self._claims.get((token, typ), _UNSEEN)
+        if claims is _UNSEEN:
+            claims = _verify(token, typ, keyset, self.issuer)
+            if len(self._claims) >= self.max_entries:
+                self._claims = {}
+            self._claims[(token, typ)] = claims
+        return dict(claims) if claims is not None else None
+
+
+_UNSEEN: dict[str, Any] = {}
+
+
+def _verify(token: str, typ: str, keyset: KeySet, issuer: str) -> dict[str, Any] | None:
+    try:
+        decoded = jwt.decode(token, keyset, algorithms=list(ALGORITHMS))
+    except (JoseError, ValueError):
+        return None
+    claims = dict(decoded.claims)
+    if decoded.header.get("typ") != typ or claims.get("iss") != issuer:
+        return None
+    return claims if isinstance(claims.get("exp"), int) else None
 
 
 def _authentication(grant: Grant) -> dict[str, Any]:

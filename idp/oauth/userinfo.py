@@ -18,9 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from idp.db import db
-from idp.identity.models import User
-from idp.oauth.families import FamilyState, family_state
+from idp.oauth.families import FamilyState, UserClaims, family_with_user
 from idp.oauth.organizations import claims as organization_claims
 from idp.oauth.scopes import user_claims
 from idp.oauth.tokens import TokenService
@@ -63,9 +61,10 @@ def claims_for(tokens: TokenService, token: str | None) -> dict[str, Any] | Refu
     if not token:
         return Refusal(401)
     claims = tokens.verify(token)
-    family = live_family(claims)
-    if claims is None or family is None or family.user_id is None:
+    found = live_family(claims)
+    if claims is None or found is None or found[0].user_id is None:
         return INVALID
+    family, user = found
     if not for_issuer(claims, tokens.issuer):
         return ANOTHER_AUDIENCE
     scopes = claims.get("scope", "").split()
@@ -73,7 +72,6 @@ def claims_for(tokens: TokenService, token: str | None) -> dict[str, Any] | Refu
         return Refusal(
             403, "insufficient_scope", "The access token lacks the openid scope.", "openid"
         )
-    user = db.session.get(User, family.user_id)
     if user is None:
         return Refusal(401, "invalid_token", "The user no longer exists.")
     # Core §5.5: also the claims the authorization request asked of userinfo by name.
@@ -89,12 +87,13 @@ def for_issuer(claims: dict[str, Any], issuer: str) -> bool:
     return audience == issuer or (isinstance(audience, list) and issuer in audience)
 
 
-def live_family(claims: dict[str, Any] | None) -> FamilyState | None:
-    """The token family of a verified access token, unless it was revoked."""
+def live_family(claims: dict[str, Any] | None) -> tuple[FamilyState, UserClaims | None] | None:
+    """The token family of a verified access token, unless it was revoked, with its user
+    (None once deleted), read in one statement."""
     if claims is None:
         return None
     family_id = str(claims.get("jti", "")).split(".", 1)[0]
-    family = family_state(family_id) if family_id else None
-    if family is None or family.revoked_at is not None:
+    found = family_with_user(family_id) if family_id else None
+    if found is None or found[0].revoked_at is not None:
         return None
-    return family
+    return found
