@@ -1,6 +1,6 @@
 """What an admin does to organizations from the console: find them (by name or slug prefix,
 with member counts, by pages), see one whole, add a person directly, change a member's role,
-remove a member, cancel an invitation, delete the organization.
+remove a member, cancel an invitation, change its settings, delete the organization.
 
 The admin acts as an owner of the organization would: each change goes through the same
 identity service a member's does (`members.add`, `members.change_role`, ...), handed the
@@ -32,6 +32,7 @@ from idp.identity.organization_models import (
     Team,
     TeamMember,
 )
+from idp.identity.organizations import Fields
 
 PAGE_SIZE = 50
 
@@ -110,6 +111,16 @@ def overview(organization: Organization, admin: User) -> Overview:
         roles=permissions.roles_of(organization),
         custom_roles=permissions.custom_roles(organization.id),
     )
+
+
+def update(
+    organization: Organization, fields: Fields, require_two_factor: bool, *, admin: User
+) -> None:
+    """Rename, change the slug, the logo or the two-factor policy, as its owner would."""
+    with _acting(admin):
+        organizations.update(
+            admin, operator(organization), fields, require_two_factor=require_two_factor
+        )
 
 
 def add_member(organization: Organization, email: str, role: str, *, admin: User) -> Membership:

@@ -1,6 +1,7 @@
 """The admin console's organizations: the list (/admin/organizations, search by name or slug
 prefix), an organization's page, and what an admin does there: add a person by address,
-change a member's role, remove a member, cancel an invitation, delete the organization.
+change a member's role, remove a member, cancel an invitation, change its settings (name,
+slug, logo, two-factor policy), delete the organization.
 
 The services are in `idp.admin.organization_admin`; each view here parses the form, calls one
 of them and redirects back, or shows the page again with the refusal (nothing stored).
@@ -20,6 +21,7 @@ from idp.errors import IdpError
 from idp.identity import invitations
 from idp.identity.models import User
 from idp.identity.organization_models import Organization
+from idp.identity.organizations import Fields
 from idp.web.admin import admin_required, current_admin
 from idp.web.errors import render_error
 
@@ -64,6 +66,13 @@ def _field(name: str) -> str:
     return request.form.get(name, "")
 
 
+def _settings(organization: Organization, _: int, admin: User) -> str:
+    fields = Fields(_field("name"), _field("slug"), _field("logo_url"))
+    two_factor = _field("require_two_factor") == "on"
+    service.update(organization, fields, two_factor, admin=admin)
+    return "The organization was saved."
+
+
 def _add(organization: Organization, _: int, admin: User) -> str:
     row = service.add_member(organization, _field("email"), _field("role"), admin=admin)
     return f"{row.user.email} is now a member ({row.role})."
@@ -91,6 +100,7 @@ def _delete(organization: Organization, _: int, admin: User) -> str:
 
 
 ACTIONS: dict[str, Action] = {
+    "settings": _settings,
     "members": _add,
     "role": _role,
     "remove": _remove,

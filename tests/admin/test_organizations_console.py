@@ -383,3 +383,30 @@ def test_an_admin_deletes_an_organization_by_typing_its_slug(app, admin, acme):
     assert assert_audited_by_admin(app, "organization_deleted", grace(app)).detail["slug"] == (
         "acme"
     )
+
+
+# --- Settings --------------------------------------------------------------------------------
+
+
+def test_an_admin_changes_the_settings(app, admin, acme):
+    response = act(
+        admin, acme["org"], "settings", name="Acme Corp", slug="acme-corp", require_two_factor="on"
+    )
+
+    assert response.status_code == 303
+    assert "The organization was saved." in text_of(admin.get(page(acme["org"])))
+    with app.app_context():
+        row = db.session.get(Organization, acme["org"])
+        assert row is not None
+        assert (row.name, row.slug, row.require_two_factor) == ("Acme Corp", "acme-corp", True)
+    assert assert_audited_by_admin(app, "organization_updated", grace(app)).detail["slug"] == (
+        "acme-corp"
+    )
+
+
+def test_a_slug_taken_by_another_organization_is_refused(app, admin, acme, snapshot):
+    make_organization(app, acme["bob"], slug="globex", name="Globex")
+
+    message = refused(admin, snapshot, acme["org"], "settings", name="Acme", slug="globex")
+
+    assert message == "The slug “globex” is taken. Choose another."
