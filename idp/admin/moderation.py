@@ -17,6 +17,7 @@ from idp.admin import impersonation
 from idp.core.audit import Event, record
 from idp.db import db, insert_if_absent, utcnow
 from idp.errors import InvalidInput
+from idp.identity.actors import Actor
 from idp.identity.bans import MAX_REASON_LENGTH, Ban
 from idp.identity.models import User
 from idp.identity.sessions import app_sessions
@@ -24,7 +25,7 @@ from idp.oauth.device import DeviceAuthorization
 from idp.oauth.models import AuthorizationCode, TokenFamily
 
 
-def ban(user: User, reason: str, expires_at: datetime | None, *, admin: User) -> Ban:
+def ban(user: User, reason: str, expires_at: datetime | None, *, admin: Actor) -> Ban:
     """Ban `user` (or change their ban) and end all they hold; `InvalidInput` on a bad reason,
     an expiry in the past, or an admin banning themselves."""
     reason = " ".join(reason.split())
@@ -49,7 +50,7 @@ def ban(user: User, reason: str, expires_at: datetime | None, *, admin: User) ->
     return row
 
 
-def _check_ban(user: User, reason: str, expires_at: datetime | None, admin: User) -> None:
+def _check_ban(user: User, reason: str, expires_at: datetime | None, admin: Actor) -> None:
     if user.id == admin.id:
         raise InvalidInput("You cannot ban yourself.", field="reason")
     if not reason:
@@ -82,7 +83,7 @@ def end_access(user: User) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def unban(user: User, *, admin: User) -> bool:
+def unban(user: User, *, admin: Actor) -> bool:
     """Lift the ban; False if there was none."""
     row = db.session.get(Ban, user.id)
     if row is None:
@@ -93,7 +94,7 @@ def unban(user: User, *, admin: User) -> bool:
     return True
 
 
-def set_admin(user: User, is_admin: bool, *, admin: User | None) -> bool:
+def set_admin(user: User, is_admin: bool, *, admin: Actor | None) -> bool:
     """Give or take the admin role; False if it was already so. `admin` None: the command
     line. An admin cannot take their own role (someone must stay able to give it back)."""
     if admin is not None and user.id == admin.id and not is_admin:
@@ -107,6 +108,6 @@ def set_admin(user: User, is_admin: bool, *, admin: User | None) -> bool:
     return True
 
 
-def revoke_sessions(user: User, *, admin: User) -> int:
+def revoke_sessions(user: User, *, admin: Actor) -> int:
     """End every session of `user`; returns how many."""
     return app_sessions().revoke_all(user, reason=f"admin {admin.email}")

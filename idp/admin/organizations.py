@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 
 from idp.db import db
-from idp.identity.models import User
+from idp.identity.actors import Actor
 from idp.identity.organization_models import Membership, Organization
 from idp.identity.organizations import delete_organization
 from idp.identity.permissions import Operator
@@ -56,6 +56,6 @@ def operator(organization: Organization) -> Operator:
     return Operator(organization)
 
 
-def delete(admin: User, organization: Organization) -> None:
+def delete(admin: Actor, organization: Organization) -> None:
     """Delete the organization and all that hangs on it; the API call itself confirms."""
     delete_organization(admin, operator(organization), organization.slug)

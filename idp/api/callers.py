@@ -17,7 +17,9 @@ from idp.api.keys import PREFIX, permissions_of, presented_key
 from idp.api.models import ApiKey
 from idp.core.security import digest
 from idp.db import db, utcnow
+from idp.identity.actors import ClientActor
 from idp.identity.models import User
+from idp.oauth.clients import cached_client
 from idp.oauth.introspection import ACCESS_TOKEN, find_token
 from idp.oauth.management import SCOPES, management_uri
 from idp.oauth.tokens import TokenService
@@ -30,6 +32,7 @@ class Caller:
     permissions: set[str]
     subject: str  # "key:<prefix>" or "client:<client_id>", for audit rows and rate limits
     user: User | None = None  # the key's owner; None for a client
+    client: ClientActor | None = None  # the client behind a client-credentials token
     rate_limit: int | None = None  # a key's requests a minute
 
 
@@ -85,7 +88,10 @@ def _client(token: str, tokens: TokenService) -> Caller:
     if found.family is not None and found.family.user_id is not None:
         raise Refused("The management API takes client-credentials tokens, not a person's.")
     scopes = str(claims.get("scope", "")).split()
+    client_id = str(claims.get("client_id"))
+    client = cached_client(client_id)
     return Caller(
         permissions={scope for scope in scopes if scope in SCOPES},
-        subject=f"client:{claims.get('client_id')}",
+        subject=f"client:{client_id}",
+        client=ClientActor(client_id, client.name if client else client_id),
     )

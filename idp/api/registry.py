@@ -14,7 +14,8 @@ A path parameter is `{name}`, typed by `path_params` (string or integer). A hand
 the answer's JSON (with `status`, usually 200; 201 for what it creates; 204 with no body) or
 raises ApiProblem; an IdpError from a service becomes 422 (409 when its code says something
 is taken: idp.api.views.CONFLICTS). An answer of another media type (`media_type`, CSV say)
-is a flask Response. `acting_admin` is the administrator a change is recorded under.
+is a flask Response. `acting_admin` is who a change to a person or an organization is
+recorded under: an API key's owner, or the client behind a client-credentials token.
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idp.api.callers import Caller
-from idp.api.problems import ApiProblem
-from idp.identity.models import User
+from idp.identity.actors import Actor
 
 Schema = dict[str, Any]
 STRING: Schema = {"type": "string", "minLength": 1, "maxLength": 200}
@@ -54,14 +54,12 @@ class Reply:
 Handler = Callable[[Call], Any]
 
 
-def acting_admin(call: Call) -> User:
-    """The administrator behind the call, whom the audit log names for a change made to a
-    person or an organization: an API key's owner. A client's token has no one behind it."""
-    if call.caller.user is None:
-        raise ApiProblem(
-            403, "This change is recorded under an administrator: call with an API key."
-        )
-    return call.caller.user
+def acting_admin(call: Call) -> Actor:
+    """Who the audit log names for a change made to a person or an organization: an API key's
+    owner, or the client behind a client-credentials token (`client:<client_id>`)."""
+    actor = call.caller.user or call.caller.client
+    assert actor is not None  # every caller is one or the other
+    return actor
 
 
 @dataclass

@@ -8,6 +8,7 @@ carries its own credentials.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from flask import Blueprint, Flask, Response, json, request
@@ -17,6 +18,7 @@ from idp.api import openapi
 from idp.api.callers import Caller, Refused, caller_for
 from idp.api.problems import ApiProblem, unauthorized
 from idp.api.registry import Call, Endpoint, Reply, Schema, api
+from idp.core.audit import acting_admin
 from idp.core.ratelimit import count_per_minute
 from idp.db import db
 from idp.errors import IdpError
@@ -44,7 +46,8 @@ def _view(endpoint: Endpoint) -> Any:
             caller = _authenticated()
             _allowed(endpoint, caller)
             call = Call(caller, _path(endpoint, params), _query(endpoint), _body(endpoint))
-            result = endpoint.handler(call)
+            with _named_in_audit(caller):
+                result = endpoint.handler(call)
         except ApiProblem as refused:
             db.session.rollback()
             return refused.response()
@@ -58,6 +61,12 @@ def _view(endpoint: Endpoint) -> Any:
 
     view.__name__ = endpoint.name
     return view
+
+
+def _named_in_audit(caller: Caller) -> AbstractContextManager[None]:
+    """A client has no user id for the audit rows of its changes: each names it as `admin`
+    (`client:<client_id>`). A key's changes are recorded under its owner by the services."""
+    return acting_admin(caller.client.email) if caller.client else nullcontext()
 
 
 def _authenticated() -> Caller:

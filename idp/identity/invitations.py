@@ -20,6 +20,7 @@ from idp.core.security import digest, new_token
 from idp.db import db, utcnow
 from idp.errors import IdpError, InvalidInput
 from idp.identity import members, users
+from idp.identity.actors import Actor
 from idp.identity.models import User
 from idp.identity.organization_models import Invitation, Membership
 from idp.identity.permissions import OWNER, Acting, NotAllowed, require, role_exists
@@ -38,7 +39,9 @@ class AlreadyInvited(InvalidInput):
     code = "already_invited"
 
 
-def invite(actor: User, membership: Acting | None, email: str, role: str, link: Link) -> Invitation:
+def invite(
+    actor: Actor, membership: Acting | None, email: str, role: str, link: Link
+) -> Invitation:
     """Invite `email` with `role` and mail the link; nothing is stored if the mail fails."""
     member = require(membership, "invitation", "create")
     email = users.normalise_email(email)
@@ -71,7 +74,7 @@ def invite(actor: User, membership: Acting | None, email: str, role: str, link: 
     return row
 
 
-def resend(actor: User, membership: Acting | None, invitation_id: int, link: Link) -> None:
+def resend(actor: Actor, membership: Acting | None, invitation_id: int, link: Link) -> None:
     """A new link and a new expiry; the old link stops working."""
     member = require(membership, "invitation", "create")
     row = _of(member, invitation_id)
@@ -90,7 +93,7 @@ def resend(actor: User, membership: Acting | None, invitation_id: int, link: Lin
     db.session.commit()
 
 
-def cancel(actor: User, membership: Acting | None, invitation_id: int) -> None:
+def cancel(actor: Actor, membership: Acting | None, invitation_id: int) -> None:
     member = require(membership, "invitation", "cancel")
     row = _of(member, invitation_id)
     if row.status != PENDING:
@@ -229,7 +232,7 @@ def _renew(row: Invitation) -> str:
     return secret
 
 
-def _send(actor: User, row: Invitation, url: str) -> None:
+def _send(actor: Actor, row: Invitation, url: str) -> None:
     """Mail now, before the commit: when the mail server fails, nothing is stored."""
     organization = row.organization
     try:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from idp.core.audit import Event, record
 from idp.db import db
 from idp.errors import InvalidInput
+from idp.identity.actors import Actor
 from idp.identity.models import LoginSession, User
 from idp.identity.organization_models import (
     ActiveOrganization,
@@ -31,7 +32,7 @@ class AlreadyMember(InvalidInput):
     code = "already_member"
 
 
-def add(actor: User, membership: Acting | None, user: User, role: str) -> Membership:
+def add(actor: Actor, membership: Acting | None, user: User, role: str) -> Membership:
     """Add an existing person directly (the management API's way; pages invite)."""
     member = require(membership, "member", "create")
     _check_role(member, role)
@@ -61,7 +62,7 @@ def join(user: User, organization_id: int, role: str) -> Membership:
     return row
 
 
-def change_role(actor: User, membership: Acting | None, member_id: int, role: str) -> None:
+def change_role(actor: Actor, membership: Acting | None, member_id: int, role: str) -> None:
     member = require(_locked(membership), "member", "update")
     target = _target(member, member_id)
     _check_role(member, role)
@@ -81,7 +82,7 @@ def change_role(actor: User, membership: Acting | None, member_id: int, role: st
     db.session.commit()
 
 
-def remove(actor: User, membership: Acting | None, member_id: int) -> None:
+def remove(actor: Actor, membership: Acting | None, member_id: int) -> None:
     member = require(_locked(membership), "member", "delete")
     target = _target(member, member_id)
     if target.role == OWNER and member.role != OWNER:

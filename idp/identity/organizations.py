@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from idp.core.audit import Event, record
 from idp.db import db
 from idp.errors import IdpError, InvalidInput
+from idp.identity.actors import Actor
 from idp.identity.models import User
 from idp.identity.organization_models import ActiveOrganization, Membership, Organization
 from idp.identity.passkeys import passkeys_of
@@ -59,13 +60,13 @@ def create(actor: User, fields: Fields) -> Organization:
     return _insert(actor, checked, owner=actor)
 
 
-def create_for(actor: User, owner: User, fields: Fields) -> Organization:
+def create_for(actor: Actor, owner: User, fields: Fields) -> Organization:
     """A new organization owned by `owner`, made by `actor`, an administrator (the management
     API): the site's limits on who creates organizations, and how many, are for people."""
     return _insert(actor, _checked(fields), owner=owner)
 
 
-def _insert(actor: User, checked: tuple[str, str, str | None], *, owner: User) -> Organization:
+def _insert(actor: Actor, checked: tuple[str, str, str | None], *, owner: User) -> Organization:
     name, slug, logo_url = checked
     if find_by_slug(slug) is not None:
         raise _taken(slug)
@@ -90,7 +91,7 @@ def _insert(actor: User, checked: tuple[str, str, str | None], *, owner: User) -
 
 
 def update(
-    actor: User, membership: Acting | None, fields: Fields, *, require_two_factor: bool
+    actor: Actor, membership: Acting | None, fields: Fields, *, require_two_factor: bool
 ) -> Organization:
     """Rename, change the slug, logo or the two-factor policy."""
     member = require(membership, "organization", "update")
@@ -117,7 +118,7 @@ def update(
     return organization
 
 
-def delete_organization(actor: User, membership: Acting | None, confirm_slug: str) -> None:
+def delete_organization(actor: Actor, membership: Acting | None, confirm_slug: str) -> None:
     """Delete the organization, its members, invitations, roles and teams. The owner confirms
     by typing the slug."""
     member = require(membership, "organization", "delete")

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from idp.core.audit import Event, record
 from idp.db import db
 from idp.errors import IdpError, InvalidInput
-from idp.identity.models import User
+from idp.identity.actors import Actor
 from idp.identity.organization_models import Membership, Organization, OrganizationRole
 
 # Every resource and the actions on it; a statement may name only these.
@@ -167,7 +167,7 @@ def checked_statements(raw: Mapping[str, Any]) -> dict[str, list[str]]:
 
 
 def create_role(
-    actor: User, membership: Acting | None, name: str, statements: Mapping[str, Any]
+    actor: Actor, membership: Acting | None, name: str, statements: Mapping[str, Any]
 ) -> OrganizationRole:
     """A custom role of the actor's organization."""
     member = require(membership, "role", "create")
@@ -200,7 +200,7 @@ def create_role(
 
 
 def update_role(
-    actor: User, membership: Acting | None, name: str, statements: Mapping[str, Any]
+    actor: Actor, membership: Acting | None, name: str, statements: Mapping[str, Any]
 ) -> OrganizationRole:
     member = require(membership, "role", "update")
     row = _custom_role(member.organization_id, name)
@@ -216,7 +216,7 @@ def update_role(
     return row
 
 
-def delete_role(actor: User, membership: Acting | None, name: str) -> None:
+def delete_role(actor: Actor, membership: Acting | None, name: str) -> None:
     """Remove a custom role no member holds."""
     member = require(membership, "role", "delete")
     row = _custom_role(member.organization_id, name)

@@ -14,6 +14,7 @@ from idp.core.audit import Event, record
 from idp.db import db
 from idp.errors import InvalidInput
 from idp.identity import members, organizations
+from idp.identity.actors import Actor
 from idp.identity.models import User
 from idp.identity.organization_models import ActiveOrganization, Membership, Team, TeamMember
 from idp.identity.permissions import Acting, NotAllowed, require
@@ -29,7 +30,7 @@ class AlreadyInTeam(InvalidInput):
     code = "already_in_team"
 
 
-def create(actor: User, membership: Acting | None, name: str) -> Team:
+def create(actor: Actor, membership: Acting | None, name: str) -> Team:
     member = require(membership, "team", "create")
     team = Team(organization_id=member.organization_id, name=_name(member, name))
     db.session.add(team)
@@ -41,7 +42,7 @@ def create(actor: User, membership: Acting | None, name: str) -> Team:
     return team
 
 
-def rename(actor: User, membership: Acting | None, team_id: int, name: str) -> Team:
+def rename(actor: Actor, membership: Acting | None, team_id: int, name: str) -> Team:
     member = require(membership, "team", "update")
     team = _team(member, team_id)
     previous, team.name = team.name, _name(member, name, keep=team.id)
@@ -57,7 +58,7 @@ def rename(actor: User, membership: Acting | None, team_id: int, name: str) -> T
     return team
 
 
-def remove(actor: User, membership: Acting | None, team_id: int) -> None:
+def remove(actor: Actor, membership: Acting | None, team_id: int) -> None:
     member = require(membership, "team", "delete")
     team = _team(member, team_id)
     record(
@@ -67,19 +68,19 @@ def remove(actor: User, membership: Acting | None, team_id: int) -> None:
     db.session.commit()
 
 
-def add_member(actor: User, membership: Acting | None, team_id: int, member_id: int) -> None:
+def add_member(actor: Actor, membership: Acting | None, team_id: int, member_id: int) -> None:
     member = require(membership, "team", "update")
     _add(actor, member, _team(member, team_id), db.session.get(Membership, member_id))
 
 
-def add_person(actor: User, membership: Acting | None, team_id: int, user_id: int) -> None:
+def add_person(actor: Actor, membership: Acting | None, team_id: int, user_id: int) -> None:
     """Add a member to a team by their person's id (the management API's way)."""
     member = require(membership, "team", "update")
     team = _team(member, team_id)
     _add(actor, member, team, members.find(member.organization_id, user_id))
 
 
-def _add(actor: User, member: Acting, team: Team, target: Membership | None) -> None:
+def _add(actor: Actor, member: Acting, team: Team, target: Membership | None) -> None:
     if target is None or target.organization_id != member.organization_id:
         raise InvalidInput("Only members of the organization can join its teams.")
     if _row(team.id, target.user_id) is not None:
@@ -100,7 +101,7 @@ def _add(actor: User, member: Acting, team: Team, target: Membership | None) -> 
     db.session.commit()
 
 
-def remove_member(actor: User, membership: Acting | None, team_id: int, user_id: int) -> None:
+def remove_member(actor: Actor, membership: Acting | None, team_id: int, user_id: int) -> None:
     member = require(membership, "team", "update")
     team = _team(member, team_id)
     row = _row(team.id, user_id)

@@ -5,10 +5,13 @@ end sessions, a password reset mail; each refusal says why and stores nothing.""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from idp.core.audit import AuditEvent
 from idp.db import db
 from idp.identity.bans import Ban
 from tests.api.conftest import make_key
+from tests.api.test_authentication import admin_client, cc_token
 from tests.api.test_organizations_api import refused
 from tests.conftest import link_in
 
@@ -135,3 +138,20 @@ def test_a_read_key_cannot_act_on_people(app, api, snapshot, ada):
     assert response.status_code == 403
     assert response.json()["detail"] == "This needs the permission admin:people:write."
     assert snapshot() == before
+
+
+def test_a_provisioning_client_bans_in_its_own_name(app, http, api, browser, ada, make_client):
+    scopes = "admin:people:read admin:people:write"
+    client = admin_client(make_client, scopes.split())
+    token = cc_token(http, client, resource=http.base + "/api", scope=scopes)
+    assert browser.sign_in("ada@example.com").status_code == 303
+
+    banned = api("POST", f"/people/{ada}/ban", key=token, json={"reason": "Left the company"})
+
+    assert banned.status_code == 200, banned.text
+    assert browser.get("/account").status_code == 302  # signed out at once
+    with app.app_context():
+        ban = db.session.get(Ban, ada)
+        assert ban is not None and ban.banned_by_id is None
+        row = db.session.scalars(select(AuditEvent).where(AuditEvent.event == "user_banned")).one()
+        assert row.detail["admin"] == f"client:{client.client_id}"
