@@ -1,5 +1,6 @@
-"""Organizations as a site administrator sees them (the management API): find them by the
-start of their name or slug, count their members, and act on one from outside it.
+"""Organizations as a site administrator sees them (the management API; the console's pages
+use `operator` too, from organization_admin.py): find them by the start of their name or
+slug, count their members, and act on one from outside it.
 
 An administrator is not a member: `operator` gives the identity services
 (idp.identity.organizations, members, invitations, permissions, teams) an `Operator`, who may

@@ -56,7 +56,7 @@ class RoleTaken(InvalidInput):
 
 @dataclass(frozen=True)
 class Operator:
-    """A site administrator acting on an organization from outside it (the management API):
+    """A site administrator acting on an organization from outside it (the console, the API):
     allowed what an owner is, without being a member. The rules that are not permissions
     (the last owner stays) apply to them as to anyone."""
 
