@@ -128,7 +128,7 @@ def test_a_built_in_role_cannot_be_edited(http, acme, snapshot, name):
 
     message = refused(ada, snapshot, "edit-role", 400, name=name, permission="member:create")
 
-    assert message == f"There is no custom role named “{name}”."
+    assert message == f"The built-in role “{name}” cannot be changed or deleted."
 
 
 def test_an_unknown_permission_is_refused(http, acme, snapshot):
