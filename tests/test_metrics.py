@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from idp.settings import ROOT, Settings, SettingsError
 from tests.conftest import PASSWORD, SECRET
 from tests.test_cli import free_port
-from tests.test_production import serve, wait_for
+from tests.test_production import finish, serve, wait_for
 
 TOKEN = "metrics-token-" + "m" * 30
 enabled = pytest.mark.settings(IDP_METRICS_TOKEN=TOKEN)
@@ -227,7 +227,7 @@ def test_the_workers_answer_a_scrape_with_the_sum_of_all(tmp_path: Path, databas
         after = _healthz_counts(base)
     finally:
         process.terminate()
-        process.communicate(timeout=60)  # a worker still starting waits for the kill timeout
+        finish(process)  # a worker still starting waits for the kill timeout
 
     assert len(before) == 1 and len(after) == 1  # every scrape, whichever worker, agrees
     assert after.pop() == before.pop() + 20

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -50,17 +52,27 @@ def serve(env: dict[str, str], port: int, workers: int = 2) -> subprocess.Popen[
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # a group of its own: `finish` ends its workers too
     )
 
 
+def end_group(pid: int) -> None:
+    """Kill what is left of the process group `pid` leads (started in a session of its own):
+    a server's workers outlive a main process that was killed."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def finish(process: subprocess.Popen[str]) -> tuple[str, str]:
-    """Wait for the server to stop by itself; kill it if it does not. Returns stdout, stderr."""
+    """Wait for the server to stop by itself; kill it and its workers if it does not.
+    Returns stdout, stderr."""
     try:
         stdout, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
+        end_group(process.pid)
     return stdout, stderr
 
 
@@ -134,7 +146,7 @@ def test_production_serves_a_complete_configuration(tmp_path: Path, database_url
         page = requests.get(f"http://127.0.0.1:{port}/sign-in", timeout=5)
     finally:
         process.terminate()
-        stdout, stderr = process.communicate(timeout=60)
+        stdout, stderr = finish(process)
 
     assert ready.status_code == 200
     assert page.status_code == 200

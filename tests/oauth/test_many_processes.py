@@ -39,7 +39,7 @@ from tests.conftest import PASSWORD, Browser
 from tests.oauth.conftest import RegisteredClient, authorize_url, follow, pkce, query_of
 from tests.support import set_cookies
 from tests.test_cli import free_port, run
-from tests.test_production import production_command
+from tests.test_production import end_group, production_command
 from tests.test_rate_limits import assert_limited
 
 SKIP_REASON = "many-process checks need DATABASE_URL=postgresql://... and REDIS_URL"
@@ -63,14 +63,16 @@ class Process:
         return self.log.read_text(errors="replace")[-4000:]
 
     def stop(self) -> None:
-        """Stop gracefully; kill if it does not stop in time. Never leaves it running."""
+        """Stop gracefully; kill if it does not stop in time. Never leaves it running, nor a
+        worker of it: killing only the main process would leave its workers serving."""
         if self.popen.poll() is None:
             self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
+            try:  # longer than the command's --workers-kill-timeout
+                self.popen.wait(timeout=45)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
+        end_group(self.popen.pid)
 
 
 def start(env: dict[str, str], port: int, log: Path) -> Process:
@@ -85,6 +87,7 @@ def start(env: dict[str, str], port: int, log: Path) -> Process:
             env={**inherited, **env},
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own, for `end_group`
         )
     return Process(f"http://127.0.0.1:{port}", popen, log)
 
