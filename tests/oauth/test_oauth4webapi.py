@@ -14,6 +14,7 @@ Without Node 20+ on PATH the test is skipped, except in CI (`CI=true`), where th
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -47,17 +48,23 @@ def node() -> str:
 
 
 def install_dependencies() -> None:
-    """`npm ci` from the lock file when the pinned packages are missing or stale."""
+    """`npm ci` from the lock file when the pinned packages are missing or stale.
+
+    Test workers run side by side, and two `npm ci` in one folder delete each other's files:
+    the first worker here installs while the others wait on the lock, then find it done.
+    """
     pinned = json.loads((NODE_DIR / "package.json").read_text())["dependencies"]
-    if all(installed_version(name) == version for name, version in pinned.items()):
-        return
-    npm = shutil.which("npm")
-    assert npm, "npm is not on PATH; it installs tests/node's pinned packages"
-    subprocess.run(
-        [npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"],
-        check=True,
-        timeout=300,
-    )
+    with (NODE_DIR / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if all(installed_version(name) == version for name, version in pinned.items()):
+            return
+        npm = shutil.which("npm")
+        assert npm, "npm is not on PATH; it installs tests/node's pinned packages"
+        subprocess.run(
+            [npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"],
+            check=True,
+            timeout=300,
+        )
 
 
 def installed_version(package: str) -> str | None:
