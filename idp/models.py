@@ -4,6 +4,7 @@ from idp.admin.impersonation import Impersonation
 from idp.api.models import ApiKey
 from idp.core.audit import AuditEvent
 from idp.core.generations import Generation
+from idp.federation.models import FederatedIdentity
 from idp.identity.bans import Ban
 from idp.identity.models import LoginSession, User
 from idp.identity.one_time import OneTimeToken
@@ -35,6 +36,7 @@ __all__ = [
     "ClientOrganization",
     "Consent",
     "DeviceAuthorization",
+    "FederatedIdentity",
     "Generation",
     "Impersonation",
     "Invitation",

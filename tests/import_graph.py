@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("web",),
     ("api",),
     ("admin",),
+    ("federation",),
     ("oauth",),
     ("identity",),
     ("keys", "mail"),

@@ -100,6 +100,26 @@ class Event(enum.StrEnum):
     TEAM_DELETED = "team_deleted"
     TEAM_MEMBER_ADDED = "team_member_added"
     TEAM_MEMBER_REMOVED = "team_member_removed"
+    # Federation (detail: `source` or `connection`; failures carry the validation `reason`)
+    FEDERATED_SIGN_IN = "federated_sign_in"
+    FEDERATED_SIGN_IN_FAILED = "federated_sign_in_failed"
+    ACCOUNT_LINKED = "account_linked"
+    ACCOUNT_UNLINKED = "account_unlinked"
+    UPSTREAM_PROVIDER_CREATED = "upstream_provider_created"
+    UPSTREAM_PROVIDER_UPDATED = "upstream_provider_updated"
+    UPSTREAM_PROVIDER_DELETED = "upstream_provider_deleted"
+    SSO_CONNECTION_CREATED = "sso_connection_created"
+    SSO_CONNECTION_UPDATED = "sso_connection_updated"
+    SSO_CONNECTION_DELETED = "sso_connection_deleted"
+    SSO_DOMAIN_CLAIMED = "sso_domain_claimed"
+    SSO_DOMAIN_VERIFIED = "sso_domain_verified"
+    SSO_DOMAIN_REMOVED = "sso_domain_removed"
+    SAML_SERVICE_PROVIDER_CREATED = "saml_service_provider_created"
+    SAML_SERVICE_PROVIDER_UPDATED = "saml_service_provider_updated"
+    SAML_SERVICE_PROVIDER_DELETED = "saml_service_provider_deleted"
+    SAML_ASSERTION_ISSUED = "saml_assertion_issued"
+    SAML_REQUEST_REFUSED = "saml_request_refused"
+    SAML_LOGOUT = "saml_logout"
 
 
 class AuditEvent(Model):
