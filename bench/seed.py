@@ -65,6 +65,7 @@ def _seed(args: argparse.Namespace) -> dict[str, Any]:
     refresh_rows = _refresh_tokens(args.tokens, args.start)
     _load(engine, RefreshToken.__table__, refresh_rows, args.batch)
     _fix_sequences(engine)
+    _analyze(engine)
     result = {
         "client_id": client.client_id,
         "client_secret": secret,
@@ -199,6 +200,17 @@ def _fix_sequences(engine: Engine) -> None:
     with engine.begin() as connection:
         for table in ("user", "oauth_refresh_token"):
             connection.execute(text(statement.format(table)))
+
+
+def _analyze(engine: Engine) -> None:
+    """Table statistics for the planner, as autovacuum would gather them on a live database
+    some time after a load: without them PostgreSQL plans for empty tables (sequential scans
+    where an index serves)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as connection:
+        for table in ("user", "oauth_token_family", "oauth_refresh_token"):
+            connection.execute(text(f'ANALYZE "{table}"'))
 
 
 if __name__ == "__main__":

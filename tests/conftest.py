@@ -27,8 +27,9 @@ import pytest
 import redis
 from aiosmtpd.controller import Controller
 from flask import Flask
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import MetaData, create_engine, make_url, text
 
+import idp.models  # noqa: F401 (every table: the clean-up after each test empties them all)
 from idp import db as database
 from idp.app import create_app
 from idp.db import Model
@@ -74,8 +75,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = own_database(url, os.environ.get("PYTEST_XDIST_WORKER", ""))
     engine = create_engine(url)
     with engine.begin() as connection:
-        Model.metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        # Every table the database has, not only those this code's models name: a table an
+        # earlier run made (another revision, a model no module imported yet) must not keep
+        # its foreign keys on the tables to drop.
+        existing = MetaData()
+        existing.reflect(connection)
+        existing.drop_all(connection)
     engine.dispose()
     database.upgrade(url)
     return url

@@ -7,8 +7,8 @@ racing it waits on that row (a row lock on PostgreSQL, the write lock on SQLite)
 rotated once the first one has committed, and hands out the same successor. However many
 requests race, in however many processes, and however often a client retries within the
 window, a family has one live refresh token. Past the window the presented token counts as
-reused, which the caller punishes. Successors past their window are dropped at each rotation,
-so no sealed token is kept much longer than the window.
+reused, which the caller punishes. Successors past their window are dropped, a batch at each
+rotation, so no sealed token is kept much longer than the window.
 """
 
 from __future__ import annotations
@@ -35,9 +35,20 @@ _ROTATE = (
     )
 )
 _KEPT = select(TABLE.c.successor, TABLE.c.successor_until).where(TABLE.c.id == bindparam("row_id"))
+# At most a batch of successors past their window, skipping rows another rotation is sweeping
+# (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite writes one at a time anyway): concurrent
+# rotations of different families never wait on each other's sweep, and each rotation adds
+# one successor while its sweep may drop many, so none is kept long past its window.
+DROP_BATCH = 50
+_EXPIRED = (
+    select(TABLE.c.id)
+    .where(TABLE.c.successor_until < bindparam("now"))
+    .limit(DROP_BATCH)
+    .with_for_update(skip_locked=True)
+)
 _DROP_EXPIRED = (
     update(TABLE)
-    .where(TABLE.c.successor_until < bindparam("now"))
+    .where(TABLE.c.id.in_(_EXPIRED.scalar_subquery()))
     .values(successor=None, successor_until=None)
 )
 _STORE = insert(TABLE).values(

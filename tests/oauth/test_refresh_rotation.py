@@ -285,3 +285,38 @@ def test_a_token_of_a_revoked_family_is_refused(http, browser, make_user, make_c
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert snapshot() == before
+
+
+def test_a_rotation_never_waits_on_another_familys_expired_successor(
+    server, browser, make_user, make_client, clock, database_url
+):
+    """Rotations of different families do not wait on each other: the sweep of successors past
+    their window skips a row another transaction holds (PostgreSQL row locks; SQLite writes
+    one at a time, so there is nothing to skip). Before, every rotation's sweep updated every
+    expired successor and waited on any of them another transaction had locked."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL only")
+    make_user()
+    client = make_client()
+    held, other = issue(server, browser, client), issue(server, browser, client)
+    assert refresh(server, client, held["refresh_token"]).status_code == 200
+    clock.advance(11)  # the successor kept on `held`'s row is past IDP_REFRESH_REUSE_GRACE
+    with server.app.app_context():
+        engine = db.engine
+    row = RefreshToken.__table__
+    with engine.connect() as locker, locker.begin():
+        locked = locker.execute(
+            select(row.c.id).where(row.c.successor.is_not(None)).with_for_update()
+        ).scalar_one()
+
+        rotated = refresh(server, client, other["refresh_token"])  # 5 s timeout
+
+        assert rotated.status_code == 200, rotated.text
+    with server.app.app_context():
+        kept = db.session.get(RefreshToken, locked)
+        assert kept is not None and kept.successor is not None  # skipped, not waited on
+    assert refresh(server, client, rotated.json()["refresh_token"]).status_code == 200
+    with server.app.app_context():
+        db.session.expire_all()
+        kept = db.session.get(RefreshToken, locked)
+        assert kept is not None and kept.successor is None  # the next sweep dropped it
