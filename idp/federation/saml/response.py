@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from lxml import etree
-from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from idp.federation.saml.xml import DS, NS, SAML, SAMLP, XmlRefused, parse, tag
 
