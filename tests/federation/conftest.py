@@ -45,6 +45,7 @@ class Corp:
     acs_url: str
     sp_entity_id: str
     peer: SamlIdpPeer
+    peer_metadata: bytes
 
     def start(self, browser: Browser) -> str:
         """Start a sign-in in `browser`; the AuthnRequest's ID (read by pysaml2)."""
@@ -101,7 +102,7 @@ def make_corp(
         metadata = flow.metadata(connection)
         db.session.remove()
     peer = SamlIdpPeer(IDP_ENTITY_ID, IDP_SSO_URL, keys, metadata)
-    return Corp(app, ids[0], ids[1], acs, sp, peer)
+    return Corp(app, ids[0], ids[1], acs, sp, peer, metadata)
 
 
 @pytest.fixture

@@ -74,13 +74,14 @@ def source_of(connection: SsoConnection) -> str:
 
 
 def use_assertion_once(issuer: str, assertion_id: str, expires_at: object) -> None:
-    """Profiles §4.1.4.5: keep the assertion's ID until it expires; a second use is refused."""
+    """Profiles §4.1.4.5: keep the assertion's ID until it expires; a second use is refused.
+    Flushed, not committed: it is kept with the sign-in it allowed, or not at all."""
     db.session.execute(delete(SamlAssertionUse).where(SamlAssertionUse.expires_at < utcnow()))
     db.session.add(
         SamlAssertionUse(issuer=issuer, assertion_id=assertion_id, expires_at=expires_at)
     )
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise SsoRefused("replay", "This sign-in response was already used.") from None
