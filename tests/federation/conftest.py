@@ -3,9 +3,8 @@ SAML connection to pysaml2 (`saml_idp_peer.py`) and the verified domain corp.exa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +17,7 @@ from idp.federation.sso.connections import ConnectionFields
 from idp.identity import organizations
 from idp.identity.organizations import Fields
 from idp.identity.users import find_by_email
+from tests.federation.dns_server import DnsServer, running
 from tests.federation.saml_idp_peer import KeyPair, SamlIdpPeer, encoded, make_key_pair
 from tests.helpers.browser import Browser
 
@@ -110,6 +110,15 @@ def corp(app: Flask, make_user: Callable[..., Any], idp_keys: KeyPair) -> Corp:
     return make_corp(app, make_user, idp_keys)
 
 
+@pytest.fixture(scope="session")
+def dns_server() -> Iterator[DnsServer]:
+    """A DNS server on 127.0.0.1 that the app's domain verification asks (records per test)."""
+    with running() as server:
+        yield server
+
+
 @pytest.fixture
-def tmp(tmp_path: Path) -> Path:
-    return tmp_path
+def env(env: dict[str, str], dns_server: DnsServer) -> dict[str, str]:
+    dns_server.records.clear()
+    env["IDP_SSO_DNS_RESOLVER"] = dns_server.address
+    return env
