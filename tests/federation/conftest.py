@@ -85,10 +85,10 @@ def make_corp(
         assert user is not None
         organization = organizations.create(user, Fields(name=slug.title(), slug=slug))
         membership = organizations.member_by_slug(user, slug)
+        options.setdefault("sso_url", IDP_SSO_URL)
         fields = ConnectionFields(
             name=f"{slug.title()} IdP",
             idp_entity_id=IDP_ENTITY_ID,
-            sso_url=IDP_SSO_URL,
             certificate=keys.cert_pem,
             role_attribute="groups",
             role_map={"idp-admins": "admin"},
@@ -101,7 +101,7 @@ def make_corp(
         acs, sp = flow.acs_url(connection.id), flow.sp_entity_id(connection.id)
         metadata = flow.metadata(connection)
         db.session.remove()
-    peer = SamlIdpPeer(IDP_ENTITY_ID, IDP_SSO_URL, keys, metadata)
+    peer = SamlIdpPeer(IDP_ENTITY_ID, options["sso_url"], keys, metadata)
     return Corp(app, ids[0], ids[1], acs, sp, peer, metadata)
 
 

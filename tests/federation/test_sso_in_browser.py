@@ -1,0 +1,54 @@
+"""Enterprise SSO in Chromium, end to end: a person types only their work email on the
+sign-in page, is sent to their organization's identity provider (pysaml2 behind a real HTTP
+server on 127.0.0.1), comes back with a signed assertion (SAML profiles §4.1, bindings §3.4
+and §3.5) and is signed in, a new member of the organization with the role their group maps
+to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from idp.identity.users import find_by_email
+from tests.federation.conftest import Corp, make_corp
+from tests.federation.saml_idp_peer import serve
+from tests.helpers.organizations import membership
+
+pytestmark = pytest.mark.browser
+
+
+def test_home_realm_discovery_signs_in_a_new_member_with_the_mapped_role(
+    server, page, make_user, idp_keys
+):
+    identity: dict[str, Any] = {"email": "eve@corp.example"}
+    made: dict[str, Corp] = {}
+
+    def make_peer(base: str) -> Any:
+        corp = make_corp(server.app, make_user, idp_keys, sso_url=base + "/sso")
+        identity.update(
+            acs_url=corp.acs_url,
+            audience=corp.sp_entity_id,
+            attributes={"groups": ["idp-admins"], "displayName": ["Eve Example"]},
+        )
+        made["corp"] = corp
+        return corp.peer
+
+    idp = serve(make_peer, identity)
+    base = next(idp)
+    try:
+        page.goto("/sign-in")
+        page.get_by_label("Email").fill("eve@corp.example")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.get_by_role("heading", name="Corp identity provider")).to_be_visible()
+        assert page.url.startswith(base + "/sso?SAMLRequest=")
+        page.get_by_role("button", name="Continue to the app").click()
+        expect(page.get_by_text("eve@corp.example").first).to_be_visible()
+        assert page.url.startswith(server.url)
+    finally:
+        idp.close()
+    with server.app.app_context():
+        eve = find_by_email("eve@corp.example")
+        assert eve is not None and eve.name == "Eve Example"
+        assert membership(eve.id, made["corp"].organization_id).role == "admin"
