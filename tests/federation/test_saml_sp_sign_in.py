@@ -5,13 +5,18 @@ organization with the default role, or the role its groups map to."""
 
 from __future__ import annotations
 
+from lxml import etree
 from sqlalchemy import select
 
 from idp.core.audit import AuditEvent
 from idp.db import db
 from idp.federation.models import FederatedIdentity
+from idp.federation.sso.models import SsoConnection
 from idp.identity.users import find_by_email
+from tests.federation.conftest import make_corp
 from tests.helpers.organizations import membership
+
+MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 
 
 def events(app, name):
@@ -44,3 +49,52 @@ def test_a_mapped_group_sets_the_organization_role(corp, browser, app):
     with app.app_context():
         user = find_by_email("eve@corp.example")
         assert membership(user.id, corp.organization_id).role == "admin"
+
+
+def test_a_signature_over_the_whole_response_is_accepted(corp, browser, app):
+    """SAML core §5.2 / profiles §4.1.3.5: the Response may be signed instead of the assertion."""
+    xml = corp.response(corp.start(browser), sign_response=True, sign_assertion=False)
+    assert corp.post(browser, xml).status_code == 303
+    with app.app_context():
+        assert find_by_email("eve@corp.example") is not None
+
+
+def test_a_signed_response_changed_after_signing_is_refused(corp, browser, app, snapshot):
+    xml = corp.response(corp.start(browser), sign_response=True, sign_assertion=False)
+    forged = xml.replace("eve@corp.example</", "boss@corp.example</")
+    assert forged != xml
+    before = snapshot()
+    answer = corp.post(browser, forged)
+    assert answer.status_code == 403
+    assert "signature is not valid" in answer.get_data(as_text=True)
+    assert snapshot() == before
+    assert [e["reason"] for e in events(app, "federated_sign_in_failed")] == ["signature"]
+
+
+def test_sign_in_started_at_the_idp_when_the_connection_allows_it(
+    app, make_user, idp_keys, browser
+):
+    """Profiles §4.1.5: unsolicited responses, accepted only when the connection says so."""
+    corp = make_corp(app, make_user, idp_keys, allow_idp_initiated=True)
+    assert corp.post(browser, corp.response(None)).status_code == 303
+    assert browser.cookie() is not None
+
+
+def test_the_sp_metadata_names_our_entity_id_and_acs(corp, browser):
+    """SAML metadata §2.4.4: SPSSODescriptor with an HTTP-POST AssertionConsumerService."""
+    answer = browser.get(f"/sso/saml/{corp.connection_id}/metadata")
+    root = etree.fromstring(answer.content)
+    assert root.get("entityID") == corp.sp_entity_id
+    acs = root.find(f".//{{{MD}}}AssertionConsumerService")
+    assert acs.get("Location") == corp.acs_url
+    assert acs.get("Binding") == "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+    assert root.find(f"{{{MD}}}SPSSODescriptor").get("WantAssertionsSigned") == "true"
+
+
+def test_a_disabled_connection_refuses_to_start(corp, browser, app):
+    with app.app_context():
+        db.session.get(SsoConnection, corp.connection_id).enabled = False
+        db.session.commit()
+    answer = browser.get(f"/sso/{corp.connection_id}/start")
+    assert answer.status_code == 404
+    assert "This single sign-on is not available." in answer.text

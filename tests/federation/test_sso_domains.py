@@ -181,7 +181,7 @@ def test_a_domain_verified_elsewhere_cannot_be_claimed(app, browser, idp_keys, s
     assert token
     owner_of(app, browser, slug="beta", email="b@example.com")
     add_connection(browser, "beta", idp_keys.cert_pem)
-    beta = [c for c in only(app, SsoConnection) if c.id != alpha.id][0]
+    beta = next(c for c in only(app, SsoConnection) if c.id != alpha.id)
     before = snapshot()
     answer = browser.submit(
         "/organizations/beta/sso",
