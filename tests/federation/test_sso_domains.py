@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 from sqlalchemy import select
 
@@ -228,3 +232,101 @@ def test_two_organizations_verifying_one_domain_at_once_leave_one_winner(
     assert "corp.example is already verified by another organization." in lost.text
     verified = [d for d in only(app, SsoDomain) if d.verified_at is not None]
     assert len(verified) == 1
+
+
+def test_an_oidc_connection_keeps_its_client_secret_sealed(app, browser, snapshot):
+    owner_of(app, browser)
+    answer = browser.submit(
+        "/organizations/corp/sso",
+        "/organizations/corp/sso/connections",
+        kind="oidc",
+        name="Corp OIDC",
+        issuer="https://login.corp.example",
+        client_id="idp-corp",
+        client_secret="s3cret-value-of-the-client",
+        default_role="member",
+    )
+    assert answer.status_code == 303, answer.text
+    assert "s3cret-value-of-the-client" not in repr(snapshot())
+    [connection] = only(app, SsoConnection)
+    with app.app_context():
+        from idp.federation.sso.connections import client_secret
+
+        assert client_secret(connection) == "s3cret-value-of-the-client"
+
+
+def test_an_owner_role_is_never_given_by_sso(app, browser, idp_keys, snapshot):
+    owner_of(app, browser)
+    before = snapshot()
+    answer = browser.submit(
+        "/organizations/corp/sso",
+        "/organizations/corp/sso/connections",
+        kind="saml",
+        name="Corp IdP",
+        idp_entity_id=IDP_ENTITY_ID,
+        sso_url=IDP_SSO_URL,
+        certificate=idp_keys.cert_pem,
+        default_role="member",
+        role_attribute="groups",
+        role_map="it = owner",
+    )
+    assert answer.status_code == 400
+    assert "“owner” is not a role SSO may give here" in answer.text
+    assert snapshot() == before
+
+
+@pytest.mark.settings(IDP_CLIENT_METADATA_ALLOW_PRIVATE="true")
+def test_a_connection_from_the_idps_metadata_url(app, browser, idp_keys, snapshot):
+    """SAML metadata §4.1 (publication by URL): fetched once, with the SSRF-checked fetcher."""
+    from idp.federation.saml.metadata import sp_metadata
+
+    metadata = SamlIdpPeer(
+        IDP_ENTITY_ID, IDP_SSO_URL, idp_keys, sp_metadata("x", "http://x/acs")
+    ).metadata()
+    owner_of(app, browser)
+    with serving(metadata.encode()) as url:
+        answer = browser.submit(
+            "/organizations/corp/sso",
+            "/organizations/corp/sso/connections",
+            kind="saml",
+            name="Corp IdP",
+            metadata_url=url + "/metadata.xml",
+            default_role="member",
+        )
+    assert answer.status_code == 303, answer.text
+    [connection] = only(app, SsoConnection)
+    assert connection.config["certificates"][0].split() == idp_keys.cert_pem.split()
+
+    before = snapshot()
+    answer = browser.submit(
+        "/organizations/corp/sso",
+        "/organizations/corp/sso/connections",
+        kind="saml",
+        name="Gone IdP",
+        metadata_url="http://127.0.0.1:9/metadata.xml",
+        default_role="member",
+    )
+    assert answer.status_code == 400
+    assert "The metadata at http://127.0.0.1:9/metadata.xml could not be fetched." in answer.text
+    assert snapshot() == before
+
+
+@contextmanager
+def serving(body: bytes) -> Iterator[str]:
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/samlmetadata+xml")])
+        return [body]
+
+    httpd = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002
+        pass
