@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from idp.identity.users import find_by_email
+from tests.browser.fixtures import screenshot, sign_in
 from tests.federation.conftest import Corp, make_corp
 from tests.federation.saml_idp_peer import serve
 from tests.helpers.organizations import membership
@@ -52,3 +54,17 @@ def test_home_realm_discovery_signs_in_a_new_member_with_the_mapped_role(
         eve = find_by_email("eve@corp.example")
         assert eve is not None and eve.name == "Eve Example"
         assert membership(eve.id, made["corp"].organization_id).role == "admin"
+
+
+def test_the_organizations_sso_page_shows_what_to_give_the_idp(server, page, make_user, idp_keys):
+    corp = make_corp(server.app, make_user, idp_keys)
+    sign_in(page, "owner@example.com")
+    page.goto("/organizations/corp")
+    page.get_by_role("link", name="Single sign-on").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Single sign-on for Corp")
+    expect(page.get_by_text(corp.acs_url)).to_be_visible()
+    expect(page.get_by_text(corp.sp_entity_id).first).to_be_visible()
+    expect(page.locator("tr[data-domain='corp.example']")).to_contain_text("verified (operator)")
+    violations = Axe().run(page)
+    assert violations.violations_count == 0, violations.generate_report()
+    screenshot(page, "organization-sso")
