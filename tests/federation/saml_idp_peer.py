@@ -17,6 +17,7 @@ import datetime
 import html
 import os
 import shutil
+import textwrap
 import threading
 import warnings
 from collections.abc import Iterator
@@ -27,10 +28,12 @@ from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+import xmlsec
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from lxml import etree
 
 with warnings.catch_warnings():  # pysaml2 imports a cipher mode cryptography has moved
     warnings.simplefilter("ignore")
@@ -41,6 +44,8 @@ with warnings.catch_warnings():  # pysaml2 imports a cipher mode cryptography ha
     from saml2.server import Server
 
 XMLSEC1 = "/usr/bin/xmlsec1"
+SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
+DS = "http://www.w3.org/2000/09/xmldsig#"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
@@ -216,3 +221,61 @@ def serve(make_peer: Any, identity: dict[str, Any]) -> Iterator[str]:
 
 
 __all__ = ["BINDING_HTTP_POST", "KeyPair", "SamlIdpPeer", "encoded", "make_key_pair", "serve"]
+
+
+def sp_encryption_certificate(sp_metadata: bytes) -> str:
+    """The certificate our SP metadata publishes for encryption (metadata §2.4.1.1), as PEM."""
+    root = etree.fromstring(sp_metadata)
+    text = root.findtext(
+        ".//md:KeyDescriptor[@use='encryption']//ds:X509Certificate",
+        namespaces={"md": "urn:oasis:names:tc:SAML:2.0:metadata", "ds": DS},
+    )
+    assert text, "no encryption certificate in the SP metadata"
+    body = "\n".join(textwrap.wrap(text.strip(), 64))
+    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+
+
+def encrypt_assertion(
+    xml: str,
+    certificate: str,
+    *,
+    data: str = "aes256-cbc",
+    key: str = "rsa-oaep",
+    change: Any = None,
+) -> bytes:
+    """The Response with its Assertion replaced by an EncryptedAssertion for `certificate`
+    (XML Encryption with python-xmlsec: `data` aes128-gcm | aes256-cbc, `key` rsa-oaep |
+    rsa-1_5), encrypted in place, as IdPs do. `change(assertion)` edits the assertion first."""
+    root = etree.fromstring(xml.encode())
+    assertion = root.find(f"{{{SAML_NS}}}Assertion")
+    if change is not None:
+        change(assertion)
+    transforms = {
+        "aes256-cbc": (xmlsec.constants.TransformAes256Cbc, 256),
+        "aes128-gcm": (xmlsec.constants.TransformAes128Gcm, 128),
+    }
+    data_transform, bits = transforms[data]
+    key_transform = {
+        "rsa-oaep": xmlsec.constants.TransformRsaOaep,
+        "rsa-1_5": xmlsec.constants.TransformRsaPkcs1,
+    }[key]
+    holder = etree.Element(f"{{{SAML_NS}}}EncryptedAssertion")
+    assertion.addprevious(holder)
+    holder.append(assertion)
+    template = xmlsec.template.encrypted_data_create(
+        root, data_transform, type=xmlsec.constants.TypeEncElement, ns="xenc"
+    )
+    xmlsec.template.encrypted_data_ensure_cipher_value(template)
+    info = xmlsec.template.encrypted_data_ensure_key_info(template, ns="dsig")
+    encrypted_key = xmlsec.template.add_encrypted_key(info, key_transform)
+    xmlsec.template.encrypted_data_ensure_cipher_value(encrypted_key)
+    manager = xmlsec.KeysManager()
+    manager.add_key(
+        xmlsec.Key.from_memory(certificate.encode(), xmlsec.constants.KeyDataFormatCertPem)
+    )
+    context = xmlsec.EncryptionContext(manager)
+    context.key = xmlsec.Key.generate(
+        xmlsec.constants.KeyDataAes, bits, xmlsec.constants.KeyDataTypeSession
+    )
+    context.encrypt_xml(template, assertion)
+    return bytes(etree.tostring(root))

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from wsgiref.simple_server import WSGIRequestHandler, make_server
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -328,5 +328,5 @@ def serving(body: bytes) -> Iterator[str]:
 
 
 class _Quiet(WSGIRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002
+    def log_message(self, format, *args):
         pass

@@ -1,6 +1,7 @@
 """SAML metadata (SAML metadata §2.4): ours per connection, and an IdP's, imported.
 
-Our SP metadata names the entity id, the ACS (HTTP-POST) and that we want signed assertions.
+Our SP metadata names the entity id, the ACS (HTTP-POST), that we want signed assertions, and
+the certificate an IdP may encrypt assertions to.
 An IdP's metadata (pasted, or fetched by the caller) gives its entity id, its SSO URL for
 HTTP-Redirect and its signing certificates; it is read with the hardened parser and nothing
 else in it is used.
@@ -17,6 +18,13 @@ from idp.federation.saml.requests import POST_BINDING, REDIRECT_BINDING
 from idp.federation.saml.xml import DS, MD, NS, XmlRefused, parse, tag
 
 PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
+ENCRYPTION_METHODS = (
+    "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+    "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+    "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+    "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+    "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+)
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,7 @@ class MetadataRefused(Exception):
         self.message = message
 
 
-def sp_metadata(entity_id: str, acs_url: str) -> bytes:
+def sp_metadata(entity_id: str, acs_url: str, encryption_cert: str | None = None) -> bytes:
     root = etree.Element(tag(MD, "EntityDescriptor"), nsmap={"md": MD}, entityID=entity_id)
     sp = etree.SubElement(
         root,
@@ -41,6 +49,8 @@ def sp_metadata(entity_id: str, acs_url: str) -> bytes:
         WantAssertionsSigned="true",
         protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol",
     )
+    if encryption_cert:
+        _key_descriptor(sp, encryption_cert)
     etree.SubElement(
         sp,
         tag(MD, "AssertionConsumerService"),
@@ -50,6 +60,17 @@ def sp_metadata(entity_id: str, acs_url: str) -> bytes:
         isDefault="true",
     )
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def _key_descriptor(sp: etree._Element, certificate: str) -> None:
+    """metadata §2.4.1.1: the certificate IdPs encrypt assertions to, and what we decrypt."""
+    key = etree.SubElement(sp, tag(MD, "KeyDescriptor"), use="encryption")
+    info = etree.SubElement(key, tag(DS, "KeyInfo"), nsmap={"ds": DS})
+    data = etree.SubElement(info, tag(DS, "X509Data"))
+    body = "".join(line for line in certificate.strip().splitlines() if "-----" not in line)
+    etree.SubElement(data, tag(DS, "X509Certificate")).text = body
+    for algorithm in ENCRYPTION_METHODS:
+        etree.SubElement(key, tag(MD, "EncryptionMethod"), Algorithm=algorithm)
 
 
 def read_idp_metadata(data: bytes) -> IdpMetadata:

@@ -1,7 +1,9 @@
 """Checking a SAML Response received at our ACS (bindings §3.5, HTTP-POST), in order.
 
 1. The XML: hardened parse (`xml.py`), no DOCTYPE, no comment or processing instruction
-   inside a NameID, exactly one Assertion in the whole document, no EncryptedAssertion.
+   inside a NameID, exactly one Assertion or EncryptedAssertion in the whole document; an
+   EncryptedAssertion is decrypted with the connection's SP key (`encryption.py`) and its
+   plaintext goes through the same parser and checks.
 2. The signature (core §5, profiles §4.1.3.5): over the Response or over the Assertion, by one
    of the connection's configured IdP certificates only (never a key the message carries),
    SHA-1 refused. Only the element signxml returns as signed is read from then on, and it must
@@ -28,6 +30,7 @@ from lxml import etree
 from signxml.exceptions import InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
+from idp.federation.saml.encryption import DecryptionRefused, decrypt
 from idp.federation.saml.xml import DS, NS, SAML, SAMLP, XmlRefused, parse, tag
 
 SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
@@ -55,6 +58,7 @@ class Expected:
     request_id: str | None  # the request this browser started; None: none pending
     allow_idp_initiated: bool = False
     skew: int = 90
+    decryption_key: str | None = None  # PEM: the connection's SP key, for EncryptedAssertion
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ def check(data: bytes, expected: Expected, now: datetime | None = None) -> Check
     except XmlRefused as error:
         raise SamlRefused(error.reason, error.message) from None
     _check_shape(document)
-    response, assertion = _signed(document, expected.certificates)
+    response, assertion = _signed(document, expected)
     _check_status(document)
     _check_response(response, expected)
     moment = now or datetime.now(UTC)
@@ -93,34 +97,42 @@ def check(data: bytes, expected: Expected, now: datetime | None = None) -> Check
 def _check_shape(document: etree._Element) -> None:
     if document.tag != tag(SAMLP, "Response"):
         raise SamlRefused("malformed", "The SAML message is not a Response.")
-    for name_id in document.iter(tag(SAML, "NameID")):
-        if len(name_id):  # a comment, processing instruction or element inside the NameID
-            raise SamlRefused("nameid_comment", "The NameID contains a comment or markup.")
-    if document.find(f".//{tag(SAML, 'EncryptedAssertion')}") is not None:
-        raise SamlRefused("encrypted", "Encrypted assertions are not supported.")
-    assertions = document.findall(f".//{tag(SAML, 'Assertion')}")
+    _check_name_ids(document)
+    assertions = _assertions(document, ".//")
     if len(assertions) != 1:
         raise SamlRefused(
             "assertion_count", f"The response must carry one assertion, not {len(assertions)}."
         )
 
 
-def _signed(
-    document: etree._Element, certificates: list[str]
-) -> tuple[etree._Element, etree._Element]:
+def _check_name_ids(root: etree._Element) -> None:
+    for name_id in root.iter(tag(SAML, "NameID")):
+        if len(name_id):  # a comment, processing instruction or element inside the NameID
+            raise SamlRefused("nameid_comment", "The NameID contains a comment or markup.")
+
+
+def _assertions(root: etree._Element, where: str) -> list[etree._Element]:
+    """Assertions and EncryptedAssertions under `root` (`./`: children; `.//`: anywhere)."""
+    plain = list(root.findall(f"{where}{tag(SAML, 'Assertion')}"))
+    return plain + list(root.findall(f"{where}{tag(SAML, 'EncryptedAssertion')}"))
+
+
+def _signed(document: etree._Element, expected: Expected) -> tuple[etree._Element, etree._Element]:
     """(the Response to read, the Assertion to read): signed elements only, or the document's
     Response when only the assertion is signed."""
+    certificates = expected.certificates
     if document.find(tag(DS, "Signature")) is not None:
         signed = _verify(document, certificates)
         if signed.tag != tag(SAMLP, "Response") or signed.get("ID") != document.get("ID"):
             raise SamlRefused("wrapping", "The signature does not cover this response.")
-        inner = signed.findall(f".//{tag(SAML, 'Assertion')}")
-        if len(inner) != 1 or signed.find(tag(SAML, "Assertion")) is None:
+        inner = _assertions(signed, "./")
+        if len(inner) != 1 or len(_assertions(signed, ".//")) != 1:
             raise SamlRefused("wrapping", "The signed response does not hold one assertion.")
-        return signed, inner[0]
-    original = document.find(tag(SAML, "Assertion"))
-    if original is None:  # the one assertion is not where the protocol puts it
+        return signed, _opened(inner[0], expected)
+    children = _assertions(document, "./")
+    if not children:  # the one assertion is not where the protocol puts it
         raise SamlRefused("wrapping", "The assertion is not a child of the response.")
+    original = _opened(children[0], expected)
     if original.find(tag(DS, "Signature")) is None:
         raise SamlRefused("unsigned", "Neither the response nor the assertion is signed.")
     signed = _verify(_standalone(original), certificates)
@@ -129,8 +141,31 @@ def _signed(
     return document, signed
 
 
+def _opened(element: etree._Element, expected: Expected) -> etree._Element:
+    """The Assertion itself, decrypted when it is an EncryptedAssertion (core §2.3.4)."""
+    if element.tag == tag(SAML, "Assertion"):
+        return element
+    if not expected.decryption_key:
+        raise SamlRefused("encrypted", "This connection has no key to decrypt assertions.")
+    try:
+        plaintext = decrypt(element, expected.decryption_key)
+    except DecryptionRefused as error:
+        raise SamlRefused("decryption", error.message) from None
+    # The plaintext may use prefixes declared above it: parse it inside their declarations.
+    holder = etree.tostring(etree.Element("holder", nsmap=element.nsmap))
+    wrapped = holder.replace(b"/>", b">", 1) + plaintext + b"</holder>"
+    try:
+        inside = parse(wrapped)
+    except XmlRefused as error:
+        raise SamlRefused(error.reason, error.message) from None
+    if len(inside) != 1 or inside[0].tag != tag(SAML, "Assertion") or _assertions(inside[0], ".//"):
+        raise SamlRefused("assertion_count", "The encrypted assertion must hold one assertion.")
+    _check_name_ids(inside)
+    return _standalone(inside[0])
+
+
 def _standalone(element: etree._Element) -> etree._Element:
-    return etree.fromstring(etree.tostring(element))
+    return parse(etree.tostring(element))
 
 
 def _verify(root: etree._Element, certificates: list[str]) -> etree._Element:

@@ -10,6 +10,7 @@ connection's domains) and `allow_idp_initiated` (SAML only; off by default).
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from idp.core.audit import Event, record
 from idp.db import db
 from idp.errors import IdpError, InvalidInput
+from idp.federation.saml.encryption import new_sp_key
 from idp.federation.saml.metadata import MetadataRefused, read_idp_metadata, to_pem
 from idp.federation.sso.models import SsoConnection
 from idp.identity.actors import Actor
@@ -29,6 +31,7 @@ from idp.settings import app_settings
 
 KINDS = ("saml", "oidc")
 SECRET_INFO = b"idp sso connection secrets v1"
+SP_KEY_INFO = b"idp sso sp keys v1"
 MAX_NAME = 200
 
 
@@ -118,7 +121,10 @@ def _apply(row: SsoConnection, fields: ConnectionFields) -> None:
         raise InvalidInput(f"Give a name of 1 to {MAX_NAME} characters.", field="name")
     for role in (fields.default_role, *fields.role_map.values()):
         _check_role(row.organization_id, role)
-    protocol = _saml_config(fields) if fields.kind == "saml" else _oidc_config(row, fields)
+    if fields.kind == "saml":
+        protocol = {**_saml_config(fields), **_sp_key(row)}
+    else:
+        protocol = _oidc_config(row, fields)
     row.name, row.enabled, row.default_role = name, fields.enabled, fields.default_role
     row.required = fields.required
     row.allow_idp_initiated = fields.allow_idp_initiated and fields.kind == "saml"
@@ -155,6 +161,29 @@ def _saml_config(fields: ConnectionFields) -> dict[str, Any]:
     for pem in certificates:
         _check_certificate(pem)
     return {"idp_entity_id": entity_id, "sso_url": sso_url, "certificates": certificates}
+
+
+def _sp_key(row: SsoConnection) -> dict[str, Any]:
+    """The connection's own key for encrypted assertions: kept across changes, made once."""
+    config = row.config or {}
+    if config.get("sealed_sp_key") and config.get("sp_certificate"):
+        keep = ("sp_key_id", "sealed_sp_key", "sp_certificate")
+        return {name: config[name] for name in keep}
+    key_id = secrets.token_hex(16)
+    private, certificate = new_sp_key("idp sso " + key_id)
+    sealed = Sealer(app_settings().secret_key, info=SP_KEY_INFO).seal(
+        private.encode(), label="sso-sp-key:" + key_id
+    )
+    return {"sp_key_id": key_id, "sealed_sp_key": sealed, "sp_certificate": certificate}
+
+
+def sp_private_key(row: SsoConnection) -> str | None:
+    """The connection's SP private key (PEM), opened; None when it has none."""
+    config = row.config or {}
+    if not config.get("sealed_sp_key"):
+        return None
+    sealer = Sealer(app_settings().secret_key, info=SP_KEY_INFO)
+    return sealer.open(config["sealed_sp_key"], label="sso-sp-key:" + config["sp_key_id"]).decode()
 
 
 def _check_certificate(pem: str) -> None:

@@ -19,7 +19,7 @@ from idp.federation.asserted import Asserted
 from idp.federation.saml.metadata import sp_metadata
 from idp.federation.saml.requests import authn_request
 from idp.federation.saml.response import Checked, Expected, SamlRefused, check, decode
-from idp.federation.sso import sign_in
+from idp.federation.sso import connections, sign_in
 from idp.federation.sso.models import SsoConnection
 from idp.federation.sso.sign_in import SsoRefused
 from idp.identity.models import User
@@ -50,7 +50,8 @@ def acs_url(connection_id: int) -> str:
 
 
 def metadata(connection: SsoConnection) -> bytes:
-    return sp_metadata(sp_entity_id(connection.id), acs_url(connection.id))
+    certificate = connection.config.get("sp_certificate")
+    return sp_metadata(sp_entity_id(connection.id), acs_url(connection.id), certificate)
 
 
 def find(connection_id: int) -> SsoConnection | None:
@@ -100,6 +101,7 @@ def _expected(connection: SsoConnection, request_id: str | None) -> Expected:
         request_id=request_id,
         allow_idp_initiated=connection.allow_idp_initiated,
         skew=app_settings().sso_clock_skew,
+        decryption_key=connections.sp_private_key(connection),
     )
 
 
