@@ -84,11 +84,24 @@ def finish(connection_id: int, saml_response: str, browser_token: str | None) ->
     request_id = request_id if isinstance(request_id, str) else None
     try:
         checked = check(decode(saml_response), _expected(connection, request_id))
-        sign_in.use_assertion_once(checked.issuer, checked.assertion_id, checked.expires_at)
-        user = sign_in.account_for(connection, _asserted(connection, checked))
+        user = _account(connection, checked)
     except (SamlRefused, SsoRefused) as error:
         raise sign_in.refuse(connection, error.reason, error.message) from None
     return Finished(user, connection, str(pending.get("next") or ""))
+
+
+def _account(connection: SsoConnection, checked: Checked) -> User:
+    """Use the assertion once and find, link or create its account. A first sign-in that
+    races another one for the same person (two tabs) is tried once more, and then finds the
+    account the other made, as if the two had come one after the other."""
+    for attempt in range(2):
+        sign_in.use_assertion_once(checked.issuer, checked.assertion_id, checked.expires_at)
+        try:
+            return sign_in.account_for(connection, _asserted(connection, checked))
+        except sign_in.Conflict:
+            if attempt:
+                break
+    raise SsoRefused("conflict", "This sign-in is already being completed. Try again.")
 
 
 def _expected(connection: SsoConnection, request_id: str | None) -> Expected:

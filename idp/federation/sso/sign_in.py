@@ -58,6 +58,10 @@ class SsoRefused(IdpError):
         self.reason = reason
 
 
+class Conflict(Exception):
+    """Another request created the same account, link or membership a moment ago."""
+
+
 class SsoRequired(IdpError):
     """The organization must be reached through its own SSO sign-in."""
 
@@ -108,9 +112,7 @@ def account_for(connection: SsoConnection, asserted: Asserted) -> User:
         db.session.commit()
     except IntegrityError:  # the same first sign-in twice at once
         db.session.rollback()
-        raise SsoRefused(
-            "conflict", "This sign-in is already being completed. Try again."
-        ) from None
+        raise Conflict from None
     return user
 
 
@@ -208,9 +210,7 @@ def _by_email(connection: SsoConnection, asserted: Asserted) -> User:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise SsoRefused(
-            "conflict", "This sign-in is already being completed. Try again."
-        ) from None
+        raise Conflict from None
     record(Event.SIGN_UP, user_id=user.id, subject=email, source=asserted.source)
     return user
 
