@@ -98,3 +98,23 @@ def test_a_disabled_connection_refuses_to_start(corp, browser, app):
     answer = browser.get(f"/sso/{corp.connection_id}/start")
     assert answer.status_code == 404
     assert "This single sign-on is not available." in answer.text
+
+
+def test_a_later_sign_in_applies_the_mapped_role_but_an_owner_stays_owner(
+    app, make_user, idp_keys, browser
+):
+    corp = make_corp(app, make_user, idp_keys, owner="boss@corp.example")
+    assert corp.post(browser, corp.response(corp.start(browser))).status_code == 303
+    admins = {"groups": ["idp-admins"]}
+    assert (
+        corp.post(browser, corp.response(corp.start(browser), attributes=admins)).status_code == 303
+    )
+    boss = corp.response(corp.start(browser), email="boss@corp.example", attributes=admins)
+    assert corp.post(browser, boss).status_code == 303
+    with app.app_context():
+        eve = find_by_email("eve@corp.example")
+        assert membership(eve.id, corp.organization_id).role == "admin"
+        owner = find_by_email("boss@corp.example")
+        assert membership(owner.id, corp.organization_id).role == "owner"
+    changed = events(app, "member_role_changed")
+    assert [c["role"] for c in changed] == ["admin"]

@@ -218,28 +218,17 @@ def _by_email(connection: SsoConnection, asserted: Asserted) -> User:
 def _membership(connection: SsoConnection, user: User, asserted: Asserted) -> None:
     mapped = _mapped_role(connection, asserted.attributes)
     current = members.find(connection.organization_id, user.id)
+    detail = {"organization": connection.organization_id, "source": asserted.source}
     if current is None:
         role = mapped or connection.default_role
         db.session.add(
             Membership(organization_id=connection.organization_id, user_id=user.id, role=role)
         )
-        record(
-            Event.MEMBER_ADDED,
-            user_id=user.id,
-            subject=user.email,
-            organization=connection.organization_id,
-            role=role,
-            source=asserted.source,
-        )
+        record(Event.MEMBER_ADDED, user_id=user.id, subject=user.email, role=role, **detail)
     elif mapped and current.role not in (OWNER, mapped):
         current.role = mapped
         record(
-            Event.MEMBER_ROLE_CHANGED,
-            user_id=user.id,
-            subject=user.email,
-            organization=connection.organization_id,
-            role=mapped,
-            source=asserted.source,
+            Event.MEMBER_ROLE_CHANGED, user_id=user.id, subject=user.email, role=mapped, **detail
         )
 
 
