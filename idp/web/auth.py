@@ -107,7 +107,7 @@ def _single_sign_on(form: SignInForm) -> Response | tuple[str, int] | None:
     to its identity provider when no password is typed; when the organization requires SSO,
     a typed password is refused (before it is checked) with the way to SSO."""
     connection = connection_for_email(login.typed_account(form.email.data or ""))
-    if connection is None or connection.kind != "saml":
+    if connection is None:
         return None
     target = url_for("sso.start", connection_id=connection.id, next=form.next.data or None)
     if not form.password.data:

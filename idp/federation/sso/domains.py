@@ -26,6 +26,8 @@ from idp.identity.permissions import Acting, require
 from idp.settings import app_settings
 
 CHALLENGE = "_idp-challenge"
+# The kinds of connection that sign people in; an OIDC connection is kept but not used yet.
+SIGNING_KINDS = ("saml",)
 SSO_REQUIRED = (
     "Your organization signs you in with single sign-on, not a password or an email code. "
     "Continue with single sign-on."
@@ -125,13 +127,16 @@ def pending() -> list[SsoDomain]:
 
 
 def connection_for_email(email: str) -> SsoConnection | None:
-    """Home-realm discovery: the enabled connection of the verified domain of `email`."""
+    """Home-realm discovery: the enabled connection of the verified domain of `email`, when
+    its kind can sign people in (`SIGNING_KINDS`)."""
     domain = email.rpartition("@")[2].strip().lower()
     row = _verified(domain) if domain else None
     if row is None or row.connection_id is None:
         return None
     connection = db.session.get(SsoConnection, row.connection_id)
-    return connection if connection is not None and connection.enabled else None
+    if connection is None or not connection.enabled or connection.kind not in SIGNING_KINDS:
+        return None
+    return connection
 
 
 def vouches_for(connection: SsoConnection, email: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 from idp.core.security import digest, new_token
 from idp.core.store import StoreUnavailable, app_store
@@ -95,7 +96,9 @@ def _account(connection: SsoConnection, checked: Checked) -> User:
     races another one for the same person (two tabs) is tried once more, and then finds the
     account the other made, as if the two had come one after the other."""
     for attempt in range(2):
-        sign_in.use_assertion_once(checked.issuer, checked.assertion_id, checked.expires_at)
+        # Kept while the assertion could still be accepted: its expiry plus the clock skew.
+        kept_until = checked.expires_at + timedelta(seconds=app_settings().sso_clock_skew)
+        sign_in.use_assertion_once(checked.issuer, checked.assertion_id, kept_until)
         try:
             return sign_in.account_for(connection, _asserted(connection, checked))
         except sign_in.Conflict:
