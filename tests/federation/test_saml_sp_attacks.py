@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from idp.core.audit import AuditEvent
 from idp.db import db
-from tests.federation.conftest import IDP_ENTITY_ID, IDP_SSO_URL, make_corp
 from tests.federation.saml_idp_peer import SamlIdpPeer
+from tests.federation.sso_fixtures import *  # noqa: F403 (the SSO fixtures)
+from tests.federation.sso_fixtures import IDP_ENTITY_ID, IDP_SSO_URL, make_corp
 
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"

@@ -14,6 +14,7 @@ from tests.federation.saml_idp_peer import (
     make_key_pair,
     sp_encryption_certificate,
 )
+from tests.federation.sso_fixtures import *  # noqa: F403 (the SSO fixtures)
 from tests.federation.test_saml_sp_attacks import NS, refused
 
 

@@ -13,7 +13,8 @@ from idp.db import db
 from idp.federation.models import FederatedIdentity
 from idp.federation.sso.models import SsoConnection
 from idp.identity.users import find_by_email
-from tests.federation.conftest import make_corp
+from tests.federation.sso_fixtures import *  # noqa: F403 (the SSO fixtures)
+from tests.federation.sso_fixtures import make_corp
 from tests.helpers.organizations import membership
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"

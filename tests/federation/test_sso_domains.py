@@ -20,8 +20,9 @@ from idp.core.audit import AuditEvent
 from idp.db import db
 from idp.federation.sso.models import SsoConnection, SsoDomain
 from idp.identity import users
-from tests.federation.conftest import IDP_ENTITY_ID, IDP_SSO_URL
 from tests.federation.saml_idp_peer import SamlIdpPeer
+from tests.federation.sso_fixtures import *  # noqa: F403 (the SSO fixtures)
+from tests.federation.sso_fixtures import IDP_ENTITY_ID, IDP_SSO_URL
 from tests.helpers.browser import Browser
 from tests.helpers.factories import PASSWORD
 from tests.helpers.organizations import add_member, make_organization

@@ -14,8 +14,9 @@ from playwright.sync_api import expect
 
 from idp.identity.users import find_by_email
 from tests.browser.fixtures import screenshot, sign_in
-from tests.federation.conftest import Corp, make_corp
 from tests.federation.saml_idp_peer import serve
+from tests.federation.sso_fixtures import *  # noqa: F403 (the SSO fixtures)
+from tests.federation.sso_fixtures import Corp, make_corp
 from tests.helpers.organizations import membership
 
 pytestmark = pytest.mark.browser

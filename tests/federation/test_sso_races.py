@@ -16,8 +16,9 @@ from idp.federation.models import FederatedIdentity
 from idp.federation.sso.models import SamlAssertionUse
 from idp.identity.models import User
 from idp.identity.organization_models import Membership
-from tests.federation.conftest import make_corp
 from tests.federation.saml_idp_peer import encoded
+from tests.federation.sso_fixtures import *  # noqa: F403 (the SSO fixtures)
+from tests.federation.sso_fixtures import make_corp
 from tests.helpers.browser import Browser
 
 

@@ -14,7 +14,8 @@ from idp.core.audit import AuditEvent
 from idp.db import db
 from idp.federation.models import FederatedIdentity
 from idp.identity.users import find_by_email
-from tests.federation.conftest import IDP_SSO_URL, make_corp
+from tests.federation.sso_fixtures import *  # noqa: F403 (the SSO fixtures)
+from tests.federation.sso_fixtures import IDP_SSO_URL, make_corp
 from tests.helpers.factories import PASSWORD
 from tests.helpers.organizations import add_member, make_organization, membership
 from tests.test_email_sign_in import ask, code_in, enter, sign_in_mail

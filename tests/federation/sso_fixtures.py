@@ -1,5 +1,8 @@
-"""Fixtures of the federation tests: the test IdP's keys, and an organization `corp` with a
-SAML connection to pysaml2 (`saml_idp_peer.py`) and the verified domain corp.example."""
+"""Fixtures of the enterprise SSO tests: the test IdP's keys, an organization `corp` with a
+SAML connection to pysaml2 (`saml_idp_peer.py`) and the verified domain corp.example, and a
+DNS server on 127.0.0.1 that the app asks. Each test module takes them with
+`from tests.federation.sso_fixtures import *` (a module of its own, not a conftest, so other
+federation tests are left as they are)."""
 
 from __future__ import annotations
 
@@ -122,3 +125,6 @@ def env(env: dict[str, str], dns_server: DnsServer) -> dict[str, str]:
     dns_server.records.clear()
     env["IDP_SSO_DNS_RESOLVER"] = dns_server.address
     return env
+
+
+__all__ = ["Corp", "corp", "dns_server", "env", "idp_keys", "make_corp", "other_keys"]
