@@ -148,8 +148,11 @@ class SessionService:
         )
         db.session.add(row)
         record(Event.SIGN_IN, user_id=user.id, subject=user.email, remember=remember, amr=row.amr)
+        db.session.flush()
+        # Read before the commit expires the row: afterwards each attribute would load it again.
+        active = ActiveSession.of(row)
         db.session.commit()
-        return token, ActiveSession.of(row)
+        return token, active
 
     def resolve(self, token: str) -> tuple[ActiveSession | None, bool]:
         """The live session for a cookie token, slid forward; and whether it was slid."""
