@@ -69,3 +69,18 @@ def test_the_organizations_sso_page_shows_what_to_give_the_idp(server, page, mak
     violations = Axe().run(page)
     assert violations.violations_count == 0, violations.generate_report()
     screenshot(page, "organization-sso")
+
+
+def test_required_sso_turns_a_password_away_with_the_way_to_sso(server, page, make_user, idp_keys):
+    corp = make_corp(server.app, make_user, idp_keys, required=True)
+    make_user("bob@corp.example")
+    page.goto("/sign-in")
+    page.get_by_label("Email").fill("bob@corp.example")
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("signs you in with single sign-on")
+    link = page.get_by_role("link", name="Continue with single sign-on")
+    assert f"/sso/{corp.connection_id}/start" in (link.get_attribute("href") or "")
+    violations = Axe().run(page)
+    assert violations.violations_count == 0, violations.generate_report()
+    screenshot(page, "sign-in-sso-required")
