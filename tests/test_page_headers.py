@@ -89,6 +89,10 @@ GET_PAGES = {
     "/organizations": "organizations.index",
     "/organizations/none": "organizations.show",
     "/invitations/no-such-secret": "invitations.show",
+    "/organizations/none/sso": "organization_sso.show",
+    "/admin/sso-domains": "admin.sso_domains",
+    "/sso/1/start": "sso.start",
+    "/sso/saml/1/metadata": "sso.metadata",
 }
 SAME = ("Content-Type", "Location", "Referrer-Policy", "Cache-Control", "WWW-Authenticate")
 

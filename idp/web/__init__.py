@@ -19,6 +19,7 @@ from idp.web import (
     admin_keys,
     admin_organizations,
     admin_people,
+    admin_sso,
     api_keys,
     auth,
     authn,
@@ -36,12 +37,14 @@ from idp.web import (
     logout,
     metrics,
     oauth,
+    organization_sso,
     organizations,
     outbox,
     passkeys,
     recovery,
     registration,
     security,
+    sso,
     tokens,
     two_factor,
     verification,
@@ -76,6 +79,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     logout.init_app(app)
     registration.init_app(app, limiter)
     admin_clients.init_app(app)  # its routes on the admin blueprint, before it registers
+    admin_sso.init_app(app)  # likewise
     admin.init_app(app)
     api.init_app(app)
     admin_people.init_app(app)
@@ -85,6 +89,8 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     admin_api_keys.init_app(app)
     key_schedule.init_app(app)
     organizations.init_app(app)
+    organization_sso.init_app(app)
+    sso.init_app(app)
     invitations.init_app(app)
     app.add_url_rule("/", "home", _home)
     app.jinja_env.trim_blocks = True

@@ -9,6 +9,7 @@ from flask_limiter import Limiter
 from werkzeug.wrappers import Response
 
 from idp.errors import IdpError, InvalidCredentials
+from idp.federation.sso.domains import SSO_REQUIRED, connection_for_email
 from idp.identity import login, verification
 from idp.identity.lockout import Locked
 from idp.identity.sessions import app_sessions
@@ -35,6 +36,9 @@ def sign_in() -> str | Response | tuple[str, int]:
         # OpenID Connect Core §3.1.2.1: login_hint pre-fills the identifier.
         form.email.data = request.args.get("login_hint", "")[:320]
         return render_template("auth/sign_in.html", form=form)
+    single_sign_on = _single_sign_on(form)
+    if single_sign_on is not None:
+        return single_sign_on
     try:
         user = login.check_password(form.email.data or "", form.password.data or "", _ip())
     except Locked as error:
@@ -96,6 +100,22 @@ def confirm() -> str | Response | tuple[str, int]:
         form.fail(error)
         return render_template("auth/confirm.html", form=form, user=user), 400
     return redirect(safe_next(form.next.data), 303)
+
+
+def _single_sign_on(form: SignInForm) -> Response | tuple[str, int] | None:
+    """Home-realm discovery: an address of a domain verified for an organization's SSO goes
+    to its identity provider when no password is typed; when the organization requires SSO,
+    a typed password is refused (before it is checked) with the way to SSO."""
+    connection = connection_for_email(login.typed_account(form.email.data or ""))
+    if connection is None:
+        return None
+    target = url_for("sso.start", connection_id=connection.id, next=form.next.data or None)
+    if not form.password.data:
+        return redirect(target, 303)
+    if not connection.required:
+        return None
+    form.fail(IdpError(SSO_REQUIRED))
+    return render_template("auth/sign_in.html", form=form, sso_url=target), 403
 
 
 def _ip() -> str | None:

@@ -19,6 +19,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
+    make_response,
     redirect,
     render_template,
     request,
@@ -30,6 +31,7 @@ from wtforms import EmailField, HiddenField, StringField
 
 from idp.core.security import digest
 from idp.errors import IdpError
+from idp.federation.sso.domains import SSO_REQUIRED, connection_for_email
 from idp.identity import email_sign_in as service
 from idp.identity import login, users
 from idp.identity.models import User
@@ -43,7 +45,7 @@ from idp.web.current import (
     safe_next,
     set_private_cookie,
 )
-from idp.web.forms import Form
+from idp.web.forms import Form, SignInForm
 
 bp = Blueprint("email_sign_in", __name__)
 # Names this browser's request for a link and code (its digest binds them to the browser).
@@ -139,6 +141,13 @@ def open_link(secret: str) -> str | Response | tuple[str, int]:
 
 def _signed_in(user: User, next_url: str | None, browser: str) -> Response:
     service.forget_request(browser)
+    connection = connection_for_email(user.email)
+    if connection is not None and connection.required:
+        # The organization requires its SSO for this address: no email sign-in.
+        start = url_for("sso.start", connection_id=connection.id, next=next_url or None)
+        form = SignInForm(formdata=None, email=user.email)
+        form.fail(IdpError(SSO_REQUIRED))
+        return make_response(render_template("auth/sign_in.html", form=form, sso_url=start), 403)
     response = complete_first_factor(user, ["otp"], remember=False, next_url=next_url)
     delete_private_cookie(response, COOKIE)
     return response

@@ -16,6 +16,8 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 
 from idp.errors import IdpError
+from idp.federation.sso import sign_in as sso_sign_in
+from idp.federation.sso.sign_in import SsoRequired
 from idp.identity import invitations, members, organizations, permissions, teams
 from idp.identity.organization_models import Membership
 from idp.identity.organizations import Fields, TwoFactorRequired
@@ -55,7 +57,15 @@ def set_active() -> Page:
     login = current_login()
     assert login is not None
     try:
+        if raw.isdigit() and organizations.membership_of(signed_in_user(), int(raw)):
+            sso_sign_in.check_organization(login.id, int(raw))
         organizations.set_active(signed_in_user(), login.id, int(raw) if raw.isdigit() else None)
+    except SsoRequired as error:
+        flash(error.message)
+        again = url_for("auth.sign_in", next=url_for(".index"))
+        if error.connection_id:
+            again = url_for("sso.start", connection_id=error.connection_id, next=url_for(".index"))
+        return redirect(again, 303)
     except TwoFactorRequired as error:
         flash(error.message)
         return redirect(url_for("two_factor.setup", next=url_for(".index")), 303)

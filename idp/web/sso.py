@@ -1,0 +1,105 @@
+"""Enterprise SSO over HTTP: start a sign-in through an organization's connection, the SAML
+ACS and the SP metadata.
+
+- GET /sso/<id>/start?next=: the AuthnRequest (HTTP-Redirect, SAML bindings §3.4); the
+  request ID is bound to this browser by the `idp_sso` cookie.
+- POST /sso/saml/<id>/acs: the Response (HTTP-POST, bindings §3.5). CSRF-exempt: it is a
+  cross-site form post by design, authenticated by the IdP's signature and the request this
+  browser started. Over HTTPS its cookie is SameSite=None so that post carries it.
+- GET /sso/saml/<id>/metadata: our SP metadata for the connection (its URL is our entity ID).
+
+The sign-in ends like every other first factor (`web/authn.py`, amr `fed`), so bans,
+two-factor and email rules apply; the session remembers the connection it came through.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, make_response, redirect, request
+from werkzeug.wrappers import Response
+
+from idp.core.store import StoreUnavailable
+from idp.federation.sso import flow, sign_in
+from idp.federation.sso.sign_in import SsoRefused
+from idp.identity import login
+from idp.identity.sessions import app_sessions
+from idp.settings import app_settings
+from idp.web.authn import first_factor, respond
+from idp.web.current import private_cookie_name, safe_next
+from idp.web.errors import render_error
+
+bp = Blueprint("sso", __name__)
+COOKIE = "idp_sso"
+METADATA_TYPE = "application/samlmetadata+xml"
+
+
+@bp.get("/sso/<int:connection_id>/start")
+def start(connection_id: int) -> Response:
+    connection = flow.find(connection_id)
+    if connection is None:
+        return make_response(render_error(404, "This single sign-on is not available."))
+    try:
+        started = flow.start(connection, safe_next(request.args.get("next")))
+    except StoreUnavailable:
+        return make_response(render_error(503, "Single sign-on is briefly unavailable."))
+    response = redirect(started.url, 303)
+    _set_cookie(response, started.browser_token)
+    return response
+
+
+@bp.post("/sso/saml/<int:connection_id>/acs")
+def acs(connection_id: int) -> Response:
+    token = request.cookies.get(_cookie_name())
+    try:
+        finished = flow.finish(connection_id, request.form.get("SAMLResponse", ""), token)
+    except SsoRefused as error:
+        refused = make_response(render_error(403, error.message))
+        _clear_cookie(refused)
+        return refused
+    outcome = first_factor(finished.user, ["fed"], remember=False, next_url=finished.next)
+    session_id = None
+    if isinstance(outcome, login.SessionStarted):
+        active, _ = app_sessions().resolve(outcome.token)
+        session_id = active.id if active is not None else None
+    sign_in.signed_in(finished.connection, finished.user, session_id)
+    response = respond(outcome)
+    _clear_cookie(response)
+    return response
+
+
+@bp.get("/sso/saml/<int:connection_id>/metadata")
+def metadata(connection_id: int) -> Response:
+    connection = flow.find(connection_id)
+    if connection is None:
+        return make_response(render_error(404, "There is no such SSO connection."))
+    response = make_response(flow.metadata(connection))
+    response.content_type = METADATA_TYPE
+    return response
+
+
+def _cookie_name() -> str:
+    return private_cookie_name(COOKIE)
+
+
+def _set_cookie(response: Response, token: str) -> None:
+    https = app_settings().is_https
+    response.set_cookie(
+        _cookie_name(),
+        token,
+        max_age=flow.REQUEST_TTL,
+        path="/",
+        secure=https,
+        httponly=True,
+        samesite="None" if https else "Lax",
+    )
+
+
+def _clear_cookie(response: Response) -> None:
+    https = app_settings().is_https
+    response.delete_cookie(
+        _cookie_name(), path="/", secure=https, httponly=True, samesite="None" if https else "Lax"
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.extensions["csrf"].exempt(acs)
