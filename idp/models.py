@@ -5,6 +5,7 @@ from idp.api.models import ApiKey
 from idp.core.audit import AuditEvent
 from idp.core.generations import Generation
 from idp.federation.models import FederatedIdentity
+from idp.federation.saml_idp.models import SamlServiceProvider
 from idp.identity.bans import Ban
 from idp.identity.models import LoginSession, User
 from idp.identity.one_time import OneTimeToken
@@ -51,6 +52,7 @@ __all__ = [
     "RefreshToken",
     "Resource",
     "RevokedAccessToken",
+    "SamlServiceProvider",
     "Team",
     "TeamMember",
     "TokenFamily",

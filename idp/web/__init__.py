@@ -41,6 +41,7 @@ from idp.web import (
     passkeys,
     recovery,
     registration,
+    saml_idp,
     security,
     tokens,
     two_factor,
@@ -74,6 +75,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     oauth.init_app(app)
     tokens.init_app(app)
     logout.init_app(app)
+    saml_idp.init_app(app)
     registration.init_app(app, limiter)
     admin_clients.init_app(app)  # its routes on the admin blueprint, before it registers
     admin.init_app(app)
