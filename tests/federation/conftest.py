@@ -50,9 +50,8 @@ def make_sp(app: Flask, idp_metadata: str) -> Any:
     """Factory: an SP at http://sp.test (or `base`), registered here with `choices`."""
 
     def make(base: str = SP_BASE, *, register_it: bool = True, **options: Any) -> SamlSp:
-        choices = {
-            k: options.pop(k) for k in list(options) if k in registry.Choices.__annotations__
-        }
+        names = set(registry.Choices.__annotations__) - {"name_id_format"}
+        choices = {k: options.pop(k) for k in list(options) if k in names}
         sp = SamlSp(base, idp_metadata, **options)
         if register_it:
             register(app, sp, name_id_format=options.get("name_id_format", "email"), **choices)
