@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from idp.errors import IdpError
 from idp.federation.saml_idp import bindings, logout, participants, sso
 from idp.federation.saml_idp import metadata as idp_metadata
+from idp.federation.saml_idp.requests import Refused
 from idp.keys.saml import app_saml_credentials
 from idp.settings import app_settings
 from idp.web.current import clear_session_cookie, current_login, current_user
@@ -40,7 +41,7 @@ def single_sign_on() -> Answer:
     try:
         received = _received("SAMLRequest")
     except IdpError as error:
-        return render_error(400, error.message)
+        return _answer(sso.refuse(Refused(error.message, reason="malformed")))
     if request.method == "POST":  # no cookie came with another site's POST: look again by GET
         return _answer(sso.receive(received, None, defer=True))
     return _answer(sso.receive(received, _login()))
@@ -66,7 +67,7 @@ def single_logout() -> Answer:
             return _answer(logout.answer_from_sp(_received("SAMLResponse")))
         received = _received("SAMLRequest")
     except IdpError as error:
-        return render_error(400, error.message)
+        return _answer(sso.refuse(Refused(error.message, reason="malformed")))
     login, user = current_login(), current_user()
     current = None
     if login is not None and user is not None:
