@@ -159,10 +159,13 @@ class SamlSp:
         }
 
     def logout_url(self, name_id: str, session_index: str, name_id_format: str) -> str:
+        """A (signed, as set) LogoutRequest over the Redirect binding; its ID is kept."""
         auth = self.auth("/logout")
-        return str(
-            auth.logout(name_id=name_id, session_index=session_index, name_id_format=name_id_format)
+        url = auth.logout(
+            name_id=name_id, session_index=session_index, name_id_format=name_id_format
         )
+        self.last_request_id = auth.get_last_request_id()
+        return str(url)
 
     def logout_answer(self, query: dict[str, str], request_id: str | None = None) -> list[str]:
         """Process a LogoutResponse (or LogoutRequest) arriving at /sls; its errors."""
