@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from idp.core.audit import acting_admin
@@ -36,13 +37,13 @@ class SpForm(Form):
     name_id_format = SelectField(
         "NameID format",
         choices=[
-            ("email", "Email address"),
-            ("persistent", "Persistent: an opaque value per person and app"),
+            SelectChoice("email", "Email address"),
+            SelectChoice("persistent", "Persistent: an opaque value per person and app"),
         ],
     )
     attributes = SelectMultipleField(
         "Attributes released",
-        choices=[(name, name) for name in ATTRIBUTES],
+        choices=list(ATTRIBUTES),
         default=["email", "name"],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
@@ -81,9 +82,9 @@ def index() -> str | Response | tuple[str, int]:
 @admin_required
 def edit(sp_id: int) -> str | Response | tuple[str, int]:
     provider = _provider(sp_id)
-    form = SpForm(obj=provider)
+    form = SpForm()
     if not form.is_submitted():
-        form.metadata.data = ""
+        form = SpForm(data=_choices_of(provider))
         return render_template("admin/saml_sp.html", provider=provider, form=form)
     try:
         new = (form.metadata.data or "").strip()
@@ -118,6 +119,16 @@ def _list(form: SpForm) -> str:
         form=form,
         idp_entity_id=entity_id(app_settings().issuer),
     )
+
+
+def _choices_of(provider: SamlServiceProvider) -> dict[str, object]:
+    return {
+        "name": provider.name,
+        "name_id_format": provider.name_id_format,
+        "attributes": provider.attributes,
+        "allow_idp_initiated": provider.allow_idp_initiated,
+        "enabled": provider.enabled,
+    }
 
 
 def _provider(sp_id: int) -> SamlServiceProvider:
