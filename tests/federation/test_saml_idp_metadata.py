@@ -16,6 +16,7 @@ from idp.keys import app_keys
 from idp.settings import Settings
 from tests.federation.conftest import path_of, posted, register
 from tests.federation.saml_sp_peer import SamlSp
+from tests.test_cli import cli_env, run  # noqa: F401 (cli_env is a fixture)
 
 MD = {"md": "urn:oasis:names:tc:SAML:2.0:metadata", "ds": "http://www.w3.org/2000/09/xmldsig#"}
 
@@ -104,3 +105,19 @@ def test_saml_keeps_an_rsa_key_line_of_its_own(own_keys, http, tmp_path):
         x509.load_der_x509_certificate(base64.b64decode(der)).public_key(), rsa.RSAPublicKey
     )
     assert (tmp_path / "keys" / "saml-rs256").is_dir()
+
+
+def test_idp_keys_rotate_saml_publishes_the_next_certificate(cli_env):  # noqa: F811
+    """`idp keys rotate --saml` adds a key to SAML's own line; the metadata then lists its
+    certificate after the active one (§2.4.1.1). With RS256 ID tokens there is no own line."""
+    es256 = {**cli_env, "IDP_SIGNING_ALG": "ES256"}
+    first = run("keys", "rotate", "--saml", "--activate-after", "0", env=es256)
+    second = run("keys", "rotate", "--saml", "--activate-after", "600", env=es256)
+    shared = run("keys", "rotate", "--saml", env=cli_env)
+
+    assert first.returncode == 0 and "(RS256)" in first.stdout, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert shared.returncode == 1 and "IDP_SIGNING_ALG is RS256" in shared.stderr
+    app = create_app(Settings.from_env({**es256, "IDP_ISSUER": "http://127.0.0.1:5000"}))
+    published = certificates(app.test_client().get("/saml/metadata").data.decode())
+    assert len(published) == 2
