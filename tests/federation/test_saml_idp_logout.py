@@ -97,3 +97,22 @@ def test_signing_out_here_tells_the_sp(app, browser, make_user, make_sp):
     assert "You are signed out" in back.text
     assert not is_signed_in(browser)
     assert audit_events(app).count("saml_logout") == 1
+
+
+def test_sp_initiated_logout_tells_the_other_sps_first(app, browser, make_user, make_sp):
+    """Profiles §4.4.3.2: the IdP sends a LogoutRequest to each other session participant,
+    then answers the requester's LogoutRequest."""
+    first, second = make_sp(), make_sp("http://other-sp.test")
+    seen = signed_in_at(browser, make_user, first)
+    assert second.accept(posted(browser.get(path_of(second.login_url())).text)[1])["errors"] == []
+    url = first.logout_url(seen["name_id"], seen["session_index"], seen["name_id_format"])
+
+    walk = browser.get(path_of(url)).headers["Location"]
+    to_second = browser.get(path_of(walk)).headers["Location"]
+    assert to_second.startswith(second.sls + "?SAMLRequest=")
+    assert second.logout_answer(query(to_second)) == []
+    to_first = browser.get(path_of(second.last_redirect)).headers["Location"]
+
+    assert to_first.startswith(first.sls + "?SAMLResponse=")
+    assert first.logout_answer(query(to_first), first.last_request_id) == []
+    assert not is_signed_in(browser)

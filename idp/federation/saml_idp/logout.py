@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from idp.core.audit import Event, record
 from idp.core.security import new_token
@@ -24,8 +25,10 @@ from idp.federation.saml_idp.sso import ErrorPage, PostForm, credentials
 from idp.federation.saml_idp.xml import REDIRECT
 from idp.identity.models import User
 from idp.identity.sessions import app_sessions
+from idp.settings import app_settings
 
 WALK_TTL = 600
+WALK_PATH = "/saml/logout/continue/"
 
 
 @dataclass(frozen=True)
@@ -56,24 +59,56 @@ def from_sp(received: bindings.Received, current: participants.IndexedSession | 
         record(Event.SAML_REQUEST_REFUSED, subject=_issuer(refusal), reason=refusal.reason)
         db.session.commit()
         return Ended(ErrorPage(400, refusal.message), None)
-    ended = _end_session(message, current)
+    ended, others = _end_session(message, current)
     provider = message.provider
-    if not provider.slo_url:
-        return Ended(ErrorPage(200, "You are signed out."), ended)
-    xml = responses.logout_response(credentials(), provider.slo_url, message.message_id, True)
-    return Ended(_send(provider, "SAMLResponse", xml, message.relay_state), ended)
+    final: Redirect | PostForm | None = None
+    if provider.slo_url:
+        xml = responses.logout_response(credentials(), provider.slo_url, message.message_id, True)
+        final = _send(provider, "SAMLResponse", xml, message.relay_state)
+    # Profiles §4.4.3.2: the other SPs of the session hear of it before the requester's answer.
+    token = _new_walk(others, final)
+    if token is not None:
+        return Ended(Redirect(walk_url(token)), ended)
+    return Ended(final or ErrorPage(200, "You are signed out."), ended)
 
 
 def start_walk(session_id: int) -> str | None:
     """After our own sign-out: the walk's token, or None when no SP needs telling."""
-    store = app_store()
-    gone = participants.forget(store, session_id)
-    walk = [asdict(p) for p in gone if _slo_of(p.entity_id) is not None]
-    if not walk:
+    return _new_walk(participants.forget(app_store(), session_id), None)
+
+
+def walk_url(token: str) -> str:
+    return app_settings().issuer.rstrip("/") + WALK_PATH + token
+
+
+def _new_walk(
+    gone: list[participants.Participant], final: Redirect | PostForm | None
+) -> str | None:
+    """A walk through the SPs of `gone` that have an SLO endpoint, ending at `final` (or our
+    signed-out page); None when there is no SP to tell."""
+    left = [asdict(p) for p in gone if _slo_of(p.entity_id) is not None]
+    if not left:
         return None
+    walk = {"left": left, "waiting": None, "final": _dump(final)}
     token = new_token(16)
-    store.set("saml:walk:" + token, json.dumps({"left": walk, "waiting": None}).encode(), WALK_TTL)
+    app_store().set("saml:walk:" + token, json.dumps(walk).encode(), WALK_TTL)
     return token
+
+
+def _dump(final: Redirect | PostForm | None) -> dict[str, Any] | None:
+    if isinstance(final, Redirect):
+        return {"location": final.location}
+    if isinstance(final, PostForm):
+        return {"action": final.action, "fields": final.fields}
+    return None
+
+
+def _load(final: dict[str, Any] | None) -> LogoutOutcome:
+    if final is None:
+        return SignedOut()
+    if "location" in final:
+        return Redirect(final["location"])
+    return PostForm(final["action"], [(k, v) for k, v in final["fields"]])
 
 
 def walk_on(token: str) -> LogoutOutcome:
@@ -93,7 +128,7 @@ def walk_on(token: str) -> LogoutOutcome:
         store.set("saml:walk:" + token, json.dumps(walk).encode(), WALK_TTL)
         return _send(provider, "SAMLRequest", xml, token)
     store.delete("saml:walk:" + token)
-    return SignedOut()
+    return _load(walk.get("final"))
 
 
 def answer_from_sp(received: bindings.Received) -> LogoutOutcome:
@@ -120,9 +155,12 @@ def answer_from_sp(received: bindings.Received) -> LogoutOutcome:
     return walk_on(token)
 
 
-def _end_session(message: LogoutMessage, current: participants.IndexedSession | None) -> int | None:
+def _end_session(
+    message: LogoutMessage, current: participants.IndexedSession | None
+) -> tuple[int | None, list[participants.Participant]]:
     """End the session the request names (by SessionIndex, else the browser's), if that
-    session's assertion for this SP carried the same NameID; its id, or None."""
+    session's assertion for this SP carried the same NameID: its id, or None, and the other
+    SPs that got an assertion in it."""
     store = app_store()
     entity_id = message.provider.entity_id
     named = [participants.session_of(store, index) for index in message.session_indexes]
@@ -133,10 +171,10 @@ def _end_session(message: LogoutMessage, current: participants.IndexedSession | 
         p.entity_id == entity_id and p.name_id == message.name_id
         for p in participants.of(store, target.session_id)
     ):
-        return None
+        return None, []
     user = db.session.get(User, target.user_id)
     ended = user is not None and app_sessions().revoke(user, target.session_id, reason="saml")
-    participants.forget(store, target.session_id)
+    gone = participants.forget(store, target.session_id)
     record(
         Event.SAML_LOGOUT,
         user_id=target.user_id,
@@ -145,7 +183,8 @@ def _end_session(message: LogoutMessage, current: participants.IndexedSession | 
         session_id=target.session_id,
     )
     db.session.commit()
-    return target.session_id if ended else None
+    others = [p for p in gone if p.entity_id != entity_id]
+    return (target.session_id if ended else None), others
 
 
 def _send(
