@@ -84,9 +84,10 @@ def logout_walk(token: str) -> Answer:
     return _answer(logout.walk_on(token))
 
 
-def start_logout_walk(session_id: int) -> BaseResponse | None:
-    """For the sign-out view: the first step of telling the session's SPs, if any."""
-    token = logout.start_walk(session_id)
+def start_logout_walk(session_id: int, then: str | None = None) -> BaseResponse | None:
+    """For the sign-out views: the first step of telling the session's SPs, if any; the walk
+    ends at `then` when given."""
+    token = logout.start_walk(session_id, then)
     return _redirect(url_for("saml_idp.logout_walk", token=token)) if token else None
 
 

@@ -116,3 +116,17 @@ def test_sp_initiated_logout_tells_the_other_sps_first(app, browser, make_user, 
     assert to_first.startswith(first.sls + "?SAMLResponse=")
     assert first.logout_answer(query(to_first), first.last_request_id) == []
     assert not is_signed_in(browser)
+
+
+def test_openid_logout_tells_the_saml_sps_too(app, browser, make_user, make_sp):
+    """OpenID Connect RP-Initiated Logout §2 ends the same session: the SAML SPs that got an
+    assertion in it hear of it as well (SAML profiles §4.4.3.1)."""
+    sp = make_sp()
+    signed_in_at(browser, make_user, sp)
+
+    answer = browser.submit("/logout", "/logout/confirm")
+
+    assert answer.status_code == 302
+    to_sp = browser.get(path_of(answer.headers["Location"])).headers["Location"]
+    assert to_sp.startswith(sp.sls + "?SAMLRequest=")
+    assert not is_signed_in(browser)

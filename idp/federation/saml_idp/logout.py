@@ -72,9 +72,11 @@ def from_sp(received: bindings.Received, current: participants.IndexedSession | 
     return Ended(final or ErrorPage(200, "You are signed out."), ended)
 
 
-def start_walk(session_id: int) -> str | None:
-    """After our own sign-out: the walk's token, or None when no SP needs telling."""
-    return _new_walk(participants.forget(app_store(), session_id), None)
+def start_walk(session_id: int, then: str | None = None) -> str | None:
+    """After our own sign-out: the walk's token, or None when no SP needs telling. The walk
+    ends at `then` (an RP's post-logout URI, already checked), else our signed-out page."""
+    final = Redirect(then) if then else None
+    return _new_walk(participants.forget(app_store(), session_id), final)
 
 
 def walk_url(token: str) -> str:
