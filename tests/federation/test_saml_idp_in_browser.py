@@ -15,8 +15,11 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from idp.db import db
-from idp.identity import organizations
+from idp.identity import organizations, users
 from idp.identity.models import User
+from tests.browser.fixtures import DESKTOP, PHONE
+from tests.browser.fixtures import sign_in as browser_sign_in
+from tests.browser.test_admin_in_browser import check_page
 from tests.conftest import PASSWORD
 from tests.federation.conftest import register
 from tests.federation.saml_sp_peer import SamlSp, serve
@@ -75,3 +78,32 @@ def test_idp_initiated_sign_in(server, app, page, make_user, idp_metadata):
         expect(page.locator("#name-id")).to_have_text("ada@example.com")
 
     assert seen["errors"] == [] and seen["authenticated"]
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360", "1280"])
+def test_an_admin_registers_an_sp_in_the_console(app, new_context, idp_metadata, viewport):
+    """The console's SAML pages: register from pasted metadata, edit, delete; each page
+    passes axe and does not scroll sideways."""
+    with app.app_context():
+        users.create_user("grace@example.com", "Grace", PASSWORD, is_admin=True)
+    sp = SamlSp("http://sp.test", idp_metadata)
+    page = new_context(viewport=viewport).new_page()
+    browser_sign_in(page, "grace@example.com")
+    width = viewport["width"]
+
+    page.goto("/admin/saml-sps")
+    check_page(page, width)
+    page.get_by_label("SP metadata").fill(sp.metadata())
+    page.get_by_label("organizations", exact=True).check()
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_text(f"Registered {sp.entity_id}.")).to_be_visible()
+    check_page(page, width)
+    page.get_by_role("link", name="Edit").click()
+    check_page(page, width)
+    page.get_by_label("Name", exact=True).fill("Wiki")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved Wiki.")).to_be_visible()
+    page.get_by_role("link", name="Delete").click()
+    check_page(page, width)
+    page.get_by_role("button", name="Delete service provider").click()
+    expect(page.get_by_text("Deleted Wiki.")).to_be_visible()
