@@ -28,8 +28,10 @@ from cryptography.x509.oid import NameOID
 
 try:
     from onelogin.saml2.auth import OneLogin_Saml2_Auth
+    from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
     from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
     from onelogin.saml2.settings import OneLogin_Saml2_Settings
+    from onelogin.saml2.utils import OneLogin_Saml2_Utils
 except ImportError:  # pragma: no cover - the library is in the test extras
     OneLogin_Saml2_Auth = None
 
@@ -143,6 +145,19 @@ class SamlSp:
     def login_url(self, **options: Any) -> str:
         """The Redirect-binding URL of a (signed, as set) AuthnRequest to our SSO endpoint."""
         return str(self.auth("/login").login(**options))
+
+    def signed_authn_request(self, transform: Any = lambda xml: xml) -> bytes:
+        """An AuthnRequest for the POST binding, signed inside (SAML core §5), after
+        `transform` changed its XML text."""
+        xml = OneLogin_Saml2_Authn_Request(OneLogin_Saml2_Settings(self.settings)).get_xml()
+        signed: bytes = OneLogin_Saml2_Utils.add_sign(
+            transform(xml),
+            self.key_pem,
+            self.certificate_pem,
+            sign_algorithm=RSA_SHA256,
+            digest_algorithm=SHA256,
+        )
+        return signed
 
     def accept(self, fields: dict[str, str]) -> dict[str, Any]:
         """Process a POSTed Response at the ACS; what python3-saml made of it."""

@@ -10,15 +10,11 @@ import base64
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
-from onelogin.saml2.settings import OneLogin_Saml2_Settings
-from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from sqlalchemy import select
 
 from idp.core.audit import AuditEvent
 from idp.db import db
 from tests.federation.conftest import path_of, posted
-from tests.federation.saml_sp_peer import RSA_SHA256, SHA256
 from tests.support import audit_events
 
 
@@ -37,10 +33,7 @@ def assert_error_page(answer, message: str) -> None:
 
 
 def signed_post(sp, transform=lambda xml: xml) -> dict[str, str]:
-    xml = transform(OneLogin_Saml2_Authn_Request(OneLogin_Saml2_Settings(sp.settings)).get_xml())
-    signed = OneLogin_Saml2_Utils.add_sign(
-        xml, sp.key_pem, sp.certificate_pem, sign_algorithm=RSA_SHA256, digest_algorithm=SHA256
-    )
+    signed = sp.signed_authn_request(transform)
     return {"SAMLRequest": base64.b64encode(signed).decode()}
 
 

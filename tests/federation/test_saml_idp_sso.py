@@ -7,9 +7,6 @@ from __future__ import annotations
 import base64
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
-from onelogin.saml2.settings import OneLogin_Saml2_Settings
-from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from sqlalchemy import select
 
 from idp.db import db
@@ -18,7 +15,6 @@ from idp.identity import members, organizations
 from idp.identity.models import User
 from tests.conftest import SECRET
 from tests.federation.conftest import path_of, posted
-from tests.federation.saml_sp_peer import RSA_SHA256, SHA256
 from tests.support import audit_events
 
 
@@ -67,11 +63,7 @@ def test_post_binding_request_is_read_again_with_the_cookie(browser, make_user, 
     make_user(email="ada@example.com")
     browser.sign_in("ada@example.com")
     sp = make_sp()
-    settings = OneLogin_Saml2_Settings(sp.settings)
-    xml = OneLogin_Saml2_Authn_Request(settings).get_xml()
-    signed = OneLogin_Saml2_Utils.add_sign(
-        xml, sp.key_pem, sp.certificate_pem, sign_algorithm=RSA_SHA256, digest_algorithm=SHA256
-    )
+    signed = sp.signed_authn_request()
 
     answer = browser.http.post(
         "/saml/sso",
