@@ -18,7 +18,14 @@ from idp.core.audit import Event, record
 from idp.core.security import new_token
 from idp.core.store import app_store
 from idp.db import db
-from idp.federation.saml_idp import attributes, bindings, metadata, participants, responses
+from idp.federation.saml_idp import (
+    attributes,
+    bindings,
+    metadata,
+    participants,
+    registry,
+    responses,
+)
 from idp.federation.saml_idp.models import SamlServiceProvider
 from idp.federation.saml_idp.requests import AuthnRequest, Refused, authn_request
 from idp.federation.saml_idp.xml import NAME_ID_FORMATS
@@ -105,7 +112,7 @@ def receive(received: bindings.Received, login: Login | None, *, defer: bool = F
 
 def initiate(entity_id: str, relay_state: str | None, login: Login | None) -> Outcome:
     """IdP-initiated sign-in (profiles §4.1.5), for SPs that allow it."""
-    provider = db.session.query(SamlServiceProvider).filter_by(entity_id=entity_id).one_or_none()
+    provider = registry.find(entity_id) if entity_id else None
     if provider is None or not provider.enabled or not provider.allow_idp_initiated:
         return refuse(
             Refused(
