@@ -18,6 +18,7 @@ from idp.db import db
 from idp.identity import sessions
 from idp.identity.sessions import SessionService
 from idp.keys import key_store
+from idp.keys import saml as saml_keys
 from idp.mail import Mailer
 from idp.oauth import discovery, metadata_documents
 from idp.oauth.server import Server
@@ -58,6 +59,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     keys = key_store(settings)
     keys.ensure_key()
     idp_keys.init_app(app, keys)
+    saml_store = saml_keys.saml_key_store(settings, keys)
+    saml_store.ensure_key()
+    saml_keys.init_app(app, saml_keys.SamlCredentials(saml_store, settings.issuer))
     sessions.init_app(
         app, SessionService(store, ttl=settings.session_ttl, remember_ttl=settings.remember_ttl)
     )

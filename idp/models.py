@@ -5,6 +5,7 @@ from idp.api.models import ApiKey
 from idp.core.audit import AuditEvent
 from idp.core.generations import Generation
 from idp.federation.models import FederatedIdentity
+from idp.federation.saml_idp.models import SamlServiceProvider
 from idp.federation.sso.models import SamlAssertionUse, SsoConnection, SsoDomain, SsoSession
 from idp.identity.bans import Ban
 from idp.identity.models import LoginSession, User
@@ -53,6 +54,7 @@ __all__ = [
     "Resource",
     "RevokedAccessToken",
     "SamlAssertionUse",
+    "SamlServiceProvider",
     "SsoConnection",
     "SsoDomain",
     "SsoSession",

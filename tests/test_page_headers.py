@@ -93,6 +93,15 @@ GET_PAGES = {
     "/admin/sso-domains": "admin.sso_domains",
     "/sso/1/start": "sso.start",
     "/sso/saml/1/metadata": "sso.metadata",
+    "/saml/metadata": "saml_idp.metadata",
+    "/saml/sso": "saml_idp.single_sign_on",
+    "/saml/sso/resume/none": "saml_idp.resume",
+    "/saml/sso/initiate?sp=none": "saml_idp.initiate",
+    "/saml/slo": "saml_idp.single_logout",
+    "/saml/logout/continue/none": "saml_idp.logout_walk",
+    "/admin/saml-sps": "admin_saml.index",
+    "/admin/saml-sps/1": "admin_saml.edit",
+    "/admin/saml-sps/1/delete": "admin_saml.delete",
 }
 SAME = ("Content-Type", "Location", "Referrer-Policy", "Cache-Control", "WWW-Authenticate")
 

@@ -25,6 +25,7 @@ from idp.keys import (
     access_key_store,
     key_store,
 )
+from idp.keys.saml import saml_key_store
 from idp.settings import Settings, SettingsError
 
 
@@ -44,6 +45,20 @@ def _access_store() -> KeyStore:
         raise click.ClickException(
             "Access tokens use the ID tokens' keys: IDP_ACCESS_TOKEN_ALG is unset or the same "
             "as IDP_SIGNING_ALG."
+        )
+    return store
+
+
+def _saml_store() -> KeyStore:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    shared = key_store(settings)
+    store = saml_key_store(settings, shared)
+    if store is shared:
+        raise click.ClickException(
+            "SAML signs with the ID tokens' keys: IDP_SIGNING_ALG is RS256. Rotate those."
         )
     return store
 
@@ -84,15 +99,20 @@ def keys() -> None:
     is_flag=True,
     help="Rotate the access tokens' own keys (when IDP_ACCESS_TOKEN_ALG gives them some).",
 )
-def rotate(alg: str | None, activate_after: int | None, access_tokens: bool) -> None:
+@click.option(
+    "--saml",
+    is_flag=True,
+    help="Rotate the SAML identity provider's own RSA keys (when IDP_SIGNING_ALG is not RS256).",
+)
+def rotate(alg: str | None, activate_after: int | None, access_tokens: bool, saml: bool) -> None:
     """Add a signing key: published now, signing later.
 
     The new key is in the JWKS at once and signs from its activation time; the key it
     replaces stays published until every token it signed has expired.
     """
     try:
-        store = _access_store() if access_tokens else _store()
-        info = store.rotate(alg, activate_after)
+        store = _access_store() if access_tokens else _saml_store() if saml else _store()
+        info = store.rotate("RS256" if saml else alg, activate_after)
     except KeyStoreError as error:
         raise click.ClickException(str(error)) from None
     wait = max(0, math.ceil((info.activates_at - datetime.now(UTC)).total_seconds()))

@@ -4,7 +4,8 @@ The wrapping key is HKDF-SHA256 (RFC 5869) of the secret with a fixed `info`, so
 secret opens nothing instead of opening something wrong; another `info` gives another key, for
 other secrets sealed the same way (the provider's refresh-token successors). Each box carries
 its label (a key's id) as associated data: a sealed key pasted into another key's file does not
-open. This is the only module of the key store that imports `cryptography`.
+open. This is the only module of the key store that imports `cryptography`'s ciphers
+(keys/saml.py uses its X.509 builder for the SAML certificates).
 """
 
 from __future__ import annotations

@@ -113,6 +113,14 @@ class KeyStore:
         """Every key on disk, oldest activation first."""
         return list(self._current(now).infos)
 
+    def private_key(self, kid: str) -> SigningKey:
+        """The private key named `kid`, pending, active or retiring: for a role that publishes
+        its keys otherwise than in the JWKS (the SAML certificates, keys/saml.py)."""
+        file = next((f for f in self._current(None).files if f.kid == kid), None)
+        if file is None:
+            raise KeyStoreError(f"IDP_KEYS_DIR: no key {kid} in {self.directory}")
+        return self._opened.get(kid) or self._open(file)
+
     def ensure_key(self) -> KeyInfo:
         """Make sure a key signs now, creating one active at once if none does.
 

@@ -19,6 +19,7 @@ from idp.web import (
     admin_keys,
     admin_organizations,
     admin_people,
+    admin_saml,
     admin_sso,
     api_keys,
     auth,
@@ -43,6 +44,7 @@ from idp.web import (
     passkeys,
     recovery,
     registration,
+    saml_idp,
     security,
     sso,
     tokens,
@@ -77,6 +79,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     oauth.init_app(app)
     tokens.init_app(app)
     logout.init_app(app)
+    saml_idp.init_app(app)
     registration.init_app(app, limiter)
     admin_clients.init_app(app)  # its routes on the admin blueprint, before it registers
     admin_sso.init_app(app)  # likewise
@@ -87,6 +90,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     admin_audit.init_app(app)
     admin_organizations.init_app(app)
     admin_api_keys.init_app(app)
+    admin_saml.init_app(app)
     key_schedule.init_app(app)
     organizations.init_app(app)
     organization_sso.init_app(app)

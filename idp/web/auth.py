@@ -14,6 +14,7 @@ from idp.identity import login, verification
 from idp.identity.lockout import Locked
 from idp.identity.sessions import app_sessions
 from idp.settings import app_settings
+from idp.web import saml_idp
 from idp.web import verification as verification_pages
 from idp.web.authn import complete_first_factor
 from idp.web.current import (
@@ -74,10 +75,13 @@ def sign_up() -> str | Response | tuple[str, int]:
 @bp.post("/sign-out")
 def sign_out() -> Response:
     active, user = current_login(), current_user()
+    walk = None
     if active is not None and user is not None:
         app_sessions().sign_out(active, user)
+        # SAML single logout: the apps that got an assertion in this session are told next.
+        walk = saml_idp.start_logout_walk(active.id)
     clear_session_cookie()
-    return redirect(url_for("auth.sign_in"), 303)
+    return walk or redirect(url_for("auth.sign_in"), 303)
 
 
 @bp.route("/confirm", methods=["GET", "POST"])

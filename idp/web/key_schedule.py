@@ -3,7 +3,8 @@ most every `CHECK_SECONDS` (or a twentieth of the period, if shorter), before a 
 the newest key is due, `KeyStore.rotate_if_due` adds its successor under the key folder's
 lock, so one process of many does it. The look is a comparison against the key store's cached
 view; the folder and the lock are touched only when a rotation is due. The ID tokens' key
-line and, with IDP_ACCESS_TOKEN_ALG, the access tokens' own line rotate alike. The lean path
+line and, with IDP_ACCESS_TOKEN_ALG, the access tokens' own line rotate alike, and so does
+the SAML line when it has its own (keys/saml.py). The lean path
 (idp.web.lean) looks too, before the protocol requests it serves.
 """
 
@@ -18,6 +19,7 @@ from flask import Flask
 from idp.core.audit import Event, record
 from idp.db import db
 from idp.keys import KeyStore, KeyStoreError, app_keys
+from idp.keys.saml import app_saml_credentials
 from idp.oauth.tokens import app_tokens
 from idp.settings import app_settings
 
@@ -55,6 +57,9 @@ def _rotate(period: float) -> None:
     access_keys = app_tokens().access_keys
     if access_keys is not lines[0]:
         lines.append(access_keys)
+    saml_keys = app_saml_credentials().store  # its own line unless IDP_SIGNING_ALG is RS256
+    if all(saml_keys is not line for line in lines):
+        lines.append(saml_keys)
     for keys in lines:
         _rotate_line(keys, period)
 

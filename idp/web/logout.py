@@ -18,6 +18,7 @@ from idp.identity.sessions import app_sessions
 from idp.oauth.end_session import LogoutRequest, parameters, validate
 from idp.oauth.scopes import subject
 from idp.oauth.tokens import app_tokens
+from idp.web import saml_idp
 from idp.web.current import clear_session_cookie, current_login, current_user
 from idp.web.errors import render_error
 
@@ -53,9 +54,14 @@ def confirm() -> Answer:
 
 def _finish(logout: LogoutRequest) -> Answer:
     login, user = current_login(), current_user()
+    walk = None
     if login is not None and user is not None:
         app_sessions().sign_out(login, user)
         clear_session_cookie()
+        # SAML single logout: the apps that got an assertion in this session are told first.
+        walk = saml_idp.start_logout_walk(login.id, logout.redirect_to)
+    if walk is not None:
+        return walk
     if logout.redirect_to:
         return redirect(logout.redirect_to, 303)
     return render_template("oauth/logged_out.html", client=logout.client, notice=logout.notice)
