@@ -5,6 +5,7 @@ from idp.api.models import ApiKey
 from idp.core.audit import AuditEvent
 from idp.core.generations import Generation
 from idp.federation.models import FederatedIdentity
+from idp.federation.upstream.models import UpstreamProvider
 from idp.identity.bans import Ban
 from idp.identity.models import LoginSession, User
 from idp.identity.one_time import OneTimeToken
@@ -56,5 +57,6 @@ __all__ = [
     "TokenFamily",
     "TotpFactor",
     "TrustedDevice",
+    "UpstreamProvider",
     "User",
 ]

@@ -33,6 +33,7 @@ from idp.web import (
     inputs,
     invitations,
     key_schedule,
+    linked_accounts,
     logout,
     metrics,
     oauth,
@@ -44,6 +45,7 @@ from idp.web import (
     security,
     tokens,
     two_factor,
+    upstream,
     verification,
 )
 from idp.web.current import current_user
@@ -69,6 +71,8 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     email_sign_in.init_app(app, limiter)
     two_factor.init_app(app, limiter)
     passkeys.init_app(app, limiter)
+    upstream.init_app(app)
+    linked_accounts.init_app(app)
     outbox.init_app(app)
     device.init_app(app, limiter)
     oauth.init_app(app)
