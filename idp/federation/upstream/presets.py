@@ -36,6 +36,7 @@ class Preset:
     default_issuer: ClassVar[str | None] = None
     default_scopes: ClassVar[tuple[str, ...]] = ("openid", "email", "profile")
     tenant_issuer: ClassVar[bool] = False
+    auth_method: ClassVar[str] = "client_secret_basic"
 
     def issuer(self, configured: str | None) -> str:
         issuer = (configured or "").strip() or self.default_issuer
@@ -85,6 +86,7 @@ class GitHub(Preset):
     label = "GitHub"
     default_issuer = GITHUB
     default_scopes = ("read:user", "user:email")
+    auth_method = "client_secret_post"  # the documented way: client_id and client_secret
 
     def client(self, config: RelyingPartyConfig, transport: Transport) -> Upstream:
         return GitHubClient(config, transport)

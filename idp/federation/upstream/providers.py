@@ -168,6 +168,7 @@ def config_for(provider: UpstreamProvider, settings: Settings) -> RelyingPartyCo
         client_secret=secret.decode(),
         scopes=tuple(provider.scopes or kind.default_scopes),
         tenant_issuer=kind.tenant_issuer,
+        auth_method=kind.auth_method,
         name_claim=str(mapping.get("name", "name")),
         email_claim=str(mapping.get("email", "email")),
     )
