@@ -89,6 +89,14 @@ GET_PAGES = {
     "/organizations": "organizations.index",
     "/organizations/none": "organizations.show",
     "/invitations/no-such-secret": "invitations.show",
+    "/sign-in/with/none": "upstream.start",
+    "/sign-in/with/none/callback": "upstream.callback",
+    "/sign-in/with/none/continue": "upstream.prove",
+    "/sign-in/with/none/link": "upstream.link",
+    "/account/linked-accounts": "linked_accounts.index",
+    "/admin/providers": "admin_providers.index",
+    "/admin/providers/1": "admin_providers.edit",
+    "/admin/providers/1/delete": "admin_providers.delete",
 }
 SAME = ("Content-Type", "Location", "Referrer-Policy", "Cache-Control", "WWW-Authenticate")
 

@@ -19,6 +19,7 @@ from idp.web import (
     admin_keys,
     admin_organizations,
     admin_people,
+    admin_providers,
     api_keys,
     auth,
     authn,
@@ -87,6 +88,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     admin_audit.init_app(app)
     admin_organizations.init_app(app)
     admin_api_keys.init_app(app)
+    admin_providers.init_app(app)
     key_schedule.init_app(app)
     organizations.init_app(app)
     invitations.init_app(app)

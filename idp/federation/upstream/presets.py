@@ -7,6 +7,7 @@ client id and secret. `oidc` is any OpenID Connect provider, by issuer or discov
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar, Protocol
 
 from idp.errors import InvalidInput
@@ -18,6 +19,8 @@ from idp.federation.upstream.oidc import (
     Started,
 )
 from idp.federation.upstream.transport import Transport
+
+TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,99}$")
 
 
 class Upstream(Protocol):
@@ -67,6 +70,12 @@ class Microsoft(Preset):
         tenant = (configured or "").strip() or "common"
         if tenant.startswith(("https://", "http://")):
             return tenant
+        if not TENANT_NAME.match(tenant):
+            raise InvalidInput(
+                "The Microsoft tenant is common, organizations, consumers, a tenant ID or a "
+                "domain.",
+                field="issuer",
+            )
         return f"https://login.microsoftonline.com/{tenant}/v2.0"
 
 

@@ -112,9 +112,7 @@ def check_spec(spec: ProviderSpec, settings: Settings, *, creating: bool) -> Non
         raise InvalidInput("The client ID is 1 to 255 characters.", field="client_id")
     if creating and not (spec.client_secret or "").strip():
         raise InvalidInput("The client secret is required.", field="client_secret")
-    issuer = kind.issuer(spec.issuer)
-    if issuer.startswith(("https://", "http://")):
-        _check_url(issuer, settings)
+    _check_url(kind.issuer(spec.issuer), settings)
     scopes = spec.scopes or list(kind.default_scopes)
     if kind.kind != "github" and "openid" not in scopes:
         raise InvalidInput("OpenID Connect providers need the openid scope.", field="scopes")
