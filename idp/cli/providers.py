@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -27,8 +28,11 @@ def providers() -> None:
     """Manage upstream sign-in providers (Google, Microsoft, GitLab, GitHub, any OIDC)."""
 
 
-def _options(adding: bool) -> Any:
-    def wrap(command: Any) -> Any:
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def _options(adding: bool) -> Callable[[Command], Command]:
+    def wrap(command: Command) -> Command:
         options = [
             click.option("--name", "display_name", required=adding, help="Shown on buttons."),
             click.option("--kind", type=click.Choice(KINDS), required=adding, help="Preset."),
@@ -54,9 +58,10 @@ def _options(adding: bool) -> Any:
             click.option("--enabled/--disabled", default=None, help="Show it on the sign-in page."),
             click.option("--name-claim", help="The claim that gives the person's name."),
         ]
+        wrapped: Any = command
         for option in reversed(options):
-            command = option(command)
-        return command
+            wrapped = option(wrapped)
+        return wrapped  # type: ignore[no-any-return]
 
     return wrap
 
