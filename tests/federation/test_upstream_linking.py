@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,12 +18,16 @@ from sqlalchemy import select
 
 from idp.core.audit import AuditEvent
 from idp.db import db
+from idp.federation.accounts import TOKENS_INFO
 from idp.federation.models import FederatedIdentity
 from idp.identity import users
 from idp.identity.bans import Ban
-from tests.conftest import Browser
+from idp.identity.models import LoginSession
+from idp.keys.sealing import Sealer
+from tests.conftest import SECRET, Browser
 from tests.federation.conftest import SLUG, Upstreamer, connect
 from tests.oauth.conftest import authorize_url, pkce
+from tests.test_two_factor import code_at, with_two_factor
 
 pytestmark = pytest.mark.settings(IDP_CLIENT_METADATA_ALLOW_PRIVATE="true")
 LAST_WAY = "This is the only way left to sign in to your account."
@@ -199,3 +204,35 @@ def test_an_upstream_account_linked_elsewhere_is_not_linked_again(
     assert answer.status_code == 400
     assert "already linked to another account" in answer.text
     assert snapshot() == before
+
+
+@pytest.mark.usefixtures("steady_totp_step")
+def test_two_factor_still_applies(server, peer, make_user):
+    """A federated sign-in is a first factor: an account with an authenticator app asks for its
+    code, and the session then carries both (RFC 8176 §2: fed, otp, mfa)."""
+    secret, _ = with_two_factor(server.app, make_user("ada@example.com"))
+    connect(server, peer, trusted=True)
+    person = Upstreamer(server, peer)
+
+    answer = person.sign_in()
+
+    assert answer.headers["Location"] == "/sign-in/second-factor"
+    browser = Browser(server.url, person.http)
+    done = browser.submit("/sign-in/second-factor", code=code_at(secret))
+    assert done.status_code == 303 and done.headers["Location"] == "/account"
+    with server.app.app_context():
+        session = db.session.scalar(select(LoginSession))
+        assert session is not None and session.amr == ["fed", "otp", "mfa"]
+
+
+def test_tokens_are_kept_sealed_only_when_asked(server, peer):
+    connect(server, peer, keep_tokens=True)
+    Upstreamer(server, peer).sign_in()
+    with server.app.app_context():
+        link = db.session.scalar(select(FederatedIdentity))
+        assert link is not None and link.sealed_tokens is not None
+        label = f"{link.source}:{link.subject}"
+        sealed = link.sealed_tokens
+    opened = json.loads(Sealer(SECRET, info=TOKENS_INFO).open(sealed, label=label))
+    assert opened["access_token"] not in sealed and opened["token_type"] == "Bearer"
+    assert "id_token" in opened

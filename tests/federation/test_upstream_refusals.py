@@ -139,8 +139,10 @@ def op() -> Iterator[ScriptedOp]:
     scripted.stop()
 
 
-def start_scripted(server, op: ScriptedOp) -> tuple[requests.Session, dict[str, str]]:
-    configure(server.app, "scripted", op.url, op.client_id, "scripted-secret")
+def start_scripted(
+    server, op: ScriptedOp, kind: str = "oidc", issuer: str = ""
+) -> tuple[requests.Session, dict[str, str]]:
+    configure(server.app, "scripted", op.url + issuer, op.client_id, "secret", kind=kind)
     http = requests.Session()
     start = http.get(server.url + "/sign-in/with/scripted", allow_redirects=False, timeout=20)
     assert start.status_code == 303
