@@ -151,7 +151,7 @@ def _create_account(asserted: Asserted) -> User | None:
     """A new account for `asserted` (no password), or None when its email was just taken."""
     assert asserted.email is not None
     email = users.normalise_email(asserted.email)
-    name = users.clean_name(asserted.name or email.split("@")[0])
+    name = _name(asserted.name, email)
     now = utcnow()
     verified = now if asserted.email_verified else None
     if not _insert(
@@ -169,6 +169,14 @@ def _create_account(asserted: Asserted) -> User | None:
     assert user is not None
     record(Event.SIGN_UP, user_id=user.id, subject=email, source=asserted.source)
     return user
+
+
+def _name(asserted: str | None, email: str) -> str:
+    """The asserted name when it is a usable one, else the address's local part."""
+    try:
+        return users.clean_name((asserted or "")[:200])
+    except IdpError:
+        return users.clean_name(email.split("@")[0][:200])
 
 
 def _insert_link(user: User, asserted: Asserted, policy: Policy) -> FederatedIdentity | None:

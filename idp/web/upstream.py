@@ -23,9 +23,9 @@ from idp.core.security import new_token
 from idp.core.store import app_store
 from idp.federation.accounts import FederationRefused
 from idp.federation.upstream import sign_in as service
+from idp.federation.upstream.errors import UpstreamError
 from idp.federation.upstream.flow import PENDING_TTL, PROOF_TTL
 from idp.federation.upstream.models import UpstreamProvider
-from idp.federation.upstream.oidc import UpstreamError
 from idp.federation.upstream.providers import list_providers
 from idp.settings import app_settings
 from idp.web.authn import complete_first_factor
@@ -90,7 +90,7 @@ def callback(slug: str) -> Response | tuple[str | Response, int]:
             store=app_store(),
             current_user=current_user(),
         )
-    except (UpstreamError, FederationRefused) as error:
+    except UpstreamError as error:
         return _refused(error, 400)
     if isinstance(outcome, service.SignIn):
         response = complete_first_factor(

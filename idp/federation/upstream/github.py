@@ -18,12 +18,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from idp.federation.asserted import Asserted
+from idp.federation.upstream.errors import UNREACHABLE, UpstreamError
 from idp.federation.upstream.oidc import (
-    UNREACHABLE,
     Finished,
     RelyingPartyConfig,
     Started,
-    UpstreamError,
     check_callback,
     pkce_pair,
     token_request,

@@ -33,28 +33,31 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from idp.errors import IdpError
 from idp.federation.asserted import Asserted
+from idp.federation.upstream.claims import asserted_from_claims, check_id_token_claims
+from idp.federation.upstream.errors import UNREACHABLE, UpstreamError
 from idp.federation.upstream.transport import Transport, TransportError
+
+__all__ = [
+    "Finished",
+    "OidcRelyingParty",
+    "ProviderMetadata",
+    "RelyingPartyConfig",
+    "Started",
+    "Transport",
+    "UpstreamError",
+    "check_callback",
+    "pkce_pair",
+    "token_request",
+]
 
 WELL_KNOWN = "/.well-known/openid-configuration"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 ALGORITHMS += ["EdDSA", "Ed25519"]
-LEEWAY = 60  # seconds of clock difference tolerated on exp and iat
 CACHE_SECONDS = 300
 TENANT = "{tenantid}"
 _cache: dict[str, tuple[float, Any]] = {}
-
-
-class UpstreamError(IdpError):
-    """Signing in with an upstream failed; `reason` names the check, for the audit log."""
-
-    code = "upstream_failed"
-
-    def __init__(self, reason: str, message: str, *, detail: str = "") -> None:
-        super().__init__(message, detail=detail)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -320,9 +323,6 @@ class OidcRelyingParty:
         return dict(answer.body)
 
 
-UNREACHABLE = "The provider could not be reached, or answered something unusable. Try again."
-
-
 def token_request(
     transport: Transport, endpoint: str, form: dict[str, str], config: RelyingPartyConfig
 ) -> dict[str, Any]:
@@ -349,51 +349,3 @@ def token_request(
 
 def _form(value: str) -> str:
     return quote_plus(value)
-
-
-def check_id_token_claims(claims: Mapping[str, Any], issuer: str, client_id: str) -> None:
-    """OIDC Core §3.1.3.7 steps 2-3 and 9-10: iss, aud, azp, exp, iat, sub."""
-    now = time.time()
-    if claims.get("iss") != issuer:
-        raise UpstreamError("id_token_iss", "The ID token comes from another provider.")
-    audience = claims.get("aud")
-    audiences = [audience] if isinstance(audience, str) else audience
-    if not isinstance(audiences, list) or client_id not in audiences:
-        raise UpstreamError("id_token_aud", "The ID token was issued to another application.")
-    azp = claims.get("azp")
-    if (len(audiences) > 1 and azp is None) or (azp is not None and azp != client_id):
-        raise UpstreamError("id_token_azp", "The ID token was issued to another application.")
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, int | float) or exp + LEEWAY <= now:
-        raise UpstreamError("id_token_expired", "The ID token has expired. Start again.")
-    if not isinstance(iat, int | float) or iat - LEEWAY > now:
-        raise UpstreamError("id_token_iat", "The ID token is dated in the future.")
-    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-        raise UpstreamError("id_token_sub", "The ID token names nobody.")
-
-
-def asserted_from_claims(
-    source: str, claims: Mapping[str, Any], name_claim: str = "name", email_claim: str = "email"
-) -> Asserted:
-    """OIDC Core §5.1 claims as an `Asserted`: email verified only when `email_verified` is
-    true (a JSON true, or the string some providers send)."""
-    email = claims.get(email_claim)
-    name = claims.get(name_claim)
-    if not isinstance(name, str) or not name.strip():
-        parts = [claims.get("given_name"), claims.get("family_name")]
-        name = " ".join(p for p in parts if isinstance(p, str) and p) or None
-    verified = claims.get("email_verified")
-    return Asserted(
-        source=source,
-        subject=str(claims["sub"]),
-        email=email.strip().lower() if isinstance(email, str) and email.strip() else None,
-        email_verified=verified is True or verified == "true",
-        name=name,
-        attributes={k: _strings(v) for k, v in claims.items()},
-    )
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return [str(value)]

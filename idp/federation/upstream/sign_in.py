@@ -16,10 +16,11 @@ from idp.core.audit import Event, record
 from idp.core.security import digest
 from idp.core.store import Store, StoreUnavailable
 from idp.db import db
+from idp.errors import IdpError
 from idp.federation import accounts
 from idp.federation.upstream import flow
+from idp.federation.upstream.errors import UpstreamError
 from idp.federation.upstream.models import UpstreamProvider
-from idp.federation.upstream.oidc import UpstreamError
 from idp.federation.upstream.providers import client_for, find_provider
 from idp.identity.models import User
 from idp.settings import Settings
@@ -89,9 +90,14 @@ def callback(
     except UpstreamError as error:
         failed(slug, error)
         raise
-    except accounts.FederationRefused as error:
-        failed(slug, UpstreamError("refused", error.message))
-        raise
+    except StoreUnavailable:
+        unavailable = UpstreamError("store", "Signing in is briefly unavailable. Try again.")
+        failed(slug, unavailable)
+        raise unavailable from None
+    except IdpError as error:  # refused by the accounts (already linked elsewhere, bad email)
+        refused = UpstreamError("refused", error.message, detail=error.detail)
+        failed(slug, refused)
+        raise refused from None
 
 
 def _callback(
