@@ -143,8 +143,8 @@ def _insert(model: type[Any], **values: Any) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; whether the row was inserted."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(getattr(result, "rowcount", 0) == 1)
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
+    return db.session.execute(statement).scalar() is not None
 
 
 def _create_account(asserted: Asserted) -> User | None:
