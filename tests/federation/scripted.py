@@ -73,11 +73,13 @@ class ScriptedOp:
         self.other_key = RSAKey.generate_key(2048, parameters={"kid": "op-key"})
         self.claims: dict[str, Any] = {}
         self.sign_with = self.key
+        self.userinfo: dict[str, Any] | None = None  # served, and in discovery, when set
         self.server = JsonServer(
             {
                 ("GET", "/.well-known/openid-configuration"): self._discovery,
                 ("GET", "/jwks"): lambda p, h: (200, {"keys": [self.key.as_dict(private=False)]}),
                 ("POST", "/token"): self._token,
+                ("GET", "/userinfo"): lambda p, h: (200, self.userinfo),
             }
         )
         self.url = self.server.url
@@ -97,7 +99,9 @@ class ScriptedOp:
         }
 
     def _discovery(self, params: dict[str, str], headers: dict[str, str]) -> tuple[int, Any]:
+        userinfo = {"userinfo_endpoint": self.url + "/userinfo"} if self.userinfo else {}
         return 200, {
+            **userinfo,
             "issuer": self.url,
             "authorization_endpoint": self.url + "/authorize",
             "token_endpoint": self.url + "/token",

@@ -132,6 +132,23 @@ def test_an_error_from_the_provider_is_refused(server, peer, snapshot):
     assert snapshot() == before
 
 
+def test_a_missing_iss_is_refused_when_the_provider_sends_it(server, peer, snapshot):
+    """RFC 9207 §2.4: a provider whose metadata says it sends `iss` must send it; a response
+    without it may come from another."""
+    connect(server, peer)
+    person = Upstreamer(server, peer)
+    callback = person.to_callback()
+    parts = urlsplit(callback)
+    without = {k: v[0] for k, v in parse_qs(parts.query).items() if k != "iss"}
+    before = snapshot()
+
+    answer = person.get(f"{server.url}{parts.path}?{urlencode(without)}")
+
+    refused(answer, 400, "The answer does not say which provider sent it.")
+    assert failures(server.app) == ["iss_missing"]
+    assert snapshot() == before
+
+
 @pytest.fixture
 def op() -> Iterator[ScriptedOp]:
     scripted = ScriptedOp()
@@ -178,6 +195,20 @@ def test_id_token_claims_are_checked(server, op, snapshot, changes, reason, mess
 
     refused(answer, 400, message)
     assert failures(server.app) == [reason]
+    assert snapshot() == before
+
+
+def test_userinfo_about_another_subject_is_refused(server, op, snapshot):
+    """OpenID Connect Core §5.3.2: the UserInfo `sub` must be the ID token's."""
+    op.userinfo = {"sub": "someone-else", "email": "mallory@example.com"}
+    http, query = start_scripted(server, op)
+    op.id_token_claims(query["nonce"])
+    before = snapshot()
+
+    answer = call_back(server, http, query)
+
+    refused(answer, 400, "The provider described another person.")
+    assert failures(server.app) == ["userinfo_sub"]
     assert snapshot() == before
 
 
