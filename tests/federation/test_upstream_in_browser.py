@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.browser.fixtures import screenshot, sign_in
@@ -14,6 +15,12 @@ from tests.federation.conftest import connect
 from tests.helpers.factories import PASSWORD
 
 pytestmark = pytest.mark.settings(IDP_CLIENT_METADATA_ALLOW_PRIVATE="true")
+
+
+def accessible(page: Page) -> None:
+    """axe-core finds no violation (WCAG 2.1 AA rules, as tests/browser/test_pages.py)."""
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
 
 
 def sign_in_at_peer(page: Page, email: str = "ada@example.com") -> None:
@@ -27,6 +34,7 @@ def test_continue_with_the_provider_creates_an_account(server, peer, page: Page)
     connect(server, peer)
     page.goto("/sign-in")
     screenshot(page, "sign-in-with-provider")
+    accessible(page)
 
     page.get_by_role("link", name="Continue with Peer").click()
     sign_in_at_peer(page)
@@ -48,6 +56,7 @@ def test_link_from_the_account_page_then_unlink(server, peer, page: Page, make_u
     expect(page.get_by_text("Peer is now linked to your account.")).to_be_visible()
     expect(page.get_by_text("ada.elsewhere@example.com")).to_be_visible()
     screenshot(page, "linked-accounts")
+    accessible(page)
     page.get_by_role("button", name="Unlink Peer").click()
     expect(page.get_by_text("Peer was unlinked from your account.")).to_be_visible()
     expect(page.get_by_text("No provider is linked to your account.")).to_be_visible()
@@ -67,3 +76,25 @@ def test_the_last_way_to_sign_in_cannot_be_unlinked(server, peer, page: Page):
         "This is the only way left to sign in to your account."
     )
     expect(page.get_by_role("button", name="Unlink Peer")).to_be_visible()
+    accessible(page)
+
+
+def test_prove_the_account_then_link(server, peer, page: Page, make_user):
+    """An untrusted provider: sign in to the account here, confirm, and the link is made."""
+    make_user("ada@example.com")
+    connect(server, peer, trusted=False)
+    page.goto("/sign-in")
+    page.get_by_role("link", name="Continue with Peer").click()
+    sign_in_at_peer(page)
+    expect(page).to_have_url(server.url + "/sign-in/with/peer/continue")
+    accessible(page)
+
+    page.get_by_role("link", name="Sign in to link Peer").click()
+    page.get_by_label("Email").fill("ada@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    accessible(page)
+    page.get_by_role("button", name="Link Peer").click()
+
+    expect(page).to_have_url(server.url + "/account")
+    expect(page.get_by_text("Peer is now linked to your account.")).to_be_visible()
