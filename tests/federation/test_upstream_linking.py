@@ -236,3 +236,28 @@ def test_tokens_are_kept_sealed_only_when_asked(server, peer):
     opened = json.loads(Sealer(SECRET, info=TOKENS_INFO).open(sealed, label=label))
     assert opened["access_token"] not in sealed and opened["token_type"] == "Bearer"
     assert "id_token" in opened
+
+
+def test_linking_refused_when_signed_out_meanwhile(server, peer, make_user, snapshot):
+    """The link goes to the account that started it, still signed in, or nowhere."""
+    make_user("ada@example.com")
+    connect(server, peer, trusted=False, email="ada.elsewhere@example.com")
+    person = Upstreamer(server, peer)
+    browser = Browser(server.url, person.http)
+    browser.sign_in("ada@example.com")
+    start = browser.submit("/account/linked-accounts", f"/account/linked-accounts/link/{SLUG}")
+    browser.submit("/account", "/sign-out")
+    callback = person.get(start.headers["Location"])
+    callback = person._sign_in_at_peer(
+        peer.url + callback.headers["Location"], "ada.elsewhere@example.com"
+    )
+    while not callback.headers["Location"].startswith(server.url):
+        callback = person.get(peer.url + callback.headers["Location"])
+    before = snapshot()
+
+    answer = person.get(callback.headers["Location"])
+
+    assert answer.status_code == 400
+    assert "Sign in again, then link the provider." in answer.text
+    assert links(server.app) == []
+    assert snapshot() == before

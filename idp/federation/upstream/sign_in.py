@@ -18,6 +18,7 @@ from idp.core.store import Store, StoreUnavailable
 from idp.db import db
 from idp.errors import IdpError
 from idp.federation import accounts
+from idp.federation.asserted import Asserted
 from idp.federation.upstream import flow
 from idp.federation.upstream.errors import UpstreamError
 from idp.federation.upstream.models import UpstreamProvider
@@ -121,15 +122,26 @@ def _callback(
         sealed = accounts.seal_tokens(settings.secret_key, asserted, finished.tokens)
     policy = accounts.Policy(provider.trusted_for_linking, sealed)
     if pending.linking_user_id is not None:
-        if current_user is None or current_user.id != pending.linking_user_id:
-            raise UpstreamError("linking_user", "Sign in again, then link the provider.")
-        accounts.link(current_user, asserted, policy)
-        return Linked(current_user, provider, pending.next)
+        return _link(current_user, pending, provider, asserted, policy)
     outcome = accounts.resolve(asserted, policy)
     if isinstance(outcome, accounts.SignedIn):
         return SignIn(outcome.user, pending.next)
     token = flow.keep_proof(store, slug, asserted, sealed, pending.next)
     return Prove(token, provider)
+
+
+def _link(
+    user: User | None,
+    pending: flow.Pending,
+    provider: UpstreamProvider,
+    asserted: Asserted,
+    policy: accounts.Policy,
+) -> Linked:
+    """A signed-in person linked the provider: still the same person, linked once."""
+    if user is None or user.id != pending.linking_user_id:
+        raise UpstreamError("linking_user", "Sign in again, then link the provider.")
+    accounts.link(user, asserted, policy)
+    return Linked(user, provider, pending.next)
 
 
 def finish_proof(user: User, store: Store, token: str | None) -> tuple[UpstreamProvider, str]:
