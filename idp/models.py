@@ -7,6 +7,7 @@ from idp.core.generations import Generation
 from idp.federation.models import FederatedIdentity
 from idp.federation.saml_idp.models import SamlServiceProvider
 from idp.federation.sso.models import SamlAssertionUse, SsoConnection, SsoDomain, SsoSession
+from idp.federation.upstream.models import UpstreamProvider
 from idp.identity.bans import Ban
 from idp.identity.models import LoginSession, User
 from idp.identity.one_time import OneTimeToken
@@ -63,5 +64,6 @@ __all__ = [
     "TokenFamily",
     "TotpFactor",
     "TrustedDevice",
+    "UpstreamProvider",
     "User",
 ]

@@ -102,6 +102,14 @@ GET_PAGES = {
     "/admin/saml-sps": "admin_saml.index",
     "/admin/saml-sps/1": "admin_saml.edit",
     "/admin/saml-sps/1/delete": "admin_saml.delete",
+    "/sign-in/with/none": "upstream.start",
+    "/sign-in/with/none/callback": "upstream.callback",
+    "/sign-in/with/none/continue": "upstream.prove",
+    "/sign-in/with/none/link": "upstream.link",
+    "/account/linked-accounts": "linked_accounts.index",
+    "/admin/providers": "admin_providers.index",
+    "/admin/providers/1": "admin_providers.edit",
+    "/admin/providers/1/delete": "admin_providers.delete",
 }
 SAME = ("Content-Type", "Location", "Referrer-Policy", "Cache-Control", "WWW-Authenticate")
 

@@ -1,8 +1,8 @@
 """The `idp` command: one click group built from one module per noun.
 
 `serve` and `db upgrade` (serve.py), `users` (users.py), `clients` (clients.py), `resources`
-(resources.py), `keys` (keys.py) and `saml-sps` (saml.py); what they share (settings, app
-context) is in common.py.
+(resources.py), `keys` (keys.py), `providers` (providers.py) and `saml-sps` (saml.py); what
+they share (settings, app context) is in common.py.
 Every failure prints one line and exits non-zero; settings come from the environment.
 """
 
@@ -14,6 +14,7 @@ import click
 
 from idp.cli.clients import clients
 from idp.cli.keys import keys
+from idp.cli.providers import providers
 from idp.cli.resources import resources
 from idp.cli.saml import saml_sps
 from idp.cli.serve import db_group, serve
@@ -28,7 +29,7 @@ def cli() -> None:
     """
 
 
-for command in (serve, db_group, users, clients, resources, keys, saml_sps):
+for command in (serve, db_group, users, clients, resources, keys, providers, saml_sps):
     cli.add_command(command)
 
 

@@ -19,6 +19,7 @@ from idp.web import (
     admin_keys,
     admin_organizations,
     admin_people,
+    admin_providers,
     admin_saml,
     admin_sso,
     api_keys,
@@ -35,6 +36,7 @@ from idp.web import (
     inputs,
     invitations,
     key_schedule,
+    linked_accounts,
     logout,
     metrics,
     oauth,
@@ -49,6 +51,7 @@ from idp.web import (
     sso,
     tokens,
     two_factor,
+    upstream,
     verification,
 )
 from idp.web.current import current_user
@@ -74,6 +77,8 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     email_sign_in.init_app(app, limiter)
     two_factor.init_app(app, limiter)
     passkeys.init_app(app, limiter)
+    upstream.init_app(app)
+    linked_accounts.init_app(app)
     outbox.init_app(app)
     device.init_app(app, limiter)
     oauth.init_app(app)
@@ -91,6 +96,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     admin_organizations.init_app(app)
     admin_api_keys.init_app(app)
     admin_saml.init_app(app)
+    admin_providers.init_app(app)
     key_schedule.init_app(app)
     organizations.init_app(app)
     organization_sso.init_app(app)

@@ -21,7 +21,7 @@ from tests.browser.fixtures import DESKTOP, PHONE
 from tests.browser.fixtures import sign_in as browser_sign_in
 from tests.browser.test_admin_in_browser import check_page
 from tests.conftest import PASSWORD
-from tests.federation.conftest import register
+from tests.federation.saml_idp_fixtures import register
 from tests.federation.saml_sp_peer import SamlSp, serve
 
 pytestmark = pytest.mark.browser

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from tests.federation.conftest import path_of, posted
+from tests.federation.saml_idp_fixtures import path_of, posted
 from tests.support import audit_events
 
 

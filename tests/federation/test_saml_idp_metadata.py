@@ -14,7 +14,7 @@ from lxml import etree
 from idp.app import create_app
 from idp.keys import app_keys
 from idp.settings import Settings
-from tests.federation.conftest import path_of, posted, register
+from tests.federation.saml_idp_fixtures import path_of, posted, register
 from tests.federation.saml_sp_peer import SamlSp
 from tests.test_cli import cli_env, run  # noqa: F401 (cli_env is a fixture)
 

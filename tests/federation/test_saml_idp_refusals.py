@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from idp.core.audit import AuditEvent
 from idp.db import db
-from tests.federation.conftest import path_of, posted
+from tests.federation.saml_idp_fixtures import path_of, posted
 from tests.support import audit_events
 
 

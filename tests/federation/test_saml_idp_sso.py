@@ -14,7 +14,7 @@ from idp.federation.saml_idp.attributes import persistent_name_id
 from idp.identity import members, organizations
 from idp.identity.models import User
 from tests.conftest import SECRET
-from tests.federation.conftest import path_of, posted
+from tests.federation.saml_idp_fixtures import path_of, posted
 from tests.support import audit_events
 
 
