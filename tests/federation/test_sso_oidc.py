@@ -7,12 +7,14 @@ ID token's checks), RFC 7636 §4.3 (PKCE S256), RFC 6749 §10.12 (state), RFC 81
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from idp.core.audit import AuditEvent
 from idp.db import db
@@ -20,6 +22,7 @@ from idp.federation.models import FederatedIdentity
 from idp.federation.sso.models import SsoSession
 from idp.identity import members
 from idp.identity.models import LoginSession
+from idp.identity.organization_models import Membership
 from idp.identity.users import find_by_email
 from tests.federation.scripted import ScriptedOp
 from tests.federation.sso_oidc_fixtures import make_oidc_corp, peer_corp
@@ -29,6 +32,7 @@ from tests.helpers.browser import Browser
 pytestmark = pytest.mark.settings(IDP_CLIENT_METADATA_ALLOW_PRIVATE="true")
 REQUIRED = "Your organization signs you in with single sign-on, not a password or an email code."
 EXPIRED = "not valid any more"
+PARALLEL = 4
 
 
 def events(app, name: str) -> list[AuditEvent]:
@@ -212,3 +216,26 @@ def test_the_sso_page_shows_the_redirect_uri_to_register(server, op, make_user):
 
     assert page.status_code == 200
     assert f"{server.url}/sso/oidc/{corp.connection_id}/callback" in page.text
+
+
+def test_parallel_first_sign_ins_make_one_account_link_and_membership(server, peer, make_user):
+    """Two tabs finishing the same first sign-in at once: one account, one link, one
+    membership, and every tab signed in (as if one came after the other)."""
+    corp = peer_corp(server, peer, make_user)
+    people = [Upstreamer(server, peer) for _ in range(PARALLEL)]
+    callbacks = [p.to_callback(start=corp.start, email="eve@corp.example") for p in people]
+    barrier = threading.Barrier(PARALLEL)
+
+    def call_back(i: int) -> int:
+        barrier.wait()
+        return people[i].get(callbacks[i]).status_code
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        statuses = list(pool.map(call_back, range(PARALLEL)))
+
+    assert statuses == [303] * PARALLEL
+    with server.app.app_context():
+        count = lambda model: db.session.scalar(select(func.count()).select_from(model))  # noqa: E731
+        assert count(FederatedIdentity) == 1
+        assert count(Membership) == 2  # the owner and Eve
+        assert find_by_email("eve@corp.example") is not None

@@ -109,8 +109,8 @@ def account_for(connection: SsoConnection, asserted: Asserted) -> User:
         db.session.add(link)
         record(Event.ACCOUNT_LINKED, user_id=user.id, subject=user.email, source=asserted.source)
     link.email, link.last_used_at = asserted.email, utcnow()
-    _membership(connection, user, asserted)
     try:
+        _membership(connection, user, asserted)  # its query flushes the link
         db.session.commit()
     except IntegrityError:  # the same first sign-in twice at once
         db.session.rollback()
