@@ -6,7 +6,7 @@ from idp.core.audit import AuditEvent
 from idp.core.generations import Generation
 from idp.federation.models import FederatedIdentity
 from idp.federation.saml_idp.models import SamlServiceProvider
-from idp.federation.sso.models import SamlAssertionUse, SsoConnection, SsoDomain, SsoSession
+from idp.federation.sso.models import SamlAssertionUse, SsoConnection, SsoDomain
 from idp.federation.upstream.models import UpstreamProvider
 from idp.identity.bans import Ban
 from idp.identity.models import LoginSession, User
@@ -17,6 +17,7 @@ from idp.identity.organization_models import (
     Membership,
     Organization,
     OrganizationRole,
+    SsoSession,
     Team,
     TeamMember,
 )

@@ -27,6 +27,9 @@ class Organization(Model):
     logo_url: Mapped[str | None] = mapped_column(String(2000))
     # Policy: members must have a second factor (TOTP or a passkey) to reach its apps.
     require_two_factor: Mapped[bool] = mapped_column(default=False)
+    # Policy: members reach it only through its single sign-on (kept by idp.federation.sso
+    # from its connections: one enabled and required).
+    sso_required: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), index=True
     )
@@ -124,4 +127,23 @@ class ActiveOrganization(Model):
     )
     team_id: Mapped[int | None] = mapped_column(
         ForeignKey("organization_team.id", ondelete="SET NULL")
+    )
+
+
+class SsoSession(Model):
+    """The organization whose single sign-on (its connection) started this sign-in session;
+    none: another way. Federation writes it (idp.federation.sso); here it bounds what the
+    session may do (`organizations.sso_refusal`): such a session acts for that organization
+    only. The connection is named by its table: its model is federation's."""
+
+    __tablename__ = "sso_session"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("login_session.id", ondelete="CASCADE"), primary_key=True
+    )
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("sso_connection.id", ondelete="CASCADE"), index=True
+    )
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
     )

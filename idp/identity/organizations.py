@@ -20,7 +20,12 @@ from idp.db import db
 from idp.errors import IdpError, InvalidInput
 from idp.identity.actors import Actor
 from idp.identity.models import User
-from idp.identity.organization_models import ActiveOrganization, Membership, Organization
+from idp.identity.organization_models import (
+    ActiveOrganization,
+    Membership,
+    Organization,
+    SsoSession,
+)
 from idp.identity.passkeys import passkeys_of
 from idp.identity.permissions import OWNER, Acting, NotAllowed, require
 from idp.identity.two_factor import totp_factor
@@ -185,6 +190,22 @@ def check_policy(user: User, organization: Organization) -> None:
         )
 
 
+def sso_refusal(session_id: int | None, organization: Organization) -> str | None:
+    """Why this sign-in session may not act for `organization` (None: it may). A session
+    started through an organization's single sign-on acts for that organization only; an
+    organization that requires its single sign-on is reached only by a session started
+    through it. Consent, the device flow and the active organization all ask this."""
+    came = db.session.get(SsoSession, session_id) if session_id is not None else None
+    if organization.sso_required and (came is None or came.organization_id != organization.id):
+        return f"{organization.name} requires signing in with its single sign-on."
+    if came is not None and came.organization_id != organization.id:
+        return (
+            "You signed in through another organization's single sign-on. "
+            f"Sign in again to use {organization.name}."
+        )
+    return None
+
+
 def set_active(user: User, session_id: int, organization_id: int | None) -> None:
     """Make an organization (or none) active on the session; its policy must be met."""
     db.session.execute(
@@ -196,6 +217,10 @@ def set_active(user: User, session_id: int, organization_id: int | None) -> None
             db.session.rollback()
             raise NotAllowed("You are not a member of this organization.")
         check_policy(user, membership.organization)
+        refusal = sso_refusal(session_id, membership.organization)
+        if refusal is not None:
+            db.session.rollback()
+            raise NotAllowed(refusal)
         db.session.add(ActiveOrganization(session_id=session_id, organization_id=organization_id))
     db.session.commit()
 

@@ -2,7 +2,10 @@
 restricted to members of given organizations, consent per organization, and the claims.
 
 At consent a person in several organizations chooses one; with one it is preselected; with
-none the scope is granted and no organization claims are released. The chosen organization
+none the scope is granted and no organization claims are released. Only organizations the
+sign-in session may act for are offered: a session started through one organization's single
+sign-on acts for that one alone, and one that requires its single sign-on needs a session
+started through it (idp.identity.organizations `sso_refusal`). The chosen organization
 travels with the code and the token family, so a refreshed token names the same one. A person
 removed from it can no longer refresh: the grant answers invalid_grant and its family is
 revoked (`still_member`, checked by idp.oauth.grants). Userinfo reads the membership live and
@@ -85,12 +88,18 @@ def choose(
     organizations the person is not a member of. Without a pick: the session's active
     organization, else the only one."""
     allowed = restricted_to(client)
-    mine = organizations.mine(user)
-    choices = [m for m in mine if not allowed or m.organization_id in allowed]
+    mine = [m for m in organizations.mine(user) if not allowed or m.organization_id in allowed]
+    # Only those this sign-in may act for: not another organization's than the one whose
+    # single sign-on started it, nor one that requires its own (organizations.sso_refusal).
+    refusals = [organizations.sso_refusal(session_id, m.organization) for m in mine]
+    choices = [m for m, refusal in zip(mine, refusals, strict=True) if refusal is None]
     if allowed and not choices:
         raise AccessDenied(
-            description="This app is only for members of certain organizations, "
-            "and you are not a member of any of them."
+            description=next(
+                (refusal for refusal in refusals if refusal is not None),
+                "This app is only for members of certain organizations, "
+                "and you are not a member of any of them.",
+            )
         )
     asked = SCOPE in scopes
     chosen = _default(choices, picked, user, session_id) if asked else None

@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response
 from idp.core.security import new_token
 from idp.db import db
 from idp.errors import IdpError
+from idp.federation.sso.domains import SSO_REQUIRED, connection_for_email
 from idp.identity import login, passkeys
 from idp.identity import passkey_ceremonies as ceremonies
 from idp.identity.bans import active_ban, banned_message
@@ -116,6 +117,13 @@ def sign_in() -> Response | JsonAnswer:
         return _error(error.message, error.status, error.code)
     user = db.session.get(User, assertion.passkey.user_id)
     assert user is not None
+    connection = connection_for_email(user.email)
+    if connection is not None and connection.required:
+        # The organization requires its SSO for this address: no passkey sign-in either.
+        start = url_for(
+            "sso.start", connection_id=connection.id, next=_text(body.get("next")) or None
+        )
+        return _error(SSO_REQUIRED, 403, "sso_required", sso=start)
     outcome = authn.first_factor(
         user, assertion.amr, remember=False, next_url=_text(body.get("next"))
     )

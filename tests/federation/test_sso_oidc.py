@@ -19,10 +19,9 @@ from sqlalchemy import func, select
 from idp.core.audit import AuditEvent
 from idp.db import db
 from idp.federation.models import FederatedIdentity
-from idp.federation.sso.models import SsoSession
 from idp.identity import members
 from idp.identity.models import LoginSession
-from idp.identity.organization_models import Membership
+from idp.identity.organization_models import Membership, SsoSession
 from idp.identity.users import find_by_email
 from tests.federation.scripted import ScriptedOp
 from tests.federation.sso_oidc_fixtures import make_oidc_corp, peer_corp

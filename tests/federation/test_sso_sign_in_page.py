@@ -152,3 +152,41 @@ def test_an_organization_without_sso_is_refused_to_another_organizations_sso_ses
         allow_redirects=False,
     )
     assert "/sign-in" in answer.headers["Location"]
+
+
+def test_a_required_connection_refuses_passkey_sign_in_too(app, http, make_user, idp_keys):
+    """A passkey Eve registered before Corp required its SSO no longer signs her in: the
+    answer sends her to Corp's sign-in, and no session is opened."""
+    from idp.federation.sso import connections
+    from idp.federation.sso.connections import ConnectionFields
+    from idp.identity import organizations
+    from idp.identity.models import LoginSession
+    from tests.test_passkeys import PasskeyClient
+
+    corp = make_corp(app, make_user, idp_keys)
+    make_user("eve@corp.example")
+    eve = PasskeyClient(http)
+    assert eve.browser.sign_in("eve@corp.example", PASSWORD).status_code == 303
+    assert eve.register("Laptop").status_code == 201
+    with app.app_context():
+        owner = find_by_email("owner@example.com")
+        membership = organizations.member_by_slug(owner, "corp")
+        fields = ConnectionFields(
+            name="Corp IdP",
+            idp_entity_id=corp.peer.entity_id,
+            sso_url=IDP_SSO_URL,
+            certificate=idp_keys.cert_pem,
+            required=True,
+        )
+        connections.update(owner, membership, corp.connection_id, fields)
+        sessions_before = db.session.query(LoginSession).count()
+        db.session.remove()
+    signed_out = PasskeyClient(http, eve.authenticator)
+
+    answer = signed_out.sign_in()
+
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["message"].startswith(REQUIRED)
+    assert answer.json()["sso"] == f"/sso/{corp.connection_id}/start"
+    with app.app_context():
+        assert db.session.query(LoginSession).count() == sessions_before

@@ -1,9 +1,11 @@
-"""The only way SAML XML is parsed: lxml with entities, DTDs and the network off.
+"""The only way SAML XML is parsed, as a service provider and as an identity provider: lxml
+with entities, DTDs and the network off.
 
 A document with a DOCTYPE is refused outright (no entity of any kind, internal or external, is
-ever expanded), and huge trees are refused. Comments are kept, so that a NameID split by one
-(`admin@corp.example<!---->.evil.example`) is seen and refused rather than silently joined or
-truncated by whoever reads its text.
+ever expanded), and huge trees are refused. Comments are kept by default, so that a NameID
+split by one (`admin@corp.example<!---->.evil.example`) is seen and refused rather than
+silently joined or truncated by whoever reads its text; a reader that joins text itself may
+have them dropped (`comments=False`).
 """
 
 from __future__ import annotations
@@ -27,26 +29,26 @@ class XmlRefused(Exception):
         self.message = message
 
 
-def _parser() -> etree.XMLParser:
+def _parser(comments: bool) -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         dtd_validation=False,
         huge_tree=False,
-        remove_comments=False,
-        remove_pis=False,
+        remove_comments=not comments,
+        remove_pis=not comments,
     )
 
 
-def parse(data: bytes) -> etree._Element:
+def parse(data: bytes, *, comments: bool = True) -> etree._Element:
     """The document's root element; `XmlRefused` for a DOCTYPE, malformed or oversized XML."""
     if len(data) > MAX_BYTES:
         raise XmlRefused("too_large", "The SAML message is too large.")
     if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
         raise XmlRefused("doctype", "The SAML message contains a DOCTYPE, which is not allowed.")
     try:
-        tree = etree.fromstring(data, parser=_parser()).getroottree()
+        tree = etree.fromstring(data, parser=_parser(comments)).getroottree()
     except (etree.XMLSyntaxError, ValueError):
         raise XmlRefused("malformed", "The SAML message is not well-formed XML.") from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:

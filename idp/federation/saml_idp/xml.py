@@ -1,8 +1,9 @@
-"""The hardened XML parser for what other parties send, and the SAML namespaces.
+"""Reading what service providers send, and the SAML names the identity provider uses.
 
 Every document from outside (SP metadata, AuthnRequest, LogoutRequest, LogoutResponse) is
-parsed here: no entities resolved, no DTD loaded, no network, and any DOCTYPE refused outright
-(SAML core §1.3: SAML documents have none; XML bombs and XXE need one).
+parsed by the one hardened parser (`idp.federation.saml.xml`): no entities resolved, no DTD
+loaded, no network, and any DOCTYPE refused outright (SAML core §1.3: SAML documents have none;
+XML bombs and XXE need one). Comments are dropped, so an element's text is read whole.
 """
 
 from __future__ import annotations
@@ -10,12 +11,9 @@ from __future__ import annotations
 from lxml import etree
 
 from idp.errors import InvalidInput
+from idp.federation.saml import xml as saml_xml
 
-SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
-SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
-MD = "urn:oasis:names:tc:SAML:2.0:metadata"
-DS = "http://www.w3.org/2000/09/xmldsig#"
-NS = {"samlp": SAMLP, "saml": SAML, "md": MD, "ds": DS}
+SAMLP, SAML, MD, DS, NS = saml_xml.SAMLP, saml_xml.SAML, saml_xml.MD, saml_xml.DS, saml_xml.NS
 MAX_BYTES = 256 * 1024
 
 REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
@@ -24,19 +22,16 @@ EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 NAME_ID_FORMATS = {"email": EMAIL, "persistent": PERSISTENT}
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    remove_comments=True,
-    remove_pis=True,
-    huge_tree=False,
-)
-
 
 class BadXml(InvalidInput):
     code = "bad_xml"
+
+
+_MESSAGES = {
+    "doctype": "XML with a DOCTYPE is refused.",
+    "malformed": "The XML document is not well-formed.",
+    "too_large": "The XML document is too large.",
+}
 
 
 def parse(data: bytes) -> etree._Element:
@@ -44,12 +39,9 @@ def parse(data: bytes) -> etree._Element:
     if len(data) > MAX_BYTES:
         raise BadXml("The XML document is too large.")
     try:
-        tree = etree.fromstring(data, parser=_PARSER).getroottree()
-    except etree.XMLSyntaxError as error:
-        raise BadXml("The XML document is not well-formed.", detail=str(error)) from None
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise BadXml("XML with a DOCTYPE is refused.")
-    return tree.getroot()
+        return saml_xml.parse(data, comments=False)
+    except saml_xml.XmlRefused as refused:
+        raise BadXml(_MESSAGES.get(refused.reason, refused.message)) from None
 
 
 def text(element: etree._Element, path: str) -> str | None:

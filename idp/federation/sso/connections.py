@@ -24,6 +24,7 @@ from idp.federation.saml.encryption import new_sp_key
 from idp.federation.saml.metadata import MetadataRefused, read_idp_metadata, to_pem
 from idp.federation.sso.models import SsoConnection
 from idp.identity.actors import Actor
+from idp.identity.organization_models import Organization
 from idp.identity.permissions import OWNER, Acting, require, role_exists
 from idp.keys.sealing import Sealer
 from idp.oauth.metadata_documents import FetchRules, MetadataDocumentError, fetch
@@ -81,6 +82,7 @@ def create(actor: Actor, membership: Acting | None, fields: ConnectionFields) ->
     db.session.add(row)
     db.session.flush()
     record(Event.SSO_CONNECTION_CREATED, user_id=_id(actor), **_detail(row))
+    _keep_required(row.organization_id)
     db.session.commit()
     return row
 
@@ -93,6 +95,7 @@ def update(
     fields.kind = row.kind
     _apply(row, fields)
     record(Event.SSO_CONNECTION_UPDATED, user_id=_id(actor), **_detail(row))
+    _keep_required(row.organization_id)
     db.session.commit()
     return row
 
@@ -102,7 +105,24 @@ def delete(actor: Actor, membership: Acting | None, connection_id: int) -> None:
     row = find(member.organization_id, connection_id)
     record(Event.SSO_CONNECTION_DELETED, user_id=_id(actor), **_detail(row))
     db.session.delete(row)
+    _keep_required(row.organization_id)
     db.session.commit()
+
+
+def _keep_required(organization_id: int) -> None:
+    """The organization's `sso_required` policy, from its connections: one enabled and
+    required. The sign-in paths and OAuth read that flag (idp.identity.organizations)."""
+    db.session.flush()
+    required = db.session.scalar(
+        select(SsoConnection.id).where(
+            SsoConnection.organization_id == organization_id,
+            SsoConnection.required.is_(True),
+            SsoConnection.enabled.is_(True),
+        )
+    )
+    organization = db.session.get(Organization, organization_id)
+    if organization is not None:
+        organization.sso_required = required is not None
 
 
 def client_secret(row: SsoConnection) -> str:

@@ -57,22 +57,6 @@ class SsoDomain(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SsoSession(Model):
-    """The connection a sign-in session was started through (none: another way)."""
-
-    __tablename__ = "sso_session"
-
-    session_id: Mapped[int] = mapped_column(
-        ForeignKey("login_session.id", ondelete="CASCADE"), primary_key=True
-    )
-    connection_id: Mapped[int] = mapped_column(
-        ForeignKey("sso_connection.id", ondelete="CASCADE"), index=True
-    )
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organization.id", ondelete="CASCADE"), index=True
-    )
-
-
 class SamlAssertionUse(Model):
     """An assertion already used (core §2.3.3 ID; profiles §4.1.4.5: used once), kept until
     it would have expired anyway."""

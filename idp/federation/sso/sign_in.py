@@ -32,10 +32,10 @@ from idp.errors import IdpError
 from idp.federation.asserted import Asserted
 from idp.federation.models import FederatedIdentity
 from idp.federation.sso.domains import vouches_for
-from idp.federation.sso.models import SamlAssertionUse, SsoConnection, SsoSession
-from idp.identity import members, users
+from idp.federation.sso.models import SamlAssertionUse, SsoConnection
+from idp.identity import members, organizations, users
 from idp.identity.models import User
-from idp.identity.organization_models import Membership, Organization
+from idp.identity.organization_models import Membership, Organization, SsoSession
 from idp.identity.permissions import OWNER
 from idp.identity.users import find_by_email
 
@@ -158,25 +158,22 @@ def signed_in(connection: SsoConnection, user: User, session_id: int | None) -> 
 
 
 def check_organization(session_id: int, organization_id: int) -> None:
-    """`SsoRequired` when this session may not act for the organization (see the docstring)."""
-    came = db.session.get(SsoSession, session_id)
+    """`SsoRequired` when this session may not act for the organization
+    (`organizations.sso_refusal`), naming the connection to sign in through again."""
+    organization = db.session.get(Organization, organization_id)
+    if organization is None:
+        return
+    refusal = organizations.sso_refusal(session_id, organization)
+    if refusal is None:
+        return
     required = db.session.scalar(
-        select(SsoConnection).where(
+        select(SsoConnection.id).where(
             SsoConnection.organization_id == organization_id,
             SsoConnection.required.is_(True),
             SsoConnection.enabled.is_(True),
         )
     )
-    organization = db.session.get(Organization, organization_id)
-    name = organization.name if organization else "This organization"
-    if required is not None and (came is None or came.organization_id != organization_id):
-        raise SsoRequired(f"{name} requires signing in with its single sign-on.", required.id)
-    if came is not None and came.organization_id != organization_id:
-        raise SsoRequired(
-            f"You signed in through another organization's single sign-on. Sign in again to "
-            f"use {name}.",
-            required.id if required else 0,
-        )
+    raise SsoRequired(refusal, required or 0)
 
 
 def asserted_email(
