@@ -93,6 +93,7 @@ GET_PAGES = {
     "/admin/sso-domains": "admin.sso_domains",
     "/sso/1/start": "sso.start",
     "/sso/saml/1/metadata": "sso.metadata",
+    "/sso/oidc/1/callback": "sso.oidc_callback",
     "/saml/metadata": "saml_idp.metadata",
     "/saml/sso": "saml_idp.single_sign_on",
     "/saml/sso/resume/none": "saml_idp.resume",

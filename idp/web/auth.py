@@ -110,10 +110,14 @@ def _single_sign_on(form: SignInForm) -> Response | tuple[str, int] | None:
     """Home-realm discovery: an address of a domain verified for an organization's SSO goes
     to its identity provider when no password is typed; when the organization requires SSO,
     a typed password is refused (before it is checked) with the way to SSO."""
-    connection = connection_for_email(login.typed_account(form.email.data or ""))
+    typed = login.typed_account(form.email.data or "")
+    connection = connection_for_email(typed)
     if connection is None:
         return None
-    target = url_for("sso.start", connection_id=connection.id, next=form.next.data or None)
+    hint = typed if connection.kind == "oidc" else None  # OIDC Core §3.1.2.1 login_hint
+    target = url_for(
+        "sso.start", connection_id=connection.id, next=form.next.data or None, login_hint=hint
+    )
     if not form.password.data:
         return redirect(target, 303)
     if not connection.required:

@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 
 from idp.errors import IdpError
-from idp.federation.sso import connections, domains, flow
+from idp.federation.sso import connections, domains, flow, oidc_flow
 from idp.federation.sso.connections import ConnectionFields
 from idp.identity import organizations, permissions
 from idp.identity.organization_models import Membership
@@ -157,6 +157,7 @@ def _page(membership: Membership, error: IdpError | None = None) -> str:
         challenge=domains.CHALLENGE,
         sp_entity_id=flow.sp_entity_id,
         acs_url=flow.acs_url,
+        redirect_uri=oidc_flow.redirect_uri,
         error=error.message if error else None,
     )
 

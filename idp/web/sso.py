@@ -1,12 +1,16 @@
 """Enterprise SSO over HTTP: start a sign-in through an organization's connection, the SAML
-ACS and the SP metadata.
+ACS and SP metadata, the OpenID Connect callback.
 
-- GET /sso/<id>/start?next=: the AuthnRequest (HTTP-Redirect, SAML bindings §3.4); the
-  request ID is bound to this browser by the `idp_sso` cookie.
+- GET /sso/<id>/start?next=&login_hint=: for a SAML connection the AuthnRequest
+  (HTTP-Redirect, SAML bindings §3.4); for an OpenID Connect one the authorization request
+  (OIDC Core §3.1.2.1, PKCE, state, nonce, `login_hint`). What it started is bound to this
+  browser by the `idp_sso` cookie.
 - POST /sso/saml/<id>/acs: the Response (HTTP-POST, bindings §3.5). CSRF-exempt: it is a
   cross-site form post by design, authenticated by the IdP's signature and the request this
   browser started. Over HTTPS its cookie is SameSite=None so that post carries it.
 - GET /sso/saml/<id>/metadata: our SP metadata for the connection (its URL is our entity ID).
+- GET /sso/oidc/<id>/callback: the authorization response (OIDC Core §3.1.2.5); the redirect
+  URI the organization registers at its IdP.
 
 The sign-in ends like every other first factor (`web/authn.py`, amr `fed`), so bans,
 two-factor and email rules apply; the session remembers the connection it came through.
@@ -18,7 +22,8 @@ from flask import Blueprint, Flask, make_response, redirect, request
 from werkzeug.wrappers import Response
 
 from idp.core.store import StoreUnavailable
-from idp.federation.sso import flow, sign_in
+from idp.federation.sso import flow, oidc_flow, sign_in
+from idp.federation.sso.flow import Finished
 from idp.federation.sso.sign_in import SsoRefused
 from idp.identity import login
 from idp.identity.sessions import app_sessions
@@ -37,10 +42,17 @@ def start(connection_id: int) -> Response:
     connection = flow.find(connection_id)
     if connection is None:
         return make_response(render_error(404, "This single sign-on is not available."))
+    next_url = safe_next(request.args.get("next"))
+    hint = request.args.get("login_hint", "")[:320]
     try:
-        started = flow.start(connection, safe_next(request.args.get("next")))
+        if connection.kind == "oidc":
+            started = oidc_flow.start(connection, next_url, hint)
+        else:
+            started = flow.start(connection, next_url)
     except StoreUnavailable:
         return make_response(render_error(503, "Single sign-on is briefly unavailable."))
+    except SsoRefused as error:
+        return make_response(render_error(502, error.message))
     response = redirect(started.url, 303)
     _set_cookie(response, started.browser_token)
     return response
@@ -52,9 +64,30 @@ def acs(connection_id: int) -> Response:
     try:
         finished = flow.finish(connection_id, request.form.get("SAMLResponse", ""), token)
     except SsoRefused as error:
-        refused = make_response(render_error(403, error.message))
-        _clear_cookie(refused)
-        return refused
+        return _refused(error)
+    return _complete(finished)
+
+
+@bp.get("/sso/oidc/<int:connection_id>/callback")
+def oidc_callback(connection_id: int) -> Response:
+    token = request.cookies.get(_cookie_name())
+    params = {key: request.args.get(key, "") for key in request.args}
+    try:
+        finished = oidc_flow.finish(connection_id, params, token)
+    except SsoRefused as error:
+        return _refused(error)
+    return _complete(finished)
+
+
+def _refused(error: SsoRefused) -> Response:
+    refused = make_response(render_error(403, error.message))
+    _clear_cookie(refused)
+    return refused
+
+
+def _complete(finished: Finished) -> Response:
+    """The first factor done (amr `fed`), as every other; the session bound to the
+    connection's organization."""
     outcome = first_factor(finished.user, ["fed"], remember=False, next_url=finished.next)
     session_id = None
     if isinstance(outcome, login.SessionStarted):
@@ -68,7 +101,7 @@ def acs(connection_id: int) -> Response:
 
 @bp.get("/sso/saml/<int:connection_id>/metadata")
 def metadata(connection_id: int) -> Response:
-    connection = flow.find(connection_id)
+    connection = flow.find(connection_id, "saml")
     if connection is None:
         return make_response(render_error(404, "There is no such SSO connection."))
     response = make_response(flow.metadata(connection))

@@ -154,31 +154,6 @@ def test_an_organization_without_sso_is_refused_to_another_organizations_sso_ses
     assert "/sign-in" in answer.headers["Location"]
 
 
-def test_an_oidc_connection_does_not_take_over_sign_in_yet(app, make_user, browser):
-    """An OIDC connection is kept but signs no one in: its domain keeps password sign-in."""
-    from idp.federation.sso import connections, domains
-    from idp.federation.sso.connections import ConnectionFields
-    from idp.identity import organizations
-
-    owner = make_user("owner@example.com")
-    make_organization(app, owner, slug="corp")
-    with app.app_context():
-        user = find_by_email("owner@example.com")
-        member = organizations.member_by_slug(user, "corp")
-        fields = ConnectionFields(
-            kind="oidc",
-            name="Corp OIDC",
-            issuer="https://login.corp.example",
-            client_id="c",
-            client_secret="s",
-            required=True,
-        )
-        connection = connections.create(user, member, fields)
-        domains.approve(user, domains.claim(user, member, "corp.example", connection.id).id)
-    make_user("bob@corp.example")
-    assert browser.sign_in("bob@corp.example").status_code == 303
-
-
 def test_a_required_connection_refuses_passkey_sign_in_too(app, http, make_user, idp_keys):
     """A passkey Eve registered before Corp required its SSO no longer signs her in: the
     answer sends her to Corp's sign-in, and no session is opened."""

@@ -26,8 +26,6 @@ from idp.identity.permissions import Acting, require
 from idp.settings import app_settings
 
 CHALLENGE = "_idp-challenge"
-# The kinds of connection that sign people in; an OIDC connection is kept but not used yet.
-SIGNING_KINDS = ("saml",)
 SSO_REQUIRED = (
     "Your organization signs you in with single sign-on, not a password or an email code. "
     "Continue with single sign-on."
@@ -127,14 +125,14 @@ def pending() -> list[SsoDomain]:
 
 
 def connection_for_email(email: str) -> SsoConnection | None:
-    """Home-realm discovery: the enabled connection of the verified domain of `email`, when
-    its kind can sign people in (`SIGNING_KINDS`)."""
+    """Home-realm discovery: the enabled connection (SAML or OpenID Connect) of the verified
+    domain of `email`."""
     domain = email.rpartition("@")[2].strip().lower()
     row = _verified(domain) if domain else None
     if row is None or row.connection_id is None:
         return None
     connection = db.session.get(SsoConnection, row.connection_id)
-    if connection is None or not connection.enabled or connection.kind not in SIGNING_KINDS:
+    if connection is None or not connection.enabled:
         return None
     return connection
 

@@ -1,4 +1,5 @@
-"""A SAML sign-in through an organization's connection, from start to account.
+"""A SAML sign-in through an organization's connection, from start to account (an OpenID
+Connect connection's is `oidc_flow`, which keeps its request the same way).
 
 `start()` builds the AuthnRequest and remembers its ID for this browser only (the store, under
 the digest of a random token the web layer keeps in a cookie), for `REQUEST_TTL` seconds.
@@ -55,9 +56,11 @@ def metadata(connection: SsoConnection) -> bytes:
     return sp_metadata(sp_entity_id(connection.id), acs_url(connection.id), certificate)
 
 
-def find(connection_id: int) -> SsoConnection | None:
+def find(connection_id: int, kind: str | None = None) -> SsoConnection | None:
+    """The enabled connection (of `kind`, when given), or None."""
     row = db.session.get(SsoConnection, connection_id)
-    return row if row is not None and row.enabled and row.kind == "saml" else None
+    usable = row is not None and row.enabled and kind in (None, row.kind)
+    return row if usable else None
 
 
 def start(connection: SsoConnection, next_url: str) -> Started:
@@ -69,18 +72,16 @@ def start(connection: SsoConnection, next_url: str) -> Started:
         sso_url=connection.config["sso_url"],
         relay_state=relay,
     )
-    token = new_token()
     value = {"connection": connection.id, "request_id": request.id, "next": next_url}
-    app_store().set(_key(token), json.dumps(value).encode(), REQUEST_TTL)
-    return Started(token, request.url)
+    return Started(remember(value), request.url)
 
 
 def finish(connection_id: int, saml_response: str, browser_token: str | None) -> Finished:
     """The account the Response signs in; `SsoRefused` (audited) otherwise."""
-    connection = db.session.get(SsoConnection, connection_id)
-    if connection is None or not connection.enabled or connection.kind != "saml":
+    connection = find(connection_id, "saml")
+    if connection is None:
         raise sign_in.refuse(None, "unknown_connection", "This single sign-on is not available.")
-    pending = _take(browser_token)
+    pending = take(browser_token)
     request_id = pending.get("request_id") if pending.get("connection") == connection.id else None
     request_id = request_id if isinstance(request_id, str) else None
     try:
@@ -134,7 +135,16 @@ def _asserted(connection: SsoConnection, checked: Checked) -> Asserted:
     )
 
 
-def _take(browser_token: str | None) -> dict[str, object]:
+def remember(value: dict[str, object]) -> str:
+    """Keep what a sign-in started with, for this browser only; the token for its cookie.
+    Raises `StoreUnavailable`."""
+    token = new_token()
+    app_store().set(_key(token), json.dumps(value).encode(), REQUEST_TTL)
+    return token
+
+
+def take(browser_token: str | None) -> dict[str, object]:
+    """What `remember` kept for this browser, once ({} when nothing, or used)."""
     if not browser_token:
         return {}
     try:

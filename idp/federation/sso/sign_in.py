@@ -21,6 +21,8 @@ through SSO.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -107,8 +109,8 @@ def account_for(connection: SsoConnection, asserted: Asserted) -> User:
         db.session.add(link)
         record(Event.ACCOUNT_LINKED, user_id=user.id, subject=user.email, source=asserted.source)
     link.email, link.last_used_at = asserted.email, utcnow()
-    _membership(connection, user, asserted)
     try:
+        _membership(connection, user, asserted)  # its query flushes the link
         db.session.commit()
     except IntegrityError:  # the same first sign-in twice at once
         db.session.rollback()
@@ -116,14 +118,19 @@ def account_for(connection: SsoConnection, asserted: Asserted) -> User:
     return user
 
 
-def refuse(connection: SsoConnection | None, reason: str, message: str) -> SsoRefused:
-    """Audit a failed federated sign-in; the refusal to raise."""
+def refuse(
+    connection: SsoConnection | None, reason: str, message: str, detail: str = ""
+) -> SsoRefused:
+    """Audit a failed federated sign-in (`detail`: what the audit log alone shows); the
+    refusal to raise."""
     db.session.rollback()
+    extra: dict[str, Any] = {"why": detail} if detail else {}
     record(
         Event.FEDERATED_SIGN_IN_FAILED,
         reason=reason,
         connection=connection.id if connection else None,
         organization=connection.organization_id if connection else None,
+        **extra,
     )
     db.session.commit()
     return SsoRefused(reason, message)
