@@ -16,7 +16,7 @@ from typing import Any
 
 from idp.core.audit import Event, record
 from idp.core.security import new_token
-from idp.core.store import app_store
+from idp.core.store import StoreUnavailable, app_store
 from idp.db import db
 from idp.federation.saml_idp import bindings, participants, registry, responses
 from idp.federation.saml_idp.models import SamlServiceProvider
@@ -74,9 +74,14 @@ def from_sp(received: bindings.Received, current: participants.IndexedSession | 
 
 def start_walk(session_id: int, then: str | None = None) -> str | None:
     """After our own sign-out: the walk's token, or None when no SP needs telling. The walk
-    ends at `then` (an RP's post-logout URI, already checked), else our signed-out page."""
+    ends at `then` (an RP's post-logout URI, already checked), else our signed-out page.
+    While the store is down, which SPs the session reached is unknown: none is told, and the
+    sign-out here goes on (it must never fail for that)."""
     final = Redirect(then) if then else None
-    return _new_walk(participants.forget(app_store(), session_id), final)
+    try:
+        return _new_walk(participants.forget(app_store(), session_id), final)
+    except StoreUnavailable:
+        return None
 
 
 def walk_url(token: str) -> str:
