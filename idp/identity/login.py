@@ -30,6 +30,7 @@ from idp.errors import IdpError, InvalidCredentials
 from idp.identity import lockout, two_factor, users
 from idp.identity.bans import active_ban, banned_message
 from idp.identity.models import User
+from idp.identity.organization_models import SsoSession
 from idp.identity.passwords import verify_password
 from idp.identity.sessions import ActiveSession, app_sessions, merge_amr
 from idp.settings import app_settings
@@ -55,6 +56,9 @@ class Pending:
     remember: bool
     next: str
     created_at: float = field(default_factory=time.time)
+    # [connection id, organization id] when the first factor was an organization's single
+    # sign-on: the session the second factor opens is bound to it (`SsoSession`).
+    sso: list[int] | None = None
 
     def user(self) -> User | None:
         return db.session.get(User, self.user_id)
@@ -190,8 +194,11 @@ def complete_first_factor(
     client: Client,
     current: ActiveSession | None,
     trusted_token: str | None,
+    sso: tuple[int, int] | None = None,
 ) -> SessionStarted | SecondFactorNeeded | VerificationNeeded | Unavailable | Banned:
-    """After a first factor: a session, a pending sign-in, or the verify-email page."""
+    """After a first factor: a session, a pending sign-in, or the verify-email page. `sso`
+    (connection, organization): the first factor was that organization's single sign-on; a
+    pending sign-in keeps it for the session its second factor opens."""
     ban = active_ban(user.id)
     if ban is not None:
         return Banned(banned_message(ban))
@@ -213,7 +220,9 @@ def complete_first_factor(
     if step == "second_factor":
         metrics.sign_in("second_factor_needed")
         try:
-            token = save_pending(Pending(user.id, list(amr), remember, next))
+            token = save_pending(
+                Pending(user.id, list(amr), remember, next, sso=list(sso) if sso else None)
+            )
         except StoreUnavailable:
             return Unavailable(UNAVAILABLE)
         return SecondFactorNeeded(token)
@@ -246,11 +255,27 @@ def complete_second_factor(
             token = start_session(
                 user, methods, remember=pending.remember, client=client, replacing=current
             )
+            if pending.sso:
+                _bind_to_sso(token, *pending.sso)
             return SessionStarted(token, pending.remember, pending.next)
     if current is not None:
         app_sessions().reauthenticate(current, amr)
         return FactorAdded(next)
     return SignInAgain()
+
+
+def _bind_to_sso(token: str, connection_id: int, organization_id: int) -> None:
+    """The session `token` opens came through this organization's single sign-on."""
+    active, _ = app_sessions().resolve(token)
+    if active is not None:
+        db.session.merge(
+            SsoSession(
+                session_id=active.id,
+                connection_id=connection_id,
+                organization_id=organization_id,
+            )
+        )
+        db.session.commit()
 
 
 def save_pending(pending: Pending) -> str:

@@ -39,7 +39,12 @@ def complete_first_factor(
 
 
 def first_factor(
-    user: User, amr: list[str], *, remember: bool, next_url: str | None
+    user: User,
+    amr: list[str],
+    *,
+    remember: bool,
+    next_url: str | None,
+    sso: tuple[int, int] | None = None,
 ) -> login.Outcome:
     return login.complete_first_factor(
         user,
@@ -49,6 +54,7 @@ def first_factor(
         client=client(),
         current=current_login(),
         trusted_token=trusted_token(),
+        sso=sso,
     )
 
 

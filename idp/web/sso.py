@@ -88,7 +88,14 @@ def _refused(error: SsoRefused) -> Response:
 def _complete(finished: Finished) -> Response:
     """The first factor done (amr `fed`), as every other; the session bound to the
     connection's organization."""
-    outcome = first_factor(finished.user, ["fed"], remember=False, next_url=finished.next)
+    connection = finished.connection
+    outcome = first_factor(
+        finished.user,
+        ["fed"],
+        remember=False,
+        next_url=finished.next,
+        sso=(connection.id, connection.organization_id),  # kept if a second factor follows
+    )
     session_id = None
     if isinstance(outcome, login.SessionStarted):
         active, _ = app_sessions().resolve(outcome.token)

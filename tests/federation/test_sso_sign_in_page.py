@@ -190,3 +190,35 @@ def test_a_required_connection_refuses_passkey_sign_in_too(app, http, make_user,
     assert answer.json()["sso"] == f"/sso/{corp.connection_id}/start"
     with app.app_context():
         assert db.session.query(LoginSession).count() == sessions_before
+
+
+def test_a_second_factor_after_sso_keeps_the_session_bound_to_its_organization(
+    corp, app, http, make_user
+):
+    """Eve has an authenticator app: her Corp SSO sign-in asks for it, and the session it
+    then opens is bound to Corp like any SSO session, so it acts for Corp only."""
+    from idp.identity.models import LoginSession
+    from idp.identity.organization_models import SsoSession
+    from tests.conftest import Browser
+    from tests.test_two_factor import SECOND_FACTOR, code_at, enable
+
+    make_user("eve@corp.example")
+    first = Browser(http)
+    assert first.sign_in("eve@corp.example", PASSWORD).status_code == 303
+    secret, _ = enable(first)
+    browser = Browser(http)
+    answer = corp.post(browser, corp.response(corp.start(browser)))
+    assert "/sign-in/second-factor" in answer.headers["Location"]
+
+    done = browser.submit(SECOND_FACTOR, method="totp", code=code_at(secret))
+
+    assert done.status_code == 303, done.text
+    with app.app_context():
+        newest = db.session.scalars(select(LoginSession).order_by(LoginSession.id.desc())).first()
+        assert newest is not None and "fed" in newest.amr
+        bound = db.session.get(SsoSession, newest.id)
+        assert bound is not None
+        assert (bound.connection_id, bound.organization_id) == (
+            corp.connection_id,
+            corp.organization_id,
+        )
