@@ -190,13 +190,17 @@ def check_policy(user: User, organization: Organization) -> None:
         )
 
 
-def sso_refusal(session_id: int | None, organization: Organization) -> str | None:
+def sso_refusal(
+    session_id: int | None, organization: Organization, *, enforce_required: bool = True
+) -> str | None:
     """Why this sign-in session may not act for `organization` (None: it may). A session
     started through an organization's single sign-on acts for that organization only; an
     organization that requires its single sign-on is reached only by a session started
-    through it. Consent, the device flow and the active organization all ask this."""
+    through it (unless `enforce_required` is off: its owners' way back to the SSO settings).
+    Consent, the device flow, the active organization and its pages all ask this."""
     came = db.session.get(SsoSession, session_id) if session_id is not None else None
-    if organization.sso_required and (came is None or came.organization_id != organization.id):
+    required = organization.sso_required and enforce_required
+    if required and (came is None or came.organization_id != organization.id):
         return f"{organization.name} requires signing in with its single sign-on."
     if came is not None and came.organization_id != organization.id:
         return (

@@ -18,10 +18,12 @@ from werkzeug.wrappers import Response
 from idp.errors import IdpError
 from idp.federation.sso import connections, domains, flow, oidc_flow
 from idp.federation.sso.connections import ConnectionFields
+from idp.federation.sso.sign_in import SsoRequired
 from idp.identity import organizations, permissions
 from idp.identity.organization_models import Membership
 from idp.identity.permissions import require
 from idp.web.current import login_required, signed_in_user
+from idp.web.organizations import session_membership, sign_in_again
 
 bp = Blueprint("organization_sso", __name__, url_prefix="/organizations/<slug>/sso")
 Page = str | Response | tuple[str, int]
@@ -32,6 +34,8 @@ Page = str | Response | tuple[str, int]
 def show(slug: str) -> Page:
     try:
         membership = _admin(slug)
+    except SsoRequired as error:
+        return sign_in_again(error, url_for(".show", slug=slug))
     except IdpError as error:
         return render_template("organizations/_refused.html", error=error.message), error.status
     return _page(membership)
@@ -45,10 +49,11 @@ def show(slug: str) -> Page:
 @bp.post("/domains/<int:item>/delete", defaults={"action": "remove"})
 @login_required
 def act(slug: str, item: int, action: str) -> Page:
-    user = signed_in_user()
     try:
-        membership = organizations.member_by_slug(user, slug)
+        membership = session_membership(slug, sso_settings=True)
         flash(ACTIONS[action](membership, item))
+    except SsoRequired as error:
+        return sign_in_again(error, url_for(".show", slug=slug))
     except IdpError as error:
         found = _membership_or_none(slug)
         if found is None:
@@ -129,7 +134,7 @@ ACTIONS: dict[str, Callable[[Membership, int], str]] = {
 
 
 def _admin(slug: str) -> Membership:
-    membership = organizations.member_by_slug(signed_in_user(), slug)
+    membership = session_membership(slug, sso_settings=True)
     require(membership, "organization", "update")
     return membership
 

@@ -61,11 +61,7 @@ def set_active() -> Page:
             sso_sign_in.check_organization(login.id, int(raw))
         organizations.set_active(signed_in_user(), login.id, int(raw) if raw.isdigit() else None)
     except SsoRequired as error:
-        flash(error.message)
-        again = url_for("auth.sign_in", next=url_for(".index"))
-        if error.connection_id:
-            again = url_for("sso.start", connection_id=error.connection_id, next=url_for(".index"))
-        return redirect(again, 303)
+        return sign_in_again(error, url_for(".index"))
     except TwoFactorRequired as error:
         flash(error.message)
         return redirect(url_for("two_factor.setup", next=url_for(".index")), 303)
@@ -78,7 +74,9 @@ def set_active() -> Page:
 @login_required
 def show(slug: str) -> Page:
     try:
-        membership = organizations.member_by_slug(signed_in_user(), slug)
+        membership = session_membership(slug)
+    except SsoRequired as error:
+        return sign_in_again(error, url_for(".show", slug=slug))
     except IdpError as error:
         return _index_page(error), 404
     return _page(membership)
@@ -94,14 +92,41 @@ def act(slug: str, action: str, item: int = 0) -> Page:
         return _index_page(IdpError("There is no such action.")), 404
     user = signed_in_user()
     try:
-        membership = organizations.member_by_slug(user, slug)
+        membership = session_membership(slug)
         done = run(user, membership, item)
+    except SsoRequired as error:
+        return sign_in_again(error, url_for(".show", slug=slug))
     except IdpError as error:
         return _refused(user, slug, error)
     flash(done)
     gone = action in {"delete", "leave"}
     target = url_for(".index") if gone else url_for(".show", slug=membership.organization.slug)
     return redirect(target, 303)
+
+
+def session_membership(slug: str, *, sso_settings: bool = False) -> Membership:
+    """The signed-in person's membership at `slug`, when this session may act for it.
+    `SsoRequired` when the session came through another organization's single sign-on, or
+    the organization requires its own (`organizations.sso_refusal`): its pages are then
+    closed to this session as its apps are. On the SSO settings (`sso_settings`) the owners
+    are let in without the required sign-on, so a broken connection can still be repaired."""
+    membership = organizations.member_by_slug(signed_in_user(), slug)
+    login = current_login()
+    assert login is not None
+    owner_repair = sso_settings and membership.role == permissions.OWNER
+    sso_sign_in.check_organization(
+        login.id, membership.organization_id, enforce_required=not owner_repair
+    )
+    return membership
+
+
+def sign_in_again(error: SsoRequired, next_url: str) -> Response:
+    """Say why, and send the person to sign in again: through the organization's required
+    connection when it has one, else to the sign-in page."""
+    flash(error.message)
+    if error.connection_id:
+        return redirect(url_for("sso.start", connection_id=error.connection_id, next=next_url), 303)
+    return redirect(url_for("auth.sign_in", next=next_url), 303)
 
 
 def _field(name: str) -> str:

@@ -157,13 +157,15 @@ def signed_in(connection: SsoConnection, user: User, session_id: int | None) -> 
     db.session.commit()
 
 
-def check_organization(session_id: int, organization_id: int) -> None:
+def check_organization(
+    session_id: int, organization_id: int, *, enforce_required: bool = True
+) -> None:
     """`SsoRequired` when this session may not act for the organization
     (`organizations.sso_refusal`), naming the connection to sign in through again."""
     organization = db.session.get(Organization, organization_id)
     if organization is None:
         return
-    refusal = organizations.sso_refusal(session_id, organization)
+    refusal = organizations.sso_refusal(session_id, organization, enforce_required=enforce_required)
     if refusal is None:
         return
     required = db.session.scalar(
