@@ -55,7 +55,10 @@ def resume(uid: str) -> Answer:
 @bp.get("/sso/initiate")
 def initiate() -> Answer:
     """IdP-initiated sign-in: /saml/sso/initiate?sp=<entity ID>[&RelayState=...]."""
-    relay_state = request.args.get("RelayState") or None
+    try:
+        relay_state = bindings.checked_relay_state(request.args.get("RelayState"))
+    except IdpError as error:
+        return _answer(sso.refuse(Refused(error.message, reason="malformed")))
     return _answer(sso.initiate(request.args.get("sp", ""), relay_state, _login()))
 
 

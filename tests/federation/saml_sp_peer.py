@@ -30,6 +30,7 @@ try:
     from onelogin.saml2.auth import OneLogin_Saml2_Auth
     from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
     from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
+    from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
     from onelogin.saml2.settings import OneLogin_Saml2_Settings
     from onelogin.saml2.utils import OneLogin_Saml2_Utils
 except ImportError:  # pragma: no cover - the library is in the test extras
@@ -173,9 +174,23 @@ class SamlSp:
             "authenticated": auth.is_authenticated(),
         }
 
-    def logout_url(self, name_id: str, session_index: str, name_id_format: str) -> str:
-        """A (signed, as set) LogoutRequest over the Redirect binding; its ID is kept."""
+    def logout_url(
+        self,
+        name_id: str,
+        session_index: str,
+        name_id_format: str,
+        transform: Any = lambda xml: xml,
+    ) -> str:
+        """A (signed, as set) LogoutRequest over the Redirect binding; its ID is kept.
+        `transform` changes its XML text before python3-saml encodes and signs it."""
+
+        class Changed(OneLogin_Saml2_Logout_Request):  # type: ignore[misc]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self._logout_request = transform(self._logout_request)
+
         auth = self.auth("/logout")
+        auth.logout_request_class = Changed
         url = auth.logout(
             name_id=name_id, session_index=session_index, name_id_format=name_id_format
         )

@@ -4,7 +4,10 @@ telling each SP that got an assertion in the session when the person signs out h
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
+
+import pytest
 
 from tests.federation.saml_idp_fixtures import path_of, posted
 from tests.support import audit_events
@@ -130,3 +133,73 @@ def test_openid_logout_tells_the_saml_sps_too(app, browser, make_user, make_sp):
     to_sp = browser.get(path_of(answer.headers["Location"])).headers["Location"]
     assert to_sp.startswith(sp.sls + "?SAMLRequest=")
     assert not is_signed_in(browser)
+
+
+def test_a_replayed_logout_request_is_refused(app, browser, make_user, make_sp, snapshot):
+    """Core §3.7.1 / profiles §4.4.4.1: each LogoutRequest is used once. The person signed in
+    again after the first; the same request sent again ends nothing and is audited."""
+    sp = make_sp()
+    seen = signed_in_at(browser, make_user, sp)
+    url = sp.logout_url(seen["name_id"], seen["session_index"], seen["name_id_format"])
+    assert browser.get(path_of(url)).status_code == 302
+    browser.sign_in("ada@example.com")
+    before = snapshot()
+
+    replayed = browser.get(path_of(url))
+
+    assert replayed.status_code == 400
+    assert "This logout request was already used." in replayed.text
+    assert is_signed_in(browser)
+    assert audit_events(app)[-1] == "saml_request_refused"
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "message"),
+    [
+        ("IssueInstant", "2020-01-01T00:00:00Z", "The request is too old or from the future."),
+        ("IssueInstant", "2999-01-01T00:00:00Z", "The request is too old or from the future."),
+        ("NotOnOrAfter", "2020-01-01T00:00:00Z", "The logout request has expired."),
+        ("NotOnOrAfter", "yesterday", "The request has no valid NotOnOrAfter."),
+    ],
+)
+def test_a_stale_or_expired_logout_request_ends_nothing(
+    app, browser, make_user, make_sp, snapshot, attribute, value, message
+):
+    """Core §3.7.1: NotOnOrAfter is when the request expires; an IssueInstant outside five
+    minutes (a minute of skew ahead) is refused as for an AuthnRequest. Signed by the SP, so
+    only the time is wrong."""
+    sp = make_sp()
+    seen = signed_in_at(browser, make_user, sp)
+
+    def at(xml: str) -> str:
+        if attribute == "IssueInstant":
+            return re.sub(r'IssueInstant="[^"]*"', f'IssueInstant="{value}"', xml, count=1)
+        return xml.replace("<samlp:LogoutRequest", f'<samlp:LogoutRequest {attribute}="{value}"', 1)
+
+    url = sp.logout_url(seen["name_id"], seen["session_index"], seen["name_id_format"], at)
+    before = snapshot()
+
+    answer = browser.get(path_of(url))
+
+    assert answer.status_code == 400
+    assert message in answer.text
+    assert is_signed_in(browser)
+    assert audit_events(app)[-1] == "saml_request_refused"
+    assert snapshot() == before
+
+
+def test_a_relay_state_over_1024_bytes_is_refused(app, browser, make_user, make_sp):
+    """Bindings §3.4.3 holds senders to 80 bytes; up to 1024 are taken (SPs that send a whole
+    return URL), more is refused before anything is read."""
+    sp = make_sp()
+    make_user(email="ada@example.com")
+    browser.sign_in("ada@example.com")
+    long_enough = sp.login_url(return_to="https://sp.test/" + "a" * 1000)
+    too_long = sp.login_url(return_to="https://sp.test/" + "a" * 1100)
+
+    assert browser.get(path_of(long_enough)).status_code == 200
+    refused = browser.get(path_of(too_long))
+
+    assert refused.status_code == 400
+    assert "The RelayState is longer than 1024 bytes." in refused.text

@@ -24,6 +24,9 @@ from idp.federation.saml_idp.xml import MAX_BYTES, BadXml
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 RSA_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
 HASHES = {RSA_SHA256: hashes.SHA256, RSA_SHA512: hashes.SHA512}
+# Bindings §3.4.3 and §3.5.3 hold senders to 80 bytes; SPs that send a whole return URL are
+# common, so more is accepted, up to this, and echoed back unchanged.
+MAX_RELAY_STATE = 1024
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def from_redirect(raw_query: str, field: str) -> Received:
     if field not in raw:
         raise BadXml(f"The request has no {field}.")
     xml = _inflate(_b64(unquote_plus(raw[field])))
-    relay = unquote_plus(raw["RelayState"]) if "RelayState" in raw else None
+    relay = checked_relay_state(unquote_plus(raw["RelayState"]) if "RelayState" in raw else None)
     if "Signature" not in raw:
         return Received(xml, relay)
     names = [field, "RelayState", "SigAlg"]
@@ -57,7 +60,14 @@ def from_redirect(raw_query: str, field: str) -> Received:
 def from_post(value: str | None, relay_state: str | None, field: str) -> Received:
     if not value:
         raise BadXml(f"The request has no {field}.")
-    return Received(_b64(value), relay_state or None)
+    return Received(_b64(value), checked_relay_state(relay_state))
+
+
+def checked_relay_state(value: str | None) -> str | None:
+    """The RelayState as received (None when empty); `BadXml` when it is too long."""
+    if value and len(value.encode()) > MAX_RELAY_STATE:
+        raise BadXml(f"The RelayState is longer than {MAX_RELAY_STATE} bytes.")
+    return value or None
 
 
 def verify_query(received: Received, certificates: list[str]) -> None:

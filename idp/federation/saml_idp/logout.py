@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from idp.core.audit import Event, record
@@ -20,7 +21,12 @@ from idp.core.store import StoreUnavailable, app_store
 from idp.db import db
 from idp.federation.saml_idp import bindings, participants, registry, responses
 from idp.federation.saml_idp.models import SamlServiceProvider
-from idp.federation.saml_idp.requests import LogoutMessage, Refused, logout_message
+from idp.federation.saml_idp.requests import (
+    LogoutMessage,
+    Refused,
+    logout_message,
+    logout_request,
+)
 from idp.federation.saml_idp.sso import ErrorPage, PostForm, credentials
 from idp.federation.saml_idp.xml import REDIRECT
 from idp.identity.models import User
@@ -54,7 +60,9 @@ LogoutOutcome = Redirect | PostForm | ErrorPage | SignedOut
 
 def from_sp(received: bindings.Received, current: participants.IndexedSession | None) -> Ended:
     try:
-        message = logout_message(received, "LogoutRequest")
+        message = logout_request(received, app_store(), datetime.now(UTC))
+    except StoreUnavailable:
+        return Ended(ErrorPage(503, "Signing out is briefly unavailable. Try again."), None)
     except Refused as refusal:
         record(Event.SAML_REQUEST_REFUSED, subject=_issuer(refusal), reason=refusal.reason)
         db.session.commit()

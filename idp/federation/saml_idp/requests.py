@@ -106,9 +106,26 @@ def authn_request(
     )
 
 
-def logout_message(received: bindings.Received, kind: str) -> LogoutMessage:
-    """A LogoutRequest or LogoutResponse from a known SP, signed if it has certificates."""
+def logout_request(received: bindings.Received, store: Store, now: datetime) -> LogoutMessage:
+    """A LogoutRequest (core §3.7.1) from a known SP: signed if it has certificates, issued
+    within `MAX_AGE`, before its `NotOnOrAfter`, and used once."""
+    message = logout_message(received, "LogoutRequest", now=now)
+    key = f"saml:logout:{message.provider.id}:{message.message_id}"
+    if not store.add(key, b"1", int(MAX_AGE.seconds) * 2):
+        raise Refused(
+            "This logout request was already used.", reason="replayed", provider=message.provider
+        )
+    return message
+
+
+def logout_message(
+    received: bindings.Received, kind: str, *, now: datetime | None = None
+) -> LogoutMessage:
+    """A LogoutRequest or LogoutResponse from a known SP, signed if it has certificates;
+    with `now`, also checked for its IssueInstant and NotOnOrAfter."""
     root, provider = _trusted(received, kind, require_signed=True)
+    if now is not None:
+        _check_logout_times(root, provider, now)
     status = root.find("samlp:Status/samlp:StatusCode", NS)
     return LogoutMessage(
         provider=provider,
@@ -206,6 +223,22 @@ def _check_fresh(root: etree._Element, now: datetime, refuse: Refuse) -> None:
     issued = issued if issued.tzinfo else issued.replace(tzinfo=UTC)
     if not now - MAX_AGE <= issued <= now + SKEW:
         raise refuse("The request is too old or from the future.", "stale", "RequestDenied")
+
+
+def _check_logout_times(root: etree._Element, provider: SamlServiceProvider, now: datetime) -> None:
+    def refuse(message: str, reason: str, _: str | None) -> Refused:
+        return Refused(message, reason=reason, provider=provider)
+
+    _check_fresh(root, now, refuse)
+    raw = root.get("NotOnOrAfter")
+    if raw is None:
+        return
+    try:
+        ends = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise refuse("The request has no valid NotOnOrAfter.", "not_on_or_after", None) from None
+    if now >= (ends if ends.tzinfo else ends.replace(tzinfo=UTC)) + SKEW:
+        raise refuse("The logout request has expired.", "expired", None)
 
 
 def _check_name_id_policy(
