@@ -241,7 +241,7 @@ class Settings(AdministrationSettings, OrganizationSettings, PerformanceSettings
     sign_in_ip_limit: str = parse.setting(
         "IDP_SIGN_IN_IP_LIMIT",
         parse.rate_limit,
-        "Sign-in attempts per client IP.",
+        "Sign-in attempts per client IP (the form, /confirm, upstream and SSO starts and answers).",
         default="30 per minute;300 per hour",
     )
     sign_in_account_limit: str = parse.setting(

@@ -77,7 +77,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     email_sign_in.init_app(app, limiter)
     two_factor.init_app(app, limiter)
     passkeys.init_app(app, limiter)
-    upstream.init_app(app)
+    upstream.init_app(app, limiter)
     linked_accounts.init_app(app)
     outbox.init_app(app)
     device.init_app(app, limiter)
@@ -100,7 +100,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     key_schedule.init_app(app)
     organizations.init_app(app)
     organization_sso.init_app(app)
-    sso.init_app(app)
+    sso.init_app(app, limiter)
     invitations.init_app(app)
     app.add_url_rule("/", "home", _home)
     app.jinja_env.trim_blocks = True

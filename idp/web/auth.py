@@ -25,6 +25,7 @@ from idp.web.current import (
     safe_next,
 )
 from idp.web.forms import ConfirmForm, SignInForm, SignUpForm
+from idp.web.linked_accounts import sign_in_again
 
 bp = Blueprint("auth", __name__)
 
@@ -87,22 +88,30 @@ def sign_out() -> Response:
 @bp.route("/confirm", methods=["GET", "POST"])
 @login_required
 def confirm() -> str | Response | tuple[str, int]:
-    """Type the password again before a sensitive action (the session becomes fresh)."""
+    """Type the password again before a sensitive action (the session becomes fresh), or sign
+    in again with a provider or SSO linked to the account (the way back for an account
+    that has no password)."""
     form = ConfirmForm()
     user, active = current_user(), current_login()
     assert user is not None and active is not None
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"))
-        return render_template("auth/confirm.html", form=form, user=user)
+
+    def page() -> str:
+        again = sign_in_again(user, safe_next(form.next.data))
+        return render_template("auth/confirm.html", form=form, user=user, again=again)
+
+    if request.method == "GET":
+        return page()
     try:
         login.confirm_password(user, active, form.password.data or "", _ip())
     except Locked as error:
         form.fail(error)
-        return render_template("auth/confirm.html", form=form, user=user), 429
+        return page(), 429
     except InvalidCredentials as error:
         g.credential_failed = True
         form.fail(error)
-        return render_template("auth/confirm.html", form=form, user=user), 400
+        return page(), 400
     return redirect(safe_next(form.next.data), 303)
 
 

@@ -8,8 +8,10 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, url
 from werkzeug.wrappers import Response
 
 from idp.federation import accounts
+from idp.federation.sso import flow as sso_flow
 from idp.federation.upstream import sign_in as service
 from idp.federation.upstream.providers import find_provider, list_providers
+from idp.identity.models import User
 from idp.web.current import login_required, signed_in_user
 from idp.web.upstream import begin
 
@@ -39,6 +41,27 @@ def unlink(link_id: int) -> str | Response | tuple[str, int]:
         return _render(refused=error.message), 400
     flash(f"{_name(removed.source)} was unlinked from your account.")
     return redirect(url_for("linked_accounts.index"), 303)
+
+
+def sign_in_again(user: User, next_url: str) -> list[tuple[str, str]]:
+    """The confirm page's other ways to make the session fresh, as (name, URL): every enabled
+    provider and SSO connection linked to the account, asked to check the person again
+    (`prompt=login`, OIDC Core §3.1.2.1; ForceAuthn, SAML core §3.4.1). The sign-in that
+    comes back replaces the session with a fresh one."""
+    ways = []
+    for link in accounts.links_of(user):
+        kind, _, key = link.source.partition(":")
+        if kind == "sso" and key.isdigit():
+            connection = sso_flow.find(int(key))
+            if connection is not None:
+                url = url_for(
+                    "sso.start", connection_id=connection.id, prompt="login", next=next_url
+                )
+                ways.append((connection.name, url))
+        elif (provider := service.enabled_provider(link.source)) is not None:
+            url = url_for("upstream.start", slug=provider.slug, prompt="login", next=next_url)
+            ways.append((provider.display_name, url))
+    return ways
 
 
 def _name(slug: str) -> str:

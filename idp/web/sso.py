@@ -18,7 +18,10 @@ two-factor and email rules apply; the session remembers the connection it came t
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask, make_response, redirect, request
+from flask_limiter import Limiter
 from werkzeug.wrappers import Response
 
 from idp.core.store import StoreUnavailable
@@ -44,11 +47,12 @@ def start(connection_id: int) -> Response:
         return make_response(render_error(404, "This single sign-on is not available."))
     next_url = safe_next(request.args.get("next"))
     hint = request.args.get("login_hint", "")[:320]
+    again = request.args.get("prompt") == "login"  # from the confirm page: check them again
     try:
         if connection.kind == "oidc":
-            started = oidc_flow.start(connection, next_url, hint)
+            started = oidc_flow.start(connection, next_url, hint, reauthenticate=again)
         else:
-            started = flow.start(connection, next_url)
+            started = flow.start(connection, next_url, reauthenticate=again)
     except StoreUnavailable:
         return make_response(render_error(503, "Single sign-on is briefly unavailable."))
     except SsoRefused as error:
@@ -140,6 +144,12 @@ def _clear_cookie(response: Response) -> None:
     )
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, limiter: Limiter) -> None:
     app.register_blueprint(bp)
+    # Starts keep a pending sign-in, answers are checked (and an OIDC code redeemed at the
+    # IdP): all counted per IP like sign-in attempts.
+    per_ip = limiter.limit(lambda: app_settings().sign_in_ip_limit)
+    views: dict[str, Any] = app.view_functions
+    for endpoint in ("sso.start", "sso.acs", "sso.oidc_callback"):
+        views[endpoint] = per_ip(views[endpoint])
     app.extensions["csrf"].exempt(acs)

@@ -2,7 +2,8 @@
 the pages that prove an existing account before it is linked.
 
 - GET /sign-in/with/<slug>: send the browser to the provider (keeps `next`, so an OpenID
-  Connect authorize request in progress resumes afterwards);
+  Connect authorize request in progress resumes afterwards; `prompt=login`, from the confirm
+  page, asks the provider to check the person again);
 - GET /sign-in/with/<slug>/callback: the provider's answer; a sign-in goes through the normal
   first-factor completion with amr `fed` (RFC 8176 §2);
 - GET /sign-in/with/<slug>/continue: sign in to (or create) an account here to link it;
@@ -14,9 +15,11 @@ redirects and pages.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_limiter import Limiter
 from werkzeug.wrappers import Response
 
 from idp.core.security import new_token
@@ -50,7 +53,10 @@ def redirect_uri(slug: str) -> str:
 
 
 def begin(
-    provider: UpstreamProvider, next_url: str, linking_user_id: int | None = None
+    provider: UpstreamProvider,
+    next_url: str,
+    linking_user_id: int | None = None,
+    reauthenticate: bool = False,
 ) -> Response | tuple[str | Response, int]:
     """Redirect to the provider, with a fresh browser binding in a cookie."""
     binding = new_token()
@@ -63,6 +69,7 @@ def begin(
             next=next_url,
             binding=binding,
             linking_user_id=linking_user_id,
+            reauthenticate=reauthenticate,
         )
     except UpstreamError as error:
         return _refused(error, 502)
@@ -74,7 +81,8 @@ def begin(
 @bp.get("/<slug>")
 def start(slug: str) -> Response | tuple[str | Response, int]:
     provider = service.enabled_provider(slug) or abort(404)
-    return begin(provider, safe_next(request.args.get("next")))
+    again = request.args.get("prompt") == "login"  # from the confirm page
+    return begin(provider, safe_next(request.args.get("next")), reauthenticate=again)
 
 
 @bp.get("/<slug>/callback")
@@ -141,6 +149,12 @@ def _refused(error: UpstreamError | FederationRefused, status: int) -> tuple[str
     return render_error(status, error.message)
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, limiter: Limiter) -> None:
     app.register_blueprint(bp)
+    # Each start keeps a pending sign-in and each callback may call the provider: both are
+    # counted per IP like sign-in attempts.
+    per_ip = limiter.limit(lambda: app_settings().sign_in_ip_limit)
+    views: dict[str, Any] = app.view_functions
+    for endpoint in ("upstream.start", "upstream.callback"):
+        views[endpoint] = per_ip(views[endpoint])
     app.jinja_env.globals["upstream_providers"] = lambda: list_providers(enabled_only=True)

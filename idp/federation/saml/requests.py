@@ -35,9 +35,16 @@ def new_request_id() -> str:
 
 
 def authn_request(
-    *, sp_entity_id: str, acs_url: str, sso_url: str, relay_state: str, now: datetime | None = None
+    *,
+    sp_entity_id: str,
+    acs_url: str,
+    sso_url: str,
+    relay_state: str,
+    force_authn: bool = False,
+    now: datetime | None = None,
 ) -> AuthnRequest:
-    """The request, deflated and base64-encoded into the IdP's SSO URL (bindings §3.4.4.1)."""
+    """The request, deflated and base64-encoded into the IdP's SSO URL (bindings §3.4.4.1).
+    `force_authn`: the IdP must authenticate the person afresh (core §3.4.1)."""
     request_id = new_request_id()
     instant = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     root = etree.Element(
@@ -50,6 +57,8 @@ def authn_request(
         AssertionConsumerServiceURL=acs_url,
         ProtocolBinding=POST_BINDING,
     )
+    if force_authn:
+        root.set("ForceAuthn", "true")
     etree.SubElement(root, tag(SAML, "Issuer")).text = sp_entity_id
     etree.SubElement(root, tag(SAMLP, "NameIDPolicy"), AllowCreate="true")
     xml = etree.tostring(root)

@@ -63,14 +63,16 @@ def find(connection_id: int, kind: str | None = None) -> SsoConnection | None:
     return row if usable else None
 
 
-def start(connection: SsoConnection, next_url: str) -> Started:
-    """The IdP URL to send the browser to; raises `StoreUnavailable`."""
+def start(connection: SsoConnection, next_url: str, *, reauthenticate: bool = False) -> Started:
+    """The IdP URL to send the browser to; raises `StoreUnavailable`. `reauthenticate`: the
+    IdP must check the person again (ForceAuthn)."""
     relay = new_token()[:32]
     request = authn_request(
         sp_entity_id=sp_entity_id(connection.id),
         acs_url=acs_url(connection.id),
         sso_url=connection.config["sso_url"],
         relay_state=relay,
+        force_authn=reauthenticate,
     )
     value = {"connection": connection.id, "request_id": request.id, "next": next_url}
     return Started(remember(value), request.url)

@@ -47,12 +47,20 @@ def relying_party(connection: SsoConnection) -> OidcRelyingParty:
     return OidcRelyingParty(config, Transport.from_settings(app_settings()))
 
 
-def start(connection: SsoConnection, next_url: str, login_hint: str | None) -> flow.Started:
+def start(
+    connection: SsoConnection,
+    next_url: str,
+    login_hint: str | None,
+    *,
+    reauthenticate: bool = False,
+) -> flow.Started:
     """The IdP's authorization URL and the browser token; raises `StoreUnavailable` and
     `SsoRefused` (audited) when the IdP cannot be reached or is misconfigured."""
     try:
         started = relying_party(connection).start(
-            redirect_uri(connection.id), login_hint=login_hint or None
+            redirect_uri(connection.id),
+            login_hint=login_hint or None,
+            reauthenticate=reauthenticate,
         )
     except UpstreamError as error:
         raise sign_in.refuse(connection, error.reason, error.message, error.detail) from None

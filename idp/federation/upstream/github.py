@@ -47,7 +47,11 @@ class GitHubClient:
         self.base = (config.issuer or GITHUB).rstrip("/")
         self.api = api_base(self.base)
 
-    def start(self, redirect_uri: str, *, login_hint: str | None = None) -> Started:
+    def start(
+        self, redirect_uri: str, *, login_hint: str | None = None, reauthenticate: bool = False
+    ) -> Started:
+        """GitHub's authorize URL; it has no way to ask for the password again, so
+        `reauthenticate` changes nothing here."""
         state = secrets.token_urlsafe(32)
         verifier, challenge = pkce_pair()
         params = {

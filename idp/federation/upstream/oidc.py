@@ -196,8 +196,11 @@ class OidcRelyingParty:
 
     # The authorization request
 
-    def start(self, redirect_uri: str, *, login_hint: str | None = None) -> Started:
-        """OIDC Core §3.1.2.1 with state, nonce and PKCE S256 (RFC 7636 §4.3)."""
+    def start(
+        self, redirect_uri: str, *, login_hint: str | None = None, reauthenticate: bool = False
+    ) -> Started:
+        """OIDC Core §3.1.2.1 with state, nonce and PKCE S256 (RFC 7636 §4.3); `reauthenticate`
+        sends `prompt=login`, so the provider asks for the credentials again."""
         meta = self.metadata()
         state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         verifier, challenge = pkce_pair()
@@ -213,6 +216,8 @@ class OidcRelyingParty:
         }
         if login_hint:
             params["login_hint"] = login_hint
+        if reauthenticate:
+            params["prompt"] = "login"
         separator = "&" if "?" in meta.authorization_endpoint else "?"
         url = meta.authorization_endpoint + separator + urlencode(params)
         return Started(url, state, nonce, verifier, redirect_uri)

@@ -26,7 +26,9 @@ TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,99}$")
 class Upstream(Protocol):
     """What the sign-in flow needs of any upstream client."""
 
-    def start(self, redirect_uri: str, *, login_hint: str | None = None) -> Started: ...
+    def start(
+        self, redirect_uri: str, *, login_hint: str | None = None, reauthenticate: bool = False
+    ) -> Started: ...
 
     def finish(self, started: Started, params: dict[str, str]) -> Finished: ...
 

@@ -63,10 +63,13 @@ def start(
     next: str,
     binding: str,
     linking_user_id: int | None = None,
+    reauthenticate: bool = False,
 ) -> str:
-    """The provider's authorization URL; the pending sign-in is kept for the callback."""
+    """The provider's authorization URL; the pending sign-in is kept for the callback.
+    `reauthenticate`: the provider is asked to check the person again (a fresh sign-in)."""
     try:
-        started = client_for(provider, settings).start(redirect_uri)
+        client = client_for(provider, settings)
+        started = client.start(redirect_uri, reauthenticate=reauthenticate)
         pending = flow.Pending(provider.slug, started, next, digest(binding), linking_user_id)
         flow.begin(store, pending)
     except UpstreamError as error:
