@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -24,7 +26,7 @@ from idp.identity import users
 from idp.identity.bans import Ban
 from idp.identity.models import LoginSession
 from idp.keys.sealing import Sealer
-from tests.conftest import SECRET, Browser
+from tests.conftest import SECRET, Browser, link_in
 from tests.federation.upstream_peer import SLUG, Upstreamer, connect
 from tests.oauth.conftest import authorize_url, pkce
 from tests.test_two_factor import code_at, with_two_factor
@@ -261,3 +263,44 @@ def test_linking_refused_when_signed_out_meanwhile(server, peer, make_user, snap
     assert "Sign in again, then link the provider." in answer.text
     assert links(server.app) == []
     assert snapshot() == before
+
+
+def test_creating_an_account_on_the_prove_page_then_linking_it(server, peer, mailbox):
+    """Nobody here has the address: "Create one" signs up, `next` rides along in the mailed
+    verification link, and verifying signs in and lands on the link page; the link is made to
+    the new account, which the provider signs in from then on."""
+    connect(server, peer, trusted=False, email="bob@example.com")
+    person = Upstreamer(server, peer)
+    prove = person.sign_in(email="bob@example.com").headers["Location"]
+    page = person.get(server.url + prove).text
+    (sign_up,) = re.findall(r'href="(/sign-up\?[^"]+)"', page)
+    browser = Browser(server.url, person.http)
+    form = browser.get(html.unescape(sign_up)).text
+    assert f'value="/sign-in/with/{SLUG}/link"' in form  # next kept in the form
+
+    created = browser.submit(
+        html.unescape(sign_up),
+        "/sign-up",
+        name="Bob",
+        email="bob@example.com",
+        password="a new long passphrase 7",
+        next=f"/sign-in/with/{SLUG}/link",
+    )
+    assert created.status_code == 200 and "Check your inbox" in created.text
+    link = link_in(
+        mailbox.wait_for("bob@example.com", "Confirm your email address"), "/verify-email/"
+    )
+    verified = browser.submit("/sign-in", action=link.split(server.url, 1)[1])
+
+    assert verified.status_code == 303
+    assert verified.headers["Location"] == f"/sign-in/with/{SLUG}/link"
+    assert browser.submit(f"/sign-in/with/{SLUG}/link").status_code == 303
+    with server.app.app_context():
+        bob = users.find_by_email("bob@example.com")
+        assert bob is not None
+        bob_id = bob.id
+    assert links(server.app) == [(bob_id, SLUG)]
+    again = Upstreamer(server, peer).sign_in(email="bob@example.com")
+    assert again.status_code == 303 and again.headers["Location"] == "/account"
+    with server.app.app_context():
+        assert len(users.list_users()) == 1
