@@ -76,6 +76,7 @@ def _fields() -> ConnectionFields:
         issuer=form.get("issuer", ""),
         client_id=form.get("client_id", ""),
         client_secret=form.get("client_secret", ""),
+        scopes=form.get("scopes", ""),
         default_role=form.get("default_role", "member"),
         role_attribute=form.get("role_attribute", ""),
         role_map=_role_map(form.get("role_map", "")),
@@ -163,6 +164,7 @@ def _page(membership: Membership, error: IdpError | None = None) -> str:
         sp_entity_id=flow.sp_entity_id,
         acs_url=flow.acs_url,
         redirect_uri=oidc_flow.redirect_uri,
+        default_scopes=connections.DEFAULT_SCOPES,
         error=error.message if error else None,
     )
 

@@ -238,3 +238,16 @@ def test_parallel_first_sign_ins_make_one_account_link_and_membership(server, pe
         assert count(FederatedIdentity) == 1
         assert count(Membership) == 2  # the owner and Eve
         assert find_by_email("eve@corp.example") is not None
+
+
+def test_the_connections_scopes_are_asked_for(server, op, make_user):
+    """OIDC Core §3.1.2.1: `scope` holds `openid` and what the connection asks for (here the
+    `groups` an IdP sends only when asked)."""
+    corp = make_oidc_corp(
+        server.app, make_user, op.url, client_id=op.client_id, scopes="groups email"
+    )
+    http = requests.Session()
+
+    start = http.get(server.url + corp.start, allow_redirects=False, timeout=20)
+
+    assert query_of(start.headers["Location"])["scope"] == "openid groups email"

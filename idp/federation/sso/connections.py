@@ -10,6 +10,7 @@ connection's domains) and `allow_idp_initiated` (SAML only; off by default).
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,9 @@ from idp.oauth.metadata_documents import FetchRules, MetadataDocumentError, fetc
 from idp.settings import app_settings
 
 KINDS = ("saml", "oidc")
+DEFAULT_SCOPES = ("openid", "email", "profile")
+MAX_SCOPES = 20
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,100}")
 SECRET_INFO = b"idp sso connection secrets v1"
 SP_KEY_INFO = b"idp sso sp keys v1"
 MAX_NAME = 200
@@ -56,6 +60,7 @@ class ConnectionFields:
     issuer: str = ""
     client_id: str = ""
     client_secret: str = ""
+    scopes: str = ""  # OIDC: space-separated; empty is openid email profile
     default_role: str = "member"
     role_attribute: str = ""
     role_map: dict[str, str] = field(default_factory=dict)
@@ -240,13 +245,27 @@ def _oidc_config(row: SsoConnection, fields: ConnectionFields) -> dict[str, Any]
         )
     if not client_id:
         raise InvalidInput("Give the client ID.", field="client_id")
-    config = {"issuer": issuer, "client_id": client_id}
+    config = {"issuer": issuer, "client_id": client_id, "scopes": _scopes(fields.scopes)}
     sealed = (row.config or {}).get("sealed_secret", "")
     if fields.client_secret:
         sealed = _sealer().seal(fields.client_secret.encode(), label=_secret_label(config))
     if not sealed:
         raise InvalidInput("Give the client secret.", field="client_secret")
     return {**config, "sealed_secret": sealed}
+
+
+def _scopes(typed: str) -> list[str]:
+    """The scopes to ask the IdP for: `openid` first, then those typed (RFC 6749 §3.3: each
+    a run of printable ASCII other than space, `"` and `\\`), at most `MAX_SCOPES`."""
+    wanted = list(dict.fromkeys(["openid", *typed.split()])) if typed.strip() else []
+    if not wanted:
+        return list(DEFAULT_SCOPES)
+    bad = [s for s in wanted if not SCOPE_TOKEN.fullmatch(s)]
+    if bad:
+        raise InvalidInput(f"“{bad[0][:40]}” is not a valid scope.", field="scopes")
+    if len(wanted) > MAX_SCOPES:
+        raise InvalidInput(f"Ask for at most {MAX_SCOPES} scopes.", field="scopes")
+    return wanted
 
 
 def _secret_label(config: dict[str, Any]) -> str:

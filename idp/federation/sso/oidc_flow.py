@@ -43,6 +43,7 @@ def relying_party(connection: SsoConnection) -> OidcRelyingParty:
         issuer=connection.config["issuer"],
         client_id=connection.config["client_id"],
         client_secret=connections.client_secret(connection),
+        scopes=tuple(connection.config.get("scopes") or connections.DEFAULT_SCOPES),
     )
     return OidcRelyingParty(config, Transport.from_settings(app_settings()))
 
