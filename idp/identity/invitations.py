@@ -23,7 +23,14 @@ from idp.identity import members, users
 from idp.identity.actors import Actor
 from idp.identity.models import User
 from idp.identity.organization_models import Invitation, Membership
-from idp.identity.permissions import OWNER, Acting, NotAllowed, require, role_exists
+from idp.identity.permissions import (
+    OWNER,
+    Acting,
+    NotAllowed,
+    require,
+    require_role_within,
+    role_exists,
+)
 from idp.mail import app_mailer
 from idp.settings import app_settings
 
@@ -49,6 +56,7 @@ def invite(
         raise InvalidInput(f"There is no role named “{role}” here.", field="role")
     if role == OWNER and member.role != OWNER:
         raise NotAllowed("Only an owner can invite an owner.")
+    require_role_within(member, role)
     existing = users.find_by_email(email)
     if existing is not None and members.find(member.organization_id, existing.id):
         raise members.AlreadyMember(f"{email} is already a member.", field="email")

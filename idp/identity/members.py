@@ -23,7 +23,15 @@ from idp.identity.organization_models import (
     Team,
     TeamMember,
 )
-from idp.identity.permissions import OWNER, Acting, NotAllowed, Operator, require, role_exists
+from idp.identity.permissions import (
+    OWNER,
+    Acting,
+    NotAllowed,
+    Operator,
+    require,
+    require_role_within,
+    role_exists,
+)
 
 LAST_OWNER = "An organization needs an owner: make someone else an owner first."
 
@@ -68,6 +76,8 @@ def change_role(actor: Actor, membership: Acting | None, member_id: int, role: s
     _check_role(member, role)
     if OWNER in (role, target.role) and member.role != OWNER:
         raise NotAllowed("Only an owner can make someone an owner or change an owner's role.")
+    if target.role != OWNER:  # nor take a role from someone who holds more than you
+        require_role_within(member, target.role)
     if target.role == OWNER and role != OWNER and _owners(member.organization_id) <= 1:
         raise InvalidInput(LAST_OWNER, field="role")
     previous, target.role = target.role, role
@@ -87,6 +97,8 @@ def remove(actor: Actor, membership: Acting | None, member_id: int) -> None:
     target = _target(member, member_id)
     if target.role == OWNER and member.role != OWNER:
         raise NotAllowed("Only an owner can remove an owner.")
+    if target.role != OWNER:
+        require_role_within(member, target.role)
     if target.role == OWNER and _owners(member.organization_id) <= 1:
         raise InvalidInput(LAST_OWNER)
     record(
@@ -155,6 +167,7 @@ def _check_role(member: Acting, role: str) -> None:
         raise InvalidInput(f"There is no role named “{role}” here.", field="role")
     if role == OWNER and member.role != OWNER:
         raise NotAllowed("Only an owner can make someone an owner.")
+    require_role_within(member, role)
 
 
 def _locked(member: Acting | None) -> Acting | None:

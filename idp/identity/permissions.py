@@ -4,6 +4,11 @@ A role is a set of permission statements, resource -> actions (`{"member": ["cre
 The built-in roles are `owner`, `admin` and `member`; an organization may add custom roles
 (`OrganizationRole`), whose statements are checked against `STATEMENTS`, the known resources
 and actions. Who may hand out the owner role is a rule of `members.py`, not a statement.
+
+Nobody grants more than they hold (`require_within`): a custom role is created or changed,
+and a role given (to a member, an invitee, or people an SSO connection signs in), only when
+its statements are all the actor's own. Deleting the organization stays with its owners: no
+custom role may hold it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ BUILT_IN: dict[str, dict[str, tuple[str, ...]]] = {
     MEMBER: {},
 }
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+OWNERS_ONLY = ("organization", "delete")
 
 
 class NotAllowed(IdpError):
@@ -91,6 +97,31 @@ def require(membership: Acting | None, resource: str, action: str) -> Acting:
             f"Your role ({membership.role}) does not allow you to {action} {resource}s here."
         )
     return membership
+
+
+def require_within(membership: Acting, statements: Mapping[str, Any], what: str) -> None:
+    """`NotAllowed` when `statements` hold a permission the actor's role does not: nobody
+    grants more than they hold (an operator holds everything)."""
+    if isinstance(membership, Operator):
+        return
+    own = statements_of(membership.organization_id, membership.role)
+    beyond = sorted(
+        f"{resource}:{action}"
+        for resource, actions in statements.items()
+        for action in actions
+        if action not in own.get(resource, ())
+    )
+    if beyond:
+        raise NotAllowed(
+            f"{what} would give permissions your role ({membership.role}) does not hold: "
+            f"{', '.join(beyond)}."
+        )
+
+
+def require_role_within(membership: Acting, role: str) -> None:
+    """`require_within` for the statements of an existing role."""
+    statements = statements_of(membership.organization_id, role)
+    require_within(membership, statements, f"The role “{role}”")
 
 
 def statements_of(organization_id: int, role: str) -> dict[str, tuple[str, ...]]:
@@ -163,6 +194,11 @@ def checked_statements(raw: Mapping[str, Any]) -> dict[str, list[str]]:
                 )
         if actions:
             clean[resource] = sorted(set(actions))
+    if OWNERS_ONLY[1] in clean.get(OWNERS_ONLY[0], []):
+        raise InvalidInput(
+            "Only owners delete the organization: a custom role cannot hold organization:delete.",
+            field="statements",
+        )
     return clean
 
 
@@ -179,9 +215,9 @@ def create_role(
         )
     if role_exists(member.organization_id, name):
         raise RoleTaken(f"There is already a role named “{name}”.", field="name")
-    row = OrganizationRole(
-        organization_id=member.organization_id, name=name, statements=checked_statements(statements)
-    )
+    clean = checked_statements(statements)
+    require_within(member, clean, "This role")
+    row = OrganizationRole(organization_id=member.organization_id, name=name, statements=clean)
     db.session.add(row)
     try:
         db.session.flush()
@@ -204,7 +240,9 @@ def update_role(
 ) -> OrganizationRole:
     member = require(membership, "role", "update")
     row = _custom_role(member.organization_id, name)
-    row.statements = checked_statements(statements)
+    clean = checked_statements(statements)
+    require_within(member, clean, "This role")
+    row.statements = clean
     record(
         Event.ORGANIZATION_ROLE_UPDATED,
         user_id=actor.id,

@@ -26,7 +26,7 @@ from idp.federation.saml.metadata import MetadataRefused, read_idp_metadata, to_
 from idp.federation.sso.models import SsoConnection
 from idp.identity.actors import Actor
 from idp.identity.organization_models import Organization
-from idp.identity.permissions import OWNER, Acting, require, role_exists
+from idp.identity.permissions import OWNER, Acting, require, require_role_within, role_exists
 from idp.keys.sealing import Sealer
 from idp.oauth.metadata_documents import FetchRules, MetadataDocumentError, fetch
 from idp.settings import app_settings
@@ -83,7 +83,7 @@ def find(organization_id: int, connection_id: int) -> SsoConnection:
 def create(actor: Actor, membership: Acting | None, fields: ConnectionFields) -> SsoConnection:
     member = require(membership, "organization", "update")
     row = SsoConnection(organization_id=member.organization_id, kind=fields.kind)
-    _apply(row, fields)
+    _apply(row, fields, member)
     db.session.add(row)
     db.session.flush()
     record(Event.SSO_CONNECTION_CREATED, user_id=_id(actor), **_detail(row))
@@ -98,7 +98,7 @@ def update(
     member = require(membership, "organization", "update")
     row = find(member.organization_id, connection_id)
     fields.kind = row.kind
-    _apply(row, fields)
+    _apply(row, fields, member)
     record(Event.SSO_CONNECTION_UPDATED, user_id=_id(actor), **_detail(row))
     _keep_required(row.organization_id)
     db.session.commit()
@@ -138,7 +138,7 @@ def client_secret(row: SsoConnection) -> str:
     return _sealer().open(sealed, label=_secret_label(row.config)).decode()
 
 
-def _apply(row: SsoConnection, fields: ConnectionFields) -> None:
+def _apply(row: SsoConnection, fields: ConnectionFields, member: Acting) -> None:
     if fields.kind not in KINDS:
         raise InvalidInput("The kind is saml or oidc.", field="kind")
     name = " ".join(fields.name.split())
@@ -146,6 +146,7 @@ def _apply(row: SsoConnection, fields: ConnectionFields) -> None:
         raise InvalidInput(f"Give a name of 1 to {MAX_NAME} characters.", field="name")
     for role in (fields.default_role, *fields.role_map.values()):
         _check_role(row.organization_id, role)
+        require_role_within(member, role)  # whom it signs in gets no more than its admin holds
     if fields.kind == "saml":
         protocol = {**_saml_config(fields), **_sp_key(row)}
     else:
