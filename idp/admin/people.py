@@ -17,11 +17,17 @@ from typing import Any
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from idp.core.audit import AuditEvent
 from idp.db import db, utcnow
 from idp.errors import InvalidInput
+from idp.identity import organizations
 from idp.identity.bans import Ban
-from idp.identity.models import User
-from idp.identity.two_factor_models import TotpFactor
+from idp.identity.models import LoginSession, User
+from idp.identity.organization_models import Membership
+from idp.identity.passkeys import Passkey, passkeys_of
+from idp.identity.sessions import app_sessions
+from idp.identity.two_factor_models import BackupCode, TotpFactor
+from idp.oauth.consent import AppAccess, apps_with_access
 
 PAGE_SIZE = 50
 MAX_PAGE = 2000
@@ -33,6 +39,7 @@ SORTS = {
     "name": (func.lower(User.name).asc(), User.id.asc()),
 }
 FILTERS = ("admin", "banned", "unverified", "two_factor")
+TRAIL_LENGTH = 50
 
 
 @dataclass(frozen=True)
@@ -67,13 +74,14 @@ class Page:
 
 def find(search: Search) -> Page:
     """One page of the people `search` asks for."""
-    statement = _filtered(select(User), search).order_by(*SORTS[search.sort])
+    statement = filtered(select(User), search).order_by(*SORTS[search.sort])
     offset = (search.page - 1) * PAGE_SIZE
     rows: list[User] = list(db.session.scalars(statement.offset(offset).limit(PAGE_SIZE + 1)))
     return Page(rows[:PAGE_SIZE], search, len(rows) > PAGE_SIZE)
 
 
-def _filtered(statement: Select[Any], search: Search) -> Select[Any]:
+def filtered(statement: Select[Any], search: Search) -> Select[Any]:
+    """`statement` narrowed to the people `search` asks for (its query and filters)."""
     if search.query:
         prefix = escape_like(search.query) + "%"
         statement = statement.where(
@@ -114,3 +122,42 @@ def counts() -> dict[str, int]:
 
 def _live_ban() -> ColumnElement[bool]:
     return or_(Ban.expires_at.is_(None), Ban.expires_at > utcnow())
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the console's person page and the management API show of a person beyond the
+    account: ban, sessions, second factors, organizations, apps with access, recent audit."""
+
+    ban: Ban | None
+    sessions: list[LoginSession]
+    totp: TotpFactor | None
+    backup_codes_left: int
+    passkeys: list[Passkey]
+    memberships: list[Membership]
+    apps: list[AppAccess]
+    trail: list[AuditEvent]
+
+
+def overview(user: User, trail_length: int = TRAIL_LENGTH) -> Overview:
+    trail = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.user_id == user.id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(trail_length)
+    )
+    backup_left = db.session.scalar(
+        select(func.count())
+        .select_from(BackupCode)
+        .where(BackupCode.user_id == user.id, BackupCode.used_at.is_(None))
+    )
+    return Overview(
+        ban=db.session.get(Ban, user.id, populate_existing=True),
+        sessions=app_sessions().list_for(user.id),
+        totp=db.session.scalar(select(TotpFactor).where(TotpFactor.user_id == user.id)),
+        backup_codes_left=int(backup_left or 0),
+        passkeys=passkeys_of(user),
+        memberships=organizations.mine(user),
+        apps=apps_with_access(user),
+        trail=list(trail),
+    )

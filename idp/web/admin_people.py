@@ -12,26 +12,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from idp.admin import moderation, people
-from idp.core.audit import AuditEvent
 from idp.db import db
 from idp.errors import IdpError, InvalidInput
-from idp.identity import organizations, passkeys, recovery
-from idp.identity.bans import Ban
+from idp.identity import recovery
 from idp.identity.models import User
-from idp.identity.sessions import app_sessions
-from idp.identity.two_factor_models import BackupCode, TotpFactor
-from idp.oauth.consent import apps_with_access
 from idp.web import impersonation
 from idp.web.admin import admin_required, current_admin
 from idp.web.errors import render_error
 
 bp = Blueprint("admin_people", __name__, url_prefix="/admin/people")
-
-TRAIL_LENGTH = 50
 
 
 @bp.get("")
@@ -143,26 +135,18 @@ def _moment(raw: str) -> datetime | None:
 
 
 def _person_page(user: User, **errors: str) -> str:
-    trail = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.user_id == user.id)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(TRAIL_LENGTH)
-    )
-    backup_left = db.session.scalars(
-        select(BackupCode.id).where(BackupCode.user_id == user.id, BackupCode.used_at.is_(None))
-    )
+    seen = people.overview(user)
     return render_template(
         "admin/person.html",
         person=user,
-        ban=db.session.get(Ban, user.id),
-        sessions=app_sessions().list_for(user.id),
-        totp=db.session.scalar(select(TotpFactor).where(TotpFactor.user_id == user.id)),
-        backup_codes_left=len(list(backup_left)),
-        passkeys=passkeys.passkeys_of(user),
-        apps=apps_with_access(user),
-        memberships=organizations.mine(user),
-        trail=list(trail),
+        ban=seen.ban,
+        sessions=seen.sessions,
+        totp=seen.totp,
+        backup_codes_left=seen.backup_codes_left,
+        passkeys=seen.passkeys,
+        apps=seen.apps,
+        memberships=seen.memberships,
+        trail=seen.trail,
         errors=errors,
     )
 

@@ -1,6 +1,9 @@
-"""Management API: people (idp.identity.users does the work). Search is by the start of the
-email address, in pages ordered by id (`after`: the last id of the previous page). A person's
-`ban` is shown while it lasts; what an admin does to a person is in `people_actions.py`."""
+"""Management API: people (idp.identity.users does the work). Search is as in the console
+(idp.admin.people): by the start of the email address or the name (`q`), with its filters,
+in pages ordered by id (`after`: the last id of the previous page). One person's answer
+carries what the console's person page shows: sessions, second factors, organizations and
+apps with access (their audit trail is `GET /audit?user_id=`). A person's `ban` is shown
+while it lasts; what an admin does to a person is in `people_actions.py`."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from idp.admin import people as finding
 from idp.api.problems import ApiProblem
 from idp.api.registry import INTEGER, Call, api
 from idp.api.schemas import MAYBE_TIME, NAME, PAGE_SIZE, TIME, answer, closed, listing
@@ -34,6 +38,58 @@ PERSON = answer(
                 {"type": "null"},
                 answer({"reason": {"type": "string"}, "since": TIME, "expires_at": MAYBE_TIME}),
             ]
+        },
+    }
+)
+FILTER = "(" + "|".join(finding.FILTERS) + ")"
+PERSON_IN_FULL = answer(
+    {
+        **PERSON["properties"],
+        "sessions": {
+            "type": "array",
+            "items": answer(
+                {
+                    "id": {"type": "integer"},
+                    "created_at": TIME,
+                    "authenticated_at": TIME,
+                    "last_seen_at": TIME,
+                    "expires_at": TIME,
+                    "amr": {"type": "array", "items": {"type": "string"}},
+                    "ip": {"type": ["string", "null"]},
+                    "user_agent": {"type": ["string", "null"]},
+                }
+            ),
+        },
+        "two_factor": answer(
+            {"app": {"type": "boolean"}, "backup_codes_left": {"type": "integer"}}
+        ),
+        "passkeys": {
+            "type": "array",
+            "items": answer(
+                {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "created_at": TIME,
+                    "last_used_at": MAYBE_TIME,
+                }
+            ),
+        },
+        "organizations": {
+            "type": "array",
+            "items": answer(
+                {"id": {"type": "integer"}, "slug": {"type": "string"}, "role": {"type": "string"}}
+            ),
+        },
+        "apps": {
+            "type": "array",
+            "items": answer(
+                {
+                    "client_id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "scopes": {"type": "array", "items": {"type": "string"}},
+                    "since": TIME,
+                }
+            ),
         },
     }
 )
@@ -85,8 +141,10 @@ def found(call: Call) -> User:
     "GET",
     "/people",
     permission=READ,
-    summary="List people, or find them by the start of their email address",
+    summary="List people, or find them by the start of their email address or name",
     query={
+        "q": {"type": "string", "maxLength": finding.MAX_QUERY_LENGTH},
+        "filter": {"type": "string", "pattern": f"^{FILTER}(,{FILTER})*$"},
         "email": {"type": "string", "maxLength": 320},
         "limit": PAGE_SIZE,
         "after": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
@@ -95,6 +153,9 @@ def found(call: Call) -> User:
 )
 def list_people(call: Call) -> Any:
     query = select(User).order_by(User.id).limit(call.query.get("limit", 50))
+    filters = frozenset(call.query["filter"].split(",")) if "filter" in call.query else frozenset()
+    search = finding.Search(query=call.query.get("q", "").strip().lower(), filters=filters)
+    query = finding.filtered(query, search)
     if call.query.get("email"):
         query = query.where(User.email.startswith(call.query["email"].lower(), autoescape=True))
     if "after" in call.query:
@@ -109,12 +170,52 @@ def list_people(call: Call) -> Any:
     "GET",
     "/people/{user_id}",
     permission=READ,
-    summary="Get a person",
+    summary="Get a person, with their sessions, second factors, organizations and apps",
     path_params=ID,
-    answer=PERSON,
+    answer=PERSON_IN_FULL,
 )
 def get_person(call: Call) -> Any:
-    return with_ban(found(call))
+    user = found(call)
+    seen = finding.overview(user, trail_length=0)
+    return {
+        **person_json(user, seen.ban),
+        "sessions": [
+            {
+                "id": s.id,
+                "created_at": s.created_at.isoformat(),
+                "authenticated_at": s.authenticated_at.isoformat(),
+                "last_seen_at": s.last_seen_at.isoformat(),
+                "expires_at": s.expires_at.isoformat(),
+                "amr": list(s.amr or []),
+                "ip": s.ip,
+                "user_agent": s.user_agent,
+            }
+            for s in seen.sessions
+        ],
+        "two_factor": {"app": seen.totp is not None, "backup_codes_left": seen.backup_codes_left},
+        "passkeys": [
+            {
+                "id": p.id,
+                "name": p.name,
+                "created_at": p.created_at.isoformat(),
+                "last_used_at": p.last_used_at.isoformat() if p.last_used_at else None,
+            }
+            for p in seen.passkeys
+        ],
+        "organizations": [
+            {"id": m.organization_id, "slug": m.organization.slug, "role": m.role}
+            for m in seen.memberships
+        ],
+        "apps": [
+            {
+                "client_id": a.client.client_id,
+                "name": a.client.name,
+                "scopes": a.scopes,
+                "since": a.created_at.isoformat(),
+            }
+            for a in seen.apps
+        ],
+    }
 
 
 @api.endpoint(
