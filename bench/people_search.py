@@ -10,6 +10,7 @@ people are deleted and re-seeded for each size. Each search runs through the sam
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -34,8 +35,8 @@ SEARCHES = {
     "no query, newest first": people.Search(),
     "no query, by email, page 20": people.Search(sort="email", page=20),
     "admins only": people.Search(filters=frozenset({"admin"})),
-    "prefix 'person1' + unverified": people.Search(
-        query="person1", filters=frozenset({"unverified"})
+    "prefix 'person00001' + unverified": people.Search(  # 100 match, a third unverified
+        query="person00001", filters=frozenset({"unverified"})
     ),
 }
 
@@ -74,7 +75,7 @@ def timed(search: people.Search) -> tuple[float, float, int]:
 
 
 def plan(search: people.Search) -> str:
-    statement = people._filtered(db.select(User), search).order_by(*people.SORTS[search.sort])
+    statement = people.filtered(db.select(User), search).order_by(*people.SORTS[search.sort])
     compiled = statement.limit(51).compile(db.engine, compile_kwargs={"literal_binds": True})
     rows = db.session.connection().exec_driver_sql(f"EXPLAIN {compiled}")
     return "\n".join("    " + row[0] for row in rows)
@@ -98,4 +99,6 @@ def main(url: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("database_url", help="a PostgreSQL URL whose database name has 'bench'")
+    main(parser.parse_args().database_url)

@@ -17,9 +17,10 @@ from idp.identity import invitations, verification
 from idp.identity.organization_models import Invitation
 from idp.web import authn
 from idp.web.current import current_user, login_required, signed_in_user
+from idp.web.errors import render_error
 
 bp = Blueprint("invitations", __name__, url_prefix="/invitations")
-Page = str | Response | tuple[str, int]
+Page = str | Response | tuple[str, int] | tuple[str | Response, int]
 
 
 @bp.get("/<secret>")
@@ -75,6 +76,8 @@ def sign_up(secret: str) -> Page:
 @login_required
 def answer_mine(invitation_id: int, answer: str) -> Page:
     """Accept or decline one of my invitations from the organizations page."""
+    if answer not in ("accept", "decline"):
+        return render_error(404, "There is no such answer to an invitation.")
     user = signed_in_user()
     try:
         row = invitations.for_person(user, invitation_id)
