@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 
 from idp.core.security import digest
+from idp.oauth import organizations
 from idp.oauth.clients import find_client
 from idp.oauth.resources import create_resource, find_resource
 from tests.conftest import Browser
+from tests.helpers.organizations import make_organization
 from tests.oauth.issued import issue, post_as
 from tests.test_admin_resources import NOTES, audit, text_of
 from tests.test_admin_resources import admin as admin
@@ -263,3 +265,43 @@ def _current(browser: Browser, page: str) -> dict[str, object]:
     for key in ("access_token_ttl", "id_token_ttl", "refresh_token_ttl"):
         values[key] = re.search(rf'name="{key}"[^>]*value="([^"]*)"', html).group(1)
     return values
+
+
+def test_an_admin_keeps_a_client_for_members_of_organizations(app, admin, make_client, make_user):
+    """The console's form for `idp clients restrict`: slugs typed, the client kept for their
+    members (others get access_denied, tests/oauth/test_organization_claims.py); empty opens
+    it to everyone again. Audited with the admin."""
+    owner = make_user("owner@example.com")
+    make_organization(app, owner, slug="acme", name="Acme")
+    make_organization(app, owner, slug="globex", name="Globex")
+    client = make_client()
+    page = page_of(app, client.client_id)
+
+    kept = admin.submit(page, page + "/organizations", organizations="globex acme")
+
+    assert kept.status_code == 303
+    shown = text_of(admin.get(page))
+    assert "is now for globex, acme." in shown and 'value="acme globex"' in shown
+    with app.app_context():
+        assert organizations.restricted_slugs(find_client(client.client_id)) == ["acme", "globex"]
+    event = audit(app, "client_updated")[-1]
+    assert event.detail["organizations"] == ["globex", "acme"]
+    assert event.detail["admin"] == "grace@example.com"
+    assert admin.submit(page, page + "/organizations", organizations="").status_code == 303
+    with app.app_context():
+        assert organizations.restricted_slugs(find_client(client.client_id)) == []
+
+
+def test_an_unknown_organization_is_refused_and_nothing_changes(
+    app, admin, make_client, make_user, snapshot
+):
+    make_organization(app, make_user("owner@example.com"), slug="acme")
+    client = make_client()
+    page = page_of(app, client.client_id)
+    before = snapshot()
+
+    refused = admin.submit(page, page + "/organizations", organizations="acme nowhere")
+
+    assert refused.status_code == 400
+    assert "There is no organization 'nowhere'." in text_of(refused)
+    assert snapshot() == before

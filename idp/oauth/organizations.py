@@ -32,6 +32,7 @@ from idp.identity import organizations
 from idp.identity.models import User
 from idp.identity.organization_models import Membership, Organization
 from idp.identity.permissions import permission_list
+from idp.oauth import clients
 from idp.oauth.errors import AccessDenied
 
 SCOPE = "organization"
@@ -135,6 +136,28 @@ def second_factor_missing(choice: Choice, issuing: bool, prompts: set[str]) -> s
     return f"{organization.name} requires two-factor authentication or a passkey. Set one up."
 
 
+def organization_ids(slugs: list[str]) -> list[int]:
+    """The ids of the organizations at `slugs`; `InvalidInput` naming an unknown one."""
+    ids = []
+    for slug in dict.fromkeys(slugs):
+        organization = organizations.find_by_slug(slug)
+        if organization is None:
+            raise InvalidInput(f"There is no organization {slug!r}.", field="organization")
+        ids.append(organization.id)
+    return ids
+
+
+def restricted_slugs(client: Any) -> list[str]:
+    """The slugs of the organizations the client is kept for, sorted (none: open to all)."""
+    return sorted(
+        db.session.scalars(
+            select(Organization.slug)
+            .join(ClientOrganization, ClientOrganization.organization_id == Organization.id)
+            .where(ClientOrganization.client_id == client.id)
+        )
+    )
+
+
 def restricted_to(client: Any) -> set[int]:
     return set(
         db.session.scalars(
@@ -145,19 +168,19 @@ def restricted_to(client: Any) -> set[int]:
     )
 
 
-def restrict(client: Any, slugs: list[str]) -> list[int]:
+def restrict(client: Any, slugs: list[str], *, admin: User | None = None) -> list[int]:
     """Let only members of the organizations at these slugs sign in to the client (none:
     everyone). `InvalidInput` naming an unknown slug, with nothing changed."""
-    ids = []
-    for slug in dict.fromkeys(slugs):
-        organization = organizations.find_by_slug(slug)
-        if organization is None:
-            raise InvalidInput(f"There is no organization {slug!r}.", field="organization")
-        ids.append(organization.id)
+    ids = organization_ids(slugs)
     db.session.execute(delete(ClientOrganization).where(ClientOrganization.client_id == client.id))
     for organization_id in ids:
         db.session.add(ClientOrganization(client_id=client.id, organization_id=organization_id))
-    record(Event.CLIENT_UPDATED, subject=client.client_id, organizations=list(slugs))
+    record(
+        Event.CLIENT_UPDATED,
+        subject=client.client_id,
+        organizations=list(dict.fromkeys(slugs)),
+        **clients.by(admin),
+    )
     db.session.commit()
     return ids
 

@@ -15,6 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from idp.db import db
 from idp.errors import IdpError, InvalidInput
+from idp.oauth import organizations
 from idp.oauth.client_auth import AUTH_METHODS
 from idp.oauth.clients import (
     GRANT_TYPES,
@@ -136,13 +137,13 @@ def edit_client(client_pk: int) -> str | Response | tuple[str, int]:
     form = ClientForm()
     if request.method == "GET":
         form.fill(client)
-        return render_template("admin/client.html", client=client, form=form)
+        return _render_client(client, form)
     try:
         secret = update_client(client, form.spec(client), admin=current_admin())
     except IdpError as error:
         db.session.rollback()
         form.fail(error)
-        return render_template("admin/client.html", client=_client(client_pk), form=form), 400
+        return _render_client(_client(client_pk), form), 400
     if secret:
         return _render_secret(client, secret, "now confidential")
     flash(f"The client {client.name} was saved.")
@@ -156,10 +157,24 @@ def rotate_client_secret(client_pk: int) -> str | tuple[str, int]:
     try:
         secret = rotate_secret(client, admin=current_admin())
     except IdpError as error:
-        return render_template(
-            "admin/client.html", client=client, form=_filled(client), refused=error.message
-        ), 400
+        return _render_client(client, refused=error.message), 400
     return _render_secret(client, secret, "given a new secret")
+
+
+@bp.post("/clients/<int:client_pk>/organizations")
+@admin_required
+def restrict_client(client_pk: int) -> str | Response | tuple[str, int]:
+    """Keep the client for members of the organizations typed (slugs; none: everyone)."""
+    client = _client(client_pk)
+    slugs = (request.form.get("organizations") or "").replace(",", " ").split()
+    try:
+        organizations.restrict(client, slugs, admin=current_admin())
+    except IdpError as error:
+        db.session.rollback()
+        return _render_client(_client(client_pk), refused=error.message), 400
+    kept = ", ".join(slugs) if slugs else "everyone"
+    flash(f"The client {client.name} is now for {kept}.")
+    return redirect(url_for("admin.edit_client", client_pk=client.id), 303)
 
 
 @bp.post("/clients/<int:client_pk>/disable")
@@ -196,10 +211,18 @@ def _client(client_pk: int) -> Client:
     return client
 
 
-def _filled(client: Client) -> ClientForm:
-    form = ClientForm(formdata=None)
-    form.fill(client)
-    return form
+def _render_client(client: Client, form: ClientForm | None = None, refused: str = "") -> str:
+    """The client's page: its settings form (`form`, else filled from the client)."""
+    if form is None:
+        form = ClientForm(formdata=None)
+        form.fill(client)
+    return render_template(
+        "admin/client.html",
+        client=client,
+        form=form,
+        refused=refused or None,
+        organizations=organizations.restricted_slugs(client),
+    )
 
 
 def _render_list(form: ClientForm) -> str:

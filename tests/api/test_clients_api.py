@@ -6,6 +6,7 @@ from __future__ import annotations
 from idp.core.security import digest
 from idp.oauth.clients import find_client
 from tests.helpers.factories import RegisteredClient
+from tests.helpers.organizations import make_organization
 from tests.oauth.issued import post_as
 
 CALLBACK = "https://app.example.com/callback"
@@ -71,3 +72,33 @@ def test_an_unknown_client_is_404(api):
 
     assert response.status_code == 404
     assert response.json()["detail"] == "No client has the client_id nobody."
+
+
+def test_a_client_is_kept_for_organizations_through_the_api(app, api, make_user, snapshot):
+    """`organizations` (slugs) as on the console and `idp clients restrict`: set at creation,
+    changed by PATCH, emptied to open the client to everyone; an unknown slug is a 422 and
+    nothing is stored, not even the client."""
+    owner = make_user("owner@example.com")
+    make_organization(app, owner, slug="acme")
+    make_organization(app, owner, slug="globex")
+    body = {"client_name": "Shop", "redirect_uris": [CALLBACK], "organizations": ["acme"]}
+
+    created = api("POST", "/clients", json=body).json()
+
+    assert created["organizations"] == ["acme"]
+    path = f"/clients/{created['client_id']}"
+    assert api("PATCH", path, json={"organizations": ["globex", "acme"]}).json()[
+        "organizations"
+    ] == ["acme", "globex"]
+    assert api("PATCH", path, json={"client_name": "Shop 2"}).json()["organizations"] == [
+        "acme",
+        "globex",
+    ]
+    assert api("PATCH", path, json={"organizations": []}).json()["organizations"] == []
+    before = snapshot()
+    refused = api("POST", "/clients", json={**body, "organizations": ["nowhere"]})
+    changed = api("PATCH", path, json={"client_name": "X", "organizations": ["nowhere"]})
+    for answer in (refused, changed):
+        assert answer.status_code == 422
+        assert answer.json()["detail"] == "There is no organization 'nowhere'."
+    assert snapshot() == before

@@ -16,6 +16,7 @@ from idp.api.schemas import (
     listing,
     strings,
 )
+from idp.oauth import organizations
 from idp.oauth.client_auth import AUTH_METHODS
 from idp.oauth.clients import (
     GRANT_TYPES,
@@ -44,6 +45,7 @@ FIELDS: dict[str, Any] = {
     "access_token_ttl": LIFETIME,
     "id_token_ttl": LIFETIME,
     "refresh_token_ttl": LIFETIME,
+    "organizations": strings(STRING, max_items=100),  # slugs; empty: everyone
 }
 CLIENT = answer(
     {
@@ -59,6 +61,7 @@ CLIENT = answer(
         "id_token_ttl": {"type": "integer"},
         "refresh_token_ttl": {"type": "integer"},
         "dynamic": {"type": "boolean"},
+        "organizations": {"type": "array", "items": {"type": "string"}},
         "created_at": TIME,
         "disabled_at": MAYBE_TIME,
     }
@@ -84,6 +87,7 @@ def client_json(client: Client) -> dict[str, Any]:
         "id_token_ttl": client.id_token_ttl,
         "refresh_token_ttl": client.refresh_token_ttl,
         "dynamic": client.dynamic,
+        "organizations": organizations.restricted_slugs(client),
         "created_at": client.created_at.isoformat(),
         "disabled_at": client.disabled_at.isoformat() if client.disabled_at else None,
     }
@@ -136,7 +140,12 @@ def list_clients_api(call: Call) -> Any:
     answer=WITH_SECRET,
 )
 def create_client_api(call: Call) -> Any:
+    slugs = call.body.get("organizations")
+    if slugs is not None:
+        organizations.organization_ids(slugs)  # an unknown slug is refused before anything
     client, secret = create_client(spec_of(call.body), admin=call.caller.user)
+    if slugs:
+        organizations.restrict(client, slugs, admin=call.caller.user)
     return {**client_json(client), "client_secret": secret}
 
 
@@ -163,7 +172,12 @@ def get_client_api(call: Call) -> Any:
 )
 def update_client_api(call: Call) -> Any:
     client = found(call)
+    slugs = call.body.get("organizations")
+    if slugs is not None:
+        organizations.organization_ids(slugs)
     secret = update_client(client, spec_of(call.body, client), admin=call.caller.user)
+    if slugs is not None:
+        organizations.restrict(client, slugs, admin=call.caller.user)
     return {**client_json(client), "client_secret": secret}
 
 
