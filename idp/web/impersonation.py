@@ -65,8 +65,11 @@ def stop() -> Response | tuple[Any, int]:
 
 
 def _check() -> Response | None:
-    """Before each request: note an impersonation; end one whose time is up."""
+    """Before each request: note an impersonation; end one whose time is up. Static files
+    carry no session (idp.web.current skips it), so they neither see nor end one."""
     g.impersonation = None
+    if request.endpoint == "static":
+        return None
     login = current_login()
     if login is None and request.cookies.get(private_cookie_name(COOKIE)):
         flash("The impersonation ended; you are back in your own session.")

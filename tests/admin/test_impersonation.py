@@ -14,6 +14,7 @@ from idp.db import db
 from idp.identity import users
 from idp.identity.models import LoginSession
 from tests.admin.conftest import ADMIN, text_of
+from tests.test_page_headers import GET_PAGES
 
 ADA = "ada@example.com"
 BANNER = "You are impersonating ada@example.com until "
@@ -170,3 +171,35 @@ def test_a_ban_ends_a_running_impersonation_and_returns_the_admin(app, admin, ma
     assert (ended["subject"], ended["admin"], ended["reason"]) == (ADA, ADMIN, "banned")
     with app.app_context():
         assert db.session.scalars(select(Impersonation)).all() == []
+
+
+def test_the_banner_is_on_every_page_the_person_can_open(app, admin, make_user):
+    """Every GET route of the site (the list test_page_headers.py holds against the app) that
+    answers the impersonated person with an HTML page carries the banner."""
+    make_user(ADA, name="Ada Lovelace")
+    assert start(app, admin).status_code == 303
+    seen = []
+
+    for path in GET_PAGES:
+        if path == "/logout":  # RP-initiated logout would end the impersonation
+            continue
+        answer = admin.get(path)
+        if answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html"):
+            assert BANNER in text_of(answer), path
+            seen.append(path)
+
+    assert len(seen) >= 15, seen  # the pages of an account, its organizations, the sign-in pages
+    assert {"/account", "/organizations", "/account/api-keys", "/confirm"} <= set(seen)
+
+
+def test_loading_the_stylesheet_does_not_end_the_impersonation(app, admin, make_user):
+    """Every page makes the browser fetch /static/css/main.css, which carries no session: it
+    once looked like a session gone, ended the impersonation and swapped the cookies."""
+    make_user(ADA)
+    assert start(app, admin).status_code == 303
+
+    stylesheet = admin.get("/static/css/main.css")
+
+    assert stylesheet.status_code == 200
+    assert "Set-Cookie" not in stylesheet.headers
+    assert BANNER in text_of(admin.get("/account"))
