@@ -90,3 +90,31 @@ def test_an_admin_adds_a_person_to_an_organization_and_changes_their_role(
     check_page(page, width)
     page.get_by_role("button", name="Revoke deploy script").click()
     expect(page.get_by_text("of ada@example.com was revoked.")).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360", "1280"])
+def test_an_admin_impersonates_a_person_and_stops(app, new_context, viewport):
+    """The banner stays while the admin walks the person's pages (each loads the stylesheet,
+    which once ended the impersonation), and Stop puts the admin back on the person's page."""
+    with app.app_context():
+        users.create_user("grace@example.com", "Grace", PASSWORD, is_admin=True)
+        ada = users.create_user("ada@example.com", "Ada Lovelace", PASSWORD)
+        create(ada, Fields(name="Analytical Engines", slug="engines"))
+        ada_id = ada.id
+    page = new_context(viewport=viewport).new_page()
+    sign_in(page, "grace@example.com")
+    width = viewport["width"]
+
+    page.goto(f"/admin/people/{ada_id}")
+    page.get_by_role("button", name="Impersonate").click()
+    banner = page.get_by_role("status").filter(has_text="You are impersonating ada@example.com")
+    expect(banner).to_be_visible()
+    check_page(page, width)
+    for path in ("/organizations", "/account/security", "/account"):
+        page.goto(path)
+        expect(banner).to_be_visible()
+    page.get_by_role("button", name="Stop impersonating").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ada Lovelace")
+    expect(banner).to_have_count(0)
+    check_page(page, width)
