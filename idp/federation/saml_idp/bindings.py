@@ -4,6 +4,7 @@ Redirect: the message is DEFLATE-compressed (RFC 1951, no zlib header), base64-e
 URL-encoded; a signature covers the query string `SAMLRequest=...&RelayState=...&SigAlg=...`
 exactly as sent (§3.4.4.1), so the verifier reads the raw query, not decoded values.
 POST: the message is base64-encoded in a form field, its XML signature inside.
+Sending over Redirect (signed) is `idp.federation.saml.redirect`, shared with our SAML SP.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ import base64
 import binascii
 import zlib
 from dataclasses import dataclass
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import unquote_plus
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from idp.federation.saml.redirect import RSA_SHA256
 from idp.federation.saml_idp.xml import MAX_BYTES, BadXml
 
-RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 RSA_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
 HASHES = {RSA_SHA256: hashes.SHA256, RSA_SHA512: hashes.SHA512}
 # Bindings §3.4.3 and §3.5.3 hold senders to 80 bytes; SPs that send a whole return URL are
@@ -86,23 +87,6 @@ def verify_query(received: Received, certificates: list[str]) -> None:
         except InvalidSignature:
             continue
     raise BadXml("The request's signature does not verify with the SP's certificates.")
-
-
-def to_redirect(
-    location: str, field: str, xml: bytes, relay_state: str | None, key_pem: bytes
-) -> str:
-    """The URL carrying `xml`, signed with our key (§3.4.4.1)."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    deflated = compressor.compress(xml) + compressor.flush()
-    query = f"{field}={quote_plus(base64.b64encode(deflated).decode())}"
-    if relay_state:
-        query += f"&RelayState={quote_plus(relay_state)}"
-    query += f"&SigAlg={quote_plus(RSA_SHA256)}"
-    key = serialization.load_pem_private_key(key_pem, password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    signature = key.sign(query.encode(), padding.PKCS1v15(), hashes.SHA256())
-    query += f"&Signature={quote_plus(base64.b64encode(signature).decode())}"
-    return location + ("&" if "?" in location else "?") + query
 
 
 def post_value(xml: bytes) -> str:

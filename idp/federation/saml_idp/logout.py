@@ -19,6 +19,7 @@ from idp.core.audit import Event, record
 from idp.core.security import new_token
 from idp.core.store import StoreUnavailable, app_store
 from idp.db import db
+from idp.federation.saml.redirect import to_redirect
 from idp.federation.saml_idp import bindings, participants, registry, responses
 from idp.federation.saml_idp.models import SamlServiceProvider
 from idp.federation.saml_idp.requests import (
@@ -208,7 +209,7 @@ def _send(
     assert provider.slo_url is not None
     signer = credentials()
     if provider.slo_binding == REDIRECT:
-        url = bindings.to_redirect(provider.slo_url, field, xml, relay_state, signer.key_pem)
+        url = to_redirect(provider.slo_url, field, xml, relay_state, signer.key_pem)
         return Redirect(url)
     signed = responses.signed_post(xml, signer)
     fields = [(field, bindings.post_value(signed))]
