@@ -82,6 +82,7 @@ def _fields() -> ConnectionFields:
         role_map=_role_map(form.get("role_map", "")),
         required=form.get("required") == "on",
         allow_idp_initiated=form.get("allow_idp_initiated") == "on",
+        sign_requests=form.get("sign_requests") == "on",
     )
 
 

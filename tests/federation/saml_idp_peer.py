@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -95,9 +95,21 @@ def make_key_pair(folder: Path, name: str) -> KeyPair:
 
 
 class SamlIdpPeer:
-    """pysaml2's IdP for one of our connections (our SP metadata given inline)."""
+    """pysaml2's IdP for one of our connections (our SP metadata given inline).
 
-    def __init__(self, entity_id: str, sso_url: str, keys: KeyPair, sp_metadata: bytes) -> None:
+    With `want_signed_requests` it says WantAuthnRequestsSigned="true" in its metadata and
+    refuses an AuthnRequest whose HTTP-Redirect query signature (bindings §3.4.4.1) does not
+    verify with a signing certificate of our SP metadata."""
+
+    def __init__(
+        self,
+        entity_id: str,
+        sso_url: str,
+        keys: KeyPair,
+        sp_metadata: bytes,
+        *,
+        want_signed_requests: bool = False,
+    ) -> None:
         xmlsec = require_xmlsec1()
         config = IdPConfig()
         with warnings.catch_warnings():
@@ -112,7 +124,7 @@ class SamlIdpPeer:
                             },
                             "policy": {"default": {"lifetime": {"minutes": 5}}},
                             "name_id_format": [NAMEID_FORMAT_EMAILADDRESS],
-                            "want_authn_requests_signed": False,
+                            "want_authn_requests_signed": want_signed_requests,
                         }
                     },
                     "key_file": str(keys.key_path),
@@ -130,12 +142,36 @@ class SamlIdpPeer:
             warnings.simplefilter("ignore")
             return str(create_metadata_string(None, config=self.server.config, sign=False).decode())
 
-    def request_id(self, saml_request: str) -> str:
-        """The ID of our AuthnRequest, as pysaml2 reads it (HTTP-Redirect binding)."""
+    def request_id(
+        self,
+        saml_request: str,
+        *,
+        relay_state: str | None = None,
+        sigalg: str | None = None,
+        signature: str | None = None,
+    ) -> str:
+        """The ID of our AuthnRequest, as pysaml2 reads it (HTTP-Redirect binding), the query
+        signature checked when the peer wants signed requests (`IncorrectlySigned` if not)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            parsed = self.server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT)
+            parsed = self.server.parse_authn_request(
+                saml_request,
+                BINDING_HTTP_REDIRECT,
+                relay_state=relay_state,
+                sigalg=sigalg,
+                signature=signature,
+            )
         return str(parsed.message.id)
+
+    def request_id_in(self, url: str) -> str:
+        """`request_id` of the AuthnRequest in our redirect `url`, with all its parameters."""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        return self.request_id(
+            query["SAMLRequest"],
+            relay_state=query.get("RelayState"),
+            sigalg=query.get("SigAlg"),
+            signature=query.get("Signature"),
+        )
 
     def response(
         self,
@@ -195,7 +231,7 @@ def serve(make_peer: Any, identity: dict[str, Any]) -> Iterator[str]:
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         peer = state["peer"]
-        request_id = peer.request_id(query["SAMLRequest"][0])
+        request_id = peer.request_id_in("?" + environ.get("QUERY_STRING", ""))
         xml = peer.response(in_response_to=request_id, **identity)
         relay = html.escape(query.get("RelayState", [""])[0])
         page = (

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
@@ -54,8 +53,7 @@ class Corp:
         """Start a sign-in in `browser`; the AuthnRequest's ID (read by pysaml2)."""
         answer = browser.get(f"/sso/{self.connection_id}/start")
         assert answer.status_code == 303, answer.text
-        query = parse_qs(urlsplit(answer.headers["Location"]).query)
-        return self.peer.request_id(query["SAMLRequest"][0])
+        return self.peer.request_id_in(answer.headers["Location"])
 
     def response(
         self, in_response_to: str | None, email: str = "eve@corp.example", **kw: Any
@@ -80,8 +78,12 @@ def make_corp(
     slug: str = "corp",
     domain: str = "corp.example",
     owner: str = "owner@example.com",
+    idp_wants_signed_requests: bool = False,
     **options: Any,
 ) -> Corp:
+    """The organization `slug` with a SAML connection (`options`: more `ConnectionFields`)
+    to a pysaml2 IdP given the connection's SP metadata; with `idp_wants_signed_requests`
+    that IdP refuses AuthnRequests not signed with the connection's key."""
     make_user(owner, name="Owner")
     with app.app_context():
         user = find_by_email(owner)
@@ -104,7 +106,13 @@ def make_corp(
         acs, sp = flow.acs_url(connection.id), flow.sp_entity_id(connection.id)
         metadata = flow.metadata(connection)
         db.session.remove()
-    peer = SamlIdpPeer(IDP_ENTITY_ID, options["sso_url"], keys, metadata)
+    peer = SamlIdpPeer(
+        IDP_ENTITY_ID,
+        options["sso_url"],
+        keys,
+        metadata,
+        want_signed_requests=idp_wants_signed_requests,
+    )
     return Corp(app, ids[0], ids[1], acs, sp, peer, metadata)
 
 

@@ -1,10 +1,11 @@
 """SAML metadata (SAML metadata §2.4): ours per connection, and an IdP's, imported.
 
 Our SP metadata names the entity id, the ACS (HTTP-POST), that we want signed assertions, and
-the certificate an IdP may encrypt assertions to.
+the certificate an IdP may encrypt assertions to; when the connection signs its
+AuthnRequests, it says so (`AuthnRequestsSigned`) and names the same certificate for signing.
 An IdP's metadata (pasted, or fetched by the caller) gives its entity id, its SSO URL for
-HTTP-Redirect and its signing certificates; it is read with the hardened parser and nothing
-else in it is used.
+HTTP-Redirect, its signing certificates and whether it wants signed AuthnRequests
+(`WantAuthnRequestsSigned`); it is read with the hardened parser and nothing else in it is used.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class IdpMetadata:
     entity_id: str
     sso_url: str
     certificates: list[str]
+    want_authn_requests_signed: bool = False  # metadata §2.4.3
 
 
 class MetadataRefused(Exception):
@@ -40,17 +42,29 @@ class MetadataRefused(Exception):
         self.message = message
 
 
-def sp_metadata(entity_id: str, acs_url: str, encryption_cert: str | None = None) -> bytes:
+def sp_metadata(
+    entity_id: str,
+    acs_url: str,
+    certificate: str | None = None,
+    *,
+    signs_requests: bool = False,
+) -> bytes:
+    """metadata §2.4.4. `certificate`: the connection's SP certificate, for encryption; with
+    `signs_requests` also the one our AuthnRequests are signed with (AuthnRequestsSigned,
+    a KeyDescriptor use="signing")."""
+    signing = bool(signs_requests and certificate)
     root = etree.Element(tag(MD, "EntityDescriptor"), nsmap={"md": MD}, entityID=entity_id)
     sp = etree.SubElement(
         root,
         tag(MD, "SPSSODescriptor"),
-        AuthnRequestsSigned="false",
+        AuthnRequestsSigned="true" if signing else "false",
         WantAssertionsSigned="true",
         protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol",
     )
-    if encryption_cert:
-        _key_descriptor(sp, encryption_cert)
+    if certificate and signing:
+        _key_descriptor(sp, certificate, "signing")
+    if certificate:
+        _key_descriptor(sp, certificate, "encryption")
     etree.SubElement(
         sp,
         tag(MD, "AssertionConsumerService"),
@@ -62,19 +76,22 @@ def sp_metadata(entity_id: str, acs_url: str, encryption_cert: str | None = None
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
-def _key_descriptor(sp: etree._Element, certificate: str) -> None:
-    """metadata §2.4.1.1: the certificate IdPs encrypt assertions to, and what we decrypt."""
-    key = etree.SubElement(sp, tag(MD, "KeyDescriptor"), use="encryption")
+def _key_descriptor(sp: etree._Element, certificate: str, use: str) -> None:
+    """metadata §2.4.1.1: the certificate IdPs encrypt assertions to (and what we decrypt),
+    or verify our signed requests with."""
+    key = etree.SubElement(sp, tag(MD, "KeyDescriptor"), use=use)
     info = etree.SubElement(key, tag(DS, "KeyInfo"), nsmap={"ds": DS})
     data = etree.SubElement(info, tag(DS, "X509Data"))
     body = "".join(line for line in certificate.strip().splitlines() if "-----" not in line)
     etree.SubElement(data, tag(DS, "X509Certificate")).text = body
-    for algorithm in ENCRYPTION_METHODS:
-        etree.SubElement(key, tag(MD, "EncryptionMethod"), Algorithm=algorithm)
+    if use == "encryption":
+        for algorithm in ENCRYPTION_METHODS:
+            etree.SubElement(key, tag(MD, "EncryptionMethod"), Algorithm=algorithm)
 
 
 def read_idp_metadata(data: bytes) -> IdpMetadata:
-    """The IdP's entity id, HTTP-Redirect SSO URL and signing certificates."""
+    """The IdP's entity id, HTTP-Redirect SSO URL, signing certificates, and whether it
+    wants signed AuthnRequests."""
     try:
         root = parse(data)
     except XmlRefused as error:
@@ -96,7 +113,17 @@ def read_idp_metadata(data: bytes) -> IdpMetadata:
     ]
     if not certificates:
         raise MetadataRefused("The metadata names no signing certificate.")
-    return IdpMetadata(entity.get("entityID") or "", sso.get("Location") or "", certificates)
+    return IdpMetadata(
+        entity.get("entityID") or "",
+        sso.get("Location") or "",
+        certificates,
+        want_authn_requests_signed=_xs_true(descriptor.get("WantAuthnRequestsSigned")),
+    )
+
+
+def _xs_true(value: str | None) -> bool:
+    """An xs:boolean attribute: "true" or "1" (XML Schema 2 §3.2.2), spaces collapsed."""
+    return (value or "").strip() in ("true", "1")
 
 
 def to_pem(certificate: str) -> str:

@@ -5,7 +5,10 @@ SSRF defences as client metadata documents) or from its entity id, SSO URL and c
 An OIDC connection keeps the issuer and client id, and the client secret sealed under its own
 `info`. Both have a default role for members created on first sign-in, an optional attribute
 whose values map to organization roles, `required` (no password or email sign-in for the
-connection's domains) and `allow_idp_initiated` (SAML only; off by default).
+connection's domains) and `allow_idp_initiated` (SAML only; off by default). A SAML
+connection has its own SP key pair (`_sp_key`), which decrypts EncryptedAssertions and, with
+`sign_requests` (on by itself when the IdP's metadata says WantAuthnRequestsSigned), signs
+the AuthnRequests.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class ConnectionFields:
     role_map: dict[str, str] = field(default_factory=dict)
     required: bool = False
     allow_idp_initiated: bool = False
+    sign_requests: bool = False  # SAML: sign the AuthnRequests (also set by the IdP's metadata)
 
 
 def of_organization(organization_id: int) -> list[SsoConnection]:
@@ -175,9 +179,11 @@ def _saml_config(fields: ConnectionFields) -> dict[str, Any]:
         except MetadataRefused as error:
             raise InvalidInput(error.message, field="metadata_xml") from None
         entity_id, sso_url, certificates = read.entity_id, read.sso_url, read.certificates
+        sign = fields.sign_requests or read.want_authn_requests_signed
     else:
         entity_id, sso_url = fields.idp_entity_id.strip(), fields.sso_url.strip()
         certificates = [to_pem(fields.certificate)] if fields.certificate.strip() else []
+        sign = fields.sign_requests
     if not entity_id:
         raise InvalidInput("Give the identity provider's entity ID.", field="idp_entity_id")
     if not sso_url.startswith(("https://", "http://")):
@@ -186,11 +192,17 @@ def _saml_config(fields: ConnectionFields) -> dict[str, Any]:
         raise InvalidInput("Give the identity provider's signing certificate.", field="certificate")
     for pem in certificates:
         _check_certificate(pem)
-    return {"idp_entity_id": entity_id, "sso_url": sso_url, "certificates": certificates}
+    return {
+        "idp_entity_id": entity_id,
+        "sso_url": sso_url,
+        "certificates": certificates,
+        "sign_requests": sign,
+    }
 
 
 def _sp_key(row: SsoConnection) -> dict[str, Any]:
-    """The connection's own key for encrypted assertions: kept across changes, made once."""
+    """The connection's own key, for encrypted assertions and signed requests: kept across
+    changes, made once."""
     config = row.config or {}
     if config.get("sealed_sp_key") and config.get("sp_certificate"):
         keep = ("sp_key_id", "sealed_sp_key", "sp_certificate")
@@ -201,6 +213,11 @@ def _sp_key(row: SsoConnection) -> dict[str, Any]:
         private.encode(), label="sso-sp-key:" + key_id
     )
     return {"sp_key_id": key_id, "sealed_sp_key": sealed, "sp_certificate": certificate}
+
+
+def signs_requests(row: SsoConnection) -> bool:
+    """Whether the connection signs its AuthnRequests (SAML bindings §3.4.4.1)."""
+    return row.kind == "saml" and bool((row.config or {}).get("sign_requests"))
 
 
 def sp_private_key(row: SsoConnection) -> str | None:

@@ -1,8 +1,9 @@
 """A SAML sign-in through an organization's connection, from start to account (an OpenID
 Connect connection's is `oidc_flow`, which keeps its request the same way).
 
-`start()` builds the AuthnRequest and remembers its ID for this browser only (the store, under
-the digest of a random token the web layer keeps in a cookie), for `REQUEST_TTL` seconds.
+`start()` builds the AuthnRequest (signed with the connection's SP key when the connection
+says `sign_requests`) and remembers its ID for this browser only (the store, under the digest
+of a random token the web layer keeps in a cookie), for `REQUEST_TTL` seconds.
 `finish()` takes that request back (one use: it is deleted whatever follows), checks the
 Response (`idp.federation.saml.response`), uses the assertion's ID once, and returns the
 account. Every refusal is audited with its reason before it is raised.
@@ -53,7 +54,10 @@ def acs_url(connection_id: int) -> str:
 
 def metadata(connection: SsoConnection) -> bytes:
     certificate = connection.config.get("sp_certificate")
-    return sp_metadata(sp_entity_id(connection.id), acs_url(connection.id), certificate)
+    signs = connections.signs_requests(connection)
+    return sp_metadata(
+        sp_entity_id(connection.id), acs_url(connection.id), certificate, signs_requests=signs
+    )
 
 
 def find(connection_id: int, kind: str | None = None) -> SsoConnection | None:
@@ -65,7 +69,8 @@ def find(connection_id: int, kind: str | None = None) -> SsoConnection | None:
 
 def start(connection: SsoConnection, next_url: str, *, reauthenticate: bool = False) -> Started:
     """The IdP URL to send the browser to; raises `StoreUnavailable`. `reauthenticate`: the
-    IdP must check the person again (ForceAuthn)."""
+    IdP must check the person again (ForceAuthn). Raises `SsoRefused` when the connection
+    should sign its request and has no key to."""
     relay = new_token()[:32]
     request = authn_request(
         sp_entity_id=sp_entity_id(connection.id),
@@ -73,9 +78,20 @@ def start(connection: SsoConnection, next_url: str, *, reauthenticate: bool = Fa
         sso_url=connection.config["sso_url"],
         relay_state=relay,
         force_authn=reauthenticate,
+        signing_key=_signing_key(connection),
     )
     value = {"connection": connection.id, "request_id": request.id, "next": next_url}
     return Started(remember(value), request.url)
+
+
+def _signing_key(connection: SsoConnection) -> bytes | None:
+    """The SP private key (PEM) that signs the connection's requests; None if it does not."""
+    if not connections.signs_requests(connection):
+        return None
+    key = connections.sp_private_key(connection)
+    if key is None:  # every SAML connection is given a key when saved; never sent unsigned
+        raise SsoRefused("no_sp_key", "This single sign-on has no key to sign its request.")
+    return key.encode()
 
 
 def finish(connection_id: int, saml_response: str, browser_token: str | None) -> Finished:
