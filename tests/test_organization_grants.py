@@ -155,7 +155,7 @@ def test_no_custom_role_holds_deleting_the_organization(app, world, snapshot, wh
     email = "owner@example.com" if who == "owner" else "admin@example.com"
     before = snapshot()
     with app.app_context():
-        person = organizations_user(email)
+        person = person_by_email(email)
         mine = membership(person.id, world["org"])
         with pytest.raises(InvalidInput) as refused:
             permissions.create_role(person, mine, "deleter", {"organization": ["update", "delete"]})
@@ -171,12 +171,12 @@ def test_an_sso_connection_signs_people_in_with_no_more_than_its_admin_holds(app
     """A custom role may manage the organization's SSO (organization:update), but the role its
     connection gives to whom it signs in is held to the same rule."""
     with app.app_context():
-        owner = organizations_user("owner@example.com")
+        owner = person_by_email("owner@example.com")
         permissions.create_role(
             owner, membership(owner.id, world["org"]), "sso-admin", {"organization": ["update"]}
         )
         members.change_role(owner, membership(owner.id, world["org"]), world["target"], "sso-admin")
-        target = organizations_user("target@example.com")
+        target = person_by_email("target@example.com")
         fields = ConnectionFields(
             kind="oidc",
             name="Corp",
@@ -194,7 +194,7 @@ def test_an_sso_connection_signs_people_in_with_no_more_than_its_admin_holds(app
     assert snapshot() == before
 
 
-def organizations_user(email: str):  # type: ignore[no-untyped-def]
+def person_by_email(email: str):  # type: ignore[no-untyped-def]
     found = find_by_email(email)
     assert found is not None
     return found

@@ -26,6 +26,7 @@ from idp.identity.users import find_by_email
 from tests.federation.saml_idp_peer import SamlIdpPeer
 from tests.federation.sso_fixtures import *  # noqa: F403 (the SSO fixtures)
 from tests.federation.sso_fixtures import IDP_ENTITY_ID, IDP_SSO_URL, Corp, make_corp
+from tests.federation.test_sso_domains import add_from_metadata
 from tests.helpers.browser import Browser
 from tests.helpers.factories import PASSWORD
 from tests.helpers.organizations import make_organization, membership
@@ -173,15 +174,7 @@ def test_idp_metadata_wanting_signed_requests_turns_the_option_on(app, browser, 
     ).metadata()
     assert 'WantAuthnRequestsSigned="true"' in wanting
     owner_signed_in(app, browser)
-    answer = browser.submit(
-        "/organizations/corp/sso",
-        "/organizations/corp/sso/connections",
-        kind="saml",
-        name="Corp IdP",
-        metadata_xml=wanting,
-        default_role="member",
-        enabled="on",
-    )
+    answer = add_from_metadata(browser, wanting)
     assert answer.status_code == 303, answer.text
     connection = the_connection(app)
     assert connection.config["sign_requests"] is True

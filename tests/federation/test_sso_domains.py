@@ -54,6 +54,19 @@ def add_connection(browser, slug, certificate, name="Corp IdP") -> object:
     )
 
 
+def add_from_metadata(browser, metadata: str, slug: str = "corp") -> object:
+    """Add a SAML connection from pasted IdP metadata, as the SSO page's form does."""
+    return browser.submit(
+        f"/organizations/{slug}/sso",
+        f"/organizations/{slug}/sso/connections",
+        kind="saml",
+        name="Corp IdP",
+        metadata_xml=metadata,
+        default_role="member",
+        enabled="on",
+    )
+
+
 def claim(browser, slug, domain, connection_id) -> str:
     """Claim `domain`; the token the page asks to publish."""
     answer = browser.submit(
@@ -84,15 +97,7 @@ def test_connection_from_pasted_metadata_shows_the_urls_to_give_the_idp(app, bro
         metadata = SamlIdpPeer(
             IDP_ENTITY_ID, IDP_SSO_URL, idp_keys, sp_metadata("x", "http://x/acs")
         ).metadata()
-    answer = browser.submit(
-        "/organizations/corp/sso",
-        "/organizations/corp/sso/connections",
-        kind="saml",
-        name="Corp IdP",
-        metadata_xml=metadata,
-        default_role="member",
-        enabled="on",
-    )
+    answer = add_from_metadata(browser, metadata)
     assert answer.status_code == 303, answer.text
     [connection] = only(app, SsoConnection)
     assert connection.config["idp_entity_id"] == IDP_ENTITY_ID
