@@ -98,12 +98,14 @@ def test_an_admin_registers_an_sp_in_the_console(app, new_context, idp_metadata,
     page.get_by_role("button", name="Register").click()
     expect(page.get_by_text(f"Registered {sp.entity_id}.")).to_be_visible()
     check_page(page, width)
-    page.get_by_role("link", name="Edit").click()
+    with page.expect_navigation():  # the check reads the page it lands on
+        page.get_by_role("link", name="Edit").click()
     check_page(page, width)
     page.get_by_label("Name", exact=True).fill("Wiki")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved Wiki.")).to_be_visible()
-    page.get_by_role("link", name="Delete").click()
+    with page.expect_navigation():  # the check reads the page it lands on
+        page.get_by_role("link", name="Delete").click()
     check_page(page, width)
     page.get_by_role("button", name="Delete service provider").click()
     expect(page.get_by_text("Deleted Wiki.")).to_be_visible()
