@@ -1,7 +1,7 @@
 """Start this provider for the side-by-side benchmark harness, and write its config.
 
     python -m bench.run_idp --port 4030 [--workers 1] [--database postgresql://...]
-        [--redis redis://...] [--access-token-alg ES256] --config-out RUN/idp.json
+        [--redis redis://...] [--access-token-alg ES256] [--metrics] --config-out RUN/idp.json
 
 Runs the production command (granian, `idp.wsgi:app`) on a fresh data folder: SQLite in it by
 default, or the PostgreSQL database given (its schema is upgraded; existing rows are kept).
@@ -40,7 +40,8 @@ def main() -> None:
     public = _client(env, "bench public", public=True)
     server = _start(args, env, folder)
     config = {
-        "name": f"idp (granian x{args.workers}, {args.access_token_alg})",
+        "name": f"idp (granian x{args.workers}, {args.access_token_alg}"
+        + (", metrics)" if args.metrics else ")"),
         "issuer": env["IDP_ISSUER"],
         "discovery_url": env["IDP_ISSUER"] + "/.well-known/openid-configuration",
         "redirect_uri": REDIRECT_URI,
@@ -65,10 +66,13 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=4030)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--database", default="", help="DATABASE_URL (default: SQLite)")
     parser.add_argument("--redis", default="", help="REDIS_URL (default: none)")
     parser.add_argument("--access-token-alg", default="RS256", choices=("RS256", "ES256"))
+    parser.add_argument(
+        "--metrics", action="store_true", help="serve /metrics (multiprocess) to time its cost"
+    )
     parser.add_argument("--folder", default="", help="data folder (default: a new temp one)")
     parser.add_argument("--config-out", required=True)
     return parser.parse_args()
@@ -92,6 +96,10 @@ def _environment(args: argparse.Namespace, folder: Path) -> dict[str, str]:
         IDP_SIGN_IN_IP_LIMIT="100000 per minute",
         IDP_SIGN_IN_ACCOUNT_LIMIT="100000 per minute",
     )
+    if args.metrics:
+        env["IDP_METRICS_TOKEN"] = secrets.token_urlsafe(32)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(folder / "metrics")
+        (folder / "metrics").mkdir(parents=True, exist_ok=True)
     if args.database:
         env["DATABASE_URL"] = args.database
     if args.redis:

@@ -43,7 +43,7 @@ class Generation(Model):
 
 
 TABLE: Table = Generation.__table__  # type: ignore[assignment]
-_ALL = select(TABLE.c.name, TABLE.c.value)  # built once: read on most protocol requests
+_ALL_SQL = "SELECT name, value FROM idp_generation"
 
 
 def read(connection: Connection, name: str) -> int:
@@ -59,8 +59,14 @@ def in_session(name: str) -> Callable[[], int]:
         session = db.session()
         seen = session.info.get(_SEEN)
         if seen is None:
-            rows = session.connection().execute(_ALL)
-            seen = session.info[_SEEN] = {name: value for name, value in rows}
+            # On the driver's own cursor: this runs on most protocol requests, and the SQL
+            # layer's statement machinery cost more than the query.
+            cursor = session.connection().connection.cursor()
+            try:
+                cursor.execute(_ALL_SQL)
+                seen = session.info[_SEEN] = dict(cursor.fetchall())
+            finally:
+                cursor.close()
         return int(seen.get(name, 0))
 
     return current
@@ -145,6 +151,13 @@ class Cache(Generic[T]):
             if self._generation == current and len(self._values) < self.max_entries:
                 self._values[key] = value
         return value
+
+    def peek(self, key: Hashable) -> T | None:
+        """The value of `key` if it is kept and no check of the counter is due, else None:
+        for callers that would otherwise open a database session only to learn that."""
+        if _committed.get(self.name, 0) != self._local or time.monotonic() >= self._recheck_at:
+            return None
+        return self._values.get(key)
 
     def _check(self, read_generation: Callable[[], int]) -> int | None:
         local = _committed.get(self.name, 0)

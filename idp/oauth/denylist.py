@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import String, delete, select
+from sqlalchemy import String, Table, bindparam, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.db import Model, UTCDateTime, db, insert_if_absent, utcnow
@@ -24,6 +24,10 @@ class RevokedAccessToken(Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+TABLE: Table = RevokedAccessToken.__table__  # type: ignore[assignment]
+_DENIED = select(TABLE.c.jti).where(TABLE.c.jti == bindparam("jti"))
+
+
 def deny(jti: str, expires: int) -> None:
     """Refuse the token `jti` until `expires` (its `exp`); the caller commits."""
     db.session.execute(delete(RevokedAccessToken).where(RevokedAccessToken.expires_at <= utcnow()))
@@ -31,5 +35,6 @@ def deny(jti: str, expires: int) -> None:
 
 
 def is_denied(jti: str) -> bool:
-    found = db.session.scalar(select(RevokedAccessToken.jti).where(RevokedAccessToken.jti == jti))
+    """Asked on every introspection of such a token: one Core SELECT, built once."""
+    found = db.session.connection().execute(_DENIED, {"jti": jti}).first()
     return found is not None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 
 from idp.core import generations
 from idp.keys.jwk import ALGORITHMS
@@ -85,6 +85,11 @@ def app_metadata() -> bytes:
     until a resource changes: at once in this process, within RECHECK_SECONDS in others."""
     base: bytes = current_app.extensions["idp.oauth.discovery"]
     return _documents.get(base, lambda: _with_scopes(base), _generation)
+
+
+def kept_metadata(app: Flask) -> bytes | None:
+    """`app_metadata()` when it is kept and due no check: no app context needed."""
+    return _documents.peek(app.extensions["idp.oauth.discovery"])
 
 
 def _with_scopes(base: bytes) -> bytes:

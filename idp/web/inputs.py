@@ -56,9 +56,9 @@ NUL = "Requests must not contain NUL characters."
 
 def check_request() -> Response | None:
     """Refuse the request (see the module docstring), or None to let it through."""
-    error = _nul_or_depth() or _basic_credentials()
+    params = _parameters()
+    error = _nul_or_depth(params) or _basic_credentials()
     if error is None and request.endpoint in PARAMETER_ENDPOINTS:
-        params = _parameters()
         error = unprintable_parameter(params)
         oversized = oversized_parameter(params)
         if error is None and oversized:
@@ -66,9 +66,12 @@ def check_request() -> Response | None:
     return None if error is None else _refuse(error)
 
 
-def _nul_or_depth() -> OAuth2Error | None:
-    texts = [request.path, *request.headers.values(), *request.cookies.values()]
-    for name, value in _parameters():
+def _nul_or_depth(params: list[tuple[str, str]]) -> OAuth2Error | None:
+    # The environ's strings hold the path and every header, undecoded as the server gave them.
+    texts = [value for value in request.environ.values() if type(value) is str]
+    if "HTTP_COOKIE" in request.environ:
+        texts += request.cookies.values()  # their escapes decoded
+    for name, value in params:
         texts += (name, value)
     if any("\x00" in text for text in texts):
         return InvalidRequestError(NUL)

@@ -15,7 +15,9 @@ URL map) is answered here:
   the HTML pages' security headers (but HSTS, over HTTPS), the sign-in cookie hooks.
   Errors go to the app's error handlers, as in Flask.
 
-`HEAD` is answered as `GET` without the body; everything else goes on to Flask. Metrics
+Each answer goes to the server as a list holding one bytes object (a server writes that at
+once, where it iterates a response object chunk by chunk); the documents' headers are built
+once per body. `HEAD` is answered as `GET` without the body; everything else goes on to Flask. Metrics
 (idp.web.metrics) time the lean requests too, under the same endpoint names.
 """
 
@@ -28,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response
 from flask.ctx import RequestContext
 from flask.sessions import SecureCookieSession
+from werkzeug.routing import Rule
 
 from idp.core import metrics
-from idp.oauth.discovery import app_metadata
+from idp.oauth.discovery import app_metadata, kept_metadata
 from idp.oauth.tokens import TokenService, app_tokens
 from idp.web.headers import HSTS
 from idp.web.inputs import check_request
@@ -58,20 +61,23 @@ class LeanPath:
         self.max_age = f"public, max-age={app.extensions['idp.settings'].jwks_max_age}"
         self.tokens = _tokens_of(app)
         self.schedule = app.extensions.get("idp.key_schedule")
-        self.routes: dict[tuple[str, str], str] = {}
+        # Endpoint -> the headers of its precomputed body, and that body.
+        self._headers: dict[str, tuple[list[tuple[str, str]], bytes]] = {}
+        self.routes: dict[tuple[str, str], Rule] = {}
         for rule in app.url_map.iter_rules():
             if rule.endpoint in LEAN:
                 for method in rule.methods or ():
                     if method not in ("HEAD", "OPTIONS"):
-                        self.routes[(rule.rule, method)] = rule.endpoint
+                        self.routes[(rule.rule, method)] = rule
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         # RFC 9110 §9.3.2: HEAD answers as GET; Werkzeug leaves the body out.
         routed = "GET" if method == "HEAD" else method
-        endpoint = self.routes.get((environ.get("PATH_INFO", ""), routed))
-        if endpoint is None:
+        rule = self.routes.get((environ.get("PATH_INFO", ""), routed))
+        if rule is None:
             return self.following(environ, start_response)
+        endpoint = rule.endpoint
         started = time.perf_counter()
         if self.schedule is not None and self.schedule.is_due():
             with self.app.app_context():
@@ -79,35 +85,64 @@ class LeanPath:
         if LEAN[endpoint]:
             if environ.get("QUERY_STRING") or _holds_nul(environ):
                 return self.following(environ, start_response)
-            response = self._document(endpoint)
+            status, headers, body = "200 OK", *self._document(endpoint)
+            code = 200
         else:
-            response = self._dispatch(environ, endpoint)
-        if self.https:
-            response.headers["Strict-Transport-Security"] = HSTS
+            response = self._dispatch(environ, rule)
+            if self.https:
+                response.headers["Strict-Transport-Security"] = HSTS
+            status, code = response.status, response.status_code
+            headers = response.get_wsgi_headers(environ).to_wsgi_list()
+            body = response.get_data()
+            response.close()
         if self.timed:
             seconds = time.perf_counter() - started
-            metrics.observe_request(endpoint, routed, response.status_code, seconds)
-        return response(environ, start_response)
+            metrics.observe_request(endpoint, routed, code, seconds)
+        start_response(status, headers)
+        # A list: the server writes it at once instead of iterating a response object.
+        return [b"" if method == "HEAD" else body]
 
-    def _document(self, endpoint: str) -> Response:
+    def _document(self, endpoint: str) -> tuple[list[tuple[str, str]], bytes]:
         if endpoint == "oauth.jwks":
             body = self.tokens.jwks()
+        elif (kept_body := kept_metadata(self.app)) is not None:
+            body = kept_body
         else:
             with self.app.app_context():
                 body = app_metadata()
-        response = Response(body, mimetype="application/json")
-        response.headers["Cache-Control"] = self.max_age
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
+        kept = self._headers.get(endpoint)
+        if kept is not None and kept[1] is body:
+            return kept
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", self.max_age),
+            ("Access-Control-Allow-Origin", "*"),
+        ]
+        if self.https:
+            headers.append(("Strict-Transport-Security", HSTS))
+        self._headers[endpoint] = (headers, body)
+        return headers, body
 
-    def _dispatch(self, environ: WSGIEnvironment, endpoint: str) -> Response:
-        # A session that is not read from a cookie, and never saved.
-        with RequestContext(self.app, environ, session=SecureCookieSession()):
+    def _dispatch(self, environ: WSGIEnvironment, rule: Rule) -> Response:
+        with _Matched(self.app, environ, rule):
             try:
-                answer: Any = check_request() or self.app.view_functions[endpoint]()
+                answer: Any = check_request() or self.app.view_functions[rule.endpoint]()
             except Exception as error:
                 answer = self.app.handle_user_exception(error)
             return self.app.make_response(answer)
+
+
+class _Matched(RequestContext):
+    """A request context for a request already routed here: its URL rule is known, and its
+    session is not read from a cookie, and never saved."""
+
+    def __init__(self, app: Flask, environ: WSGIEnvironment, rule: Rule) -> None:
+        super().__init__(app, environ, session=SecureCookieSession())
+        self.rule = rule
+
+    def match_request(self) -> None:
+        self.request.url_rule, self.request.view_args = self.rule, {}
 
 
 def _tokens_of(app: Flask) -> TokenService:
