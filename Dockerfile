@@ -20,4 +20,4 @@ EXPOSE 8000
 # Migrate, then serve: one worker per core (WEB_CONCURRENCY overrides), options as in the README.
 # IDP_ENV defaults to production under idp.wsgi; unsafe settings stop the container with one
 # line on stderr instead of restarting workers.
-CMD ["sh", "-c", "idp db upgrade && exec granian --interface wsgi --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-$(nproc)} --blocking-threads 4 --workers-kill-timeout 30 --access-log idp.wsgi:app"]
+CMD ["sh", "-c", "idp db upgrade && exec granian --interface wsgi --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-$(nproc)} --blocking-threads 1 --workers-kill-timeout 30 --access-log idp.wsgi:app"]

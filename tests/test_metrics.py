@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from idp.core import metrics
 from idp.settings import ROOT, Settings, SettingsError
 from tests.conftest import PASSWORD, SECRET
 from tests.test_cli import free_port
@@ -199,7 +201,8 @@ def test_several_processes_add_up_in_the_multiprocess_folder(tmp_path: Path):
 
 def test_the_workers_answer_a_scrape_with_the_sum_of_all(tmp_path: Path, database_url, redis_url):
     """Two workers of the production server and PROMETHEUS_MULTIPROC_DIR: whichever worker
-    answers a scrape, it counts every request either worker answered."""
+    answers a scrape, it counts every request either worker answered (each adds its request
+    timings within a flush interval)."""
     folder = tmp_path / "metrics"
     folder.mkdir()
     port = free_port()
@@ -221,17 +224,38 @@ def test_the_workers_answer_a_scrape_with_the_sum_of_all(tmp_path: Path, databas
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(process, f"{base}/healthz")
-        before = _healthz_counts(base)
+        before = _settled_count(base)
         for _ in range(20):  # a new connection each: the kernel hands them to either worker
             assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
-        after = _healthz_counts(base)
+        after = _counts_reaching(base, before + 20)
     finally:
         process.terminate()
         finish(process)  # a worker still starting waits for the kill timeout
 
-    assert len(before) == 1 and len(after) == 1  # every scrape, whichever worker, agrees
-    assert after.pop() == before.pop() + 20
+    assert after == {before + 20}  # every scrape, whichever worker answers it, agrees
     assert list(folder.glob("histogram_*.db"))
+
+
+def _settled_count(base: str) -> float:
+    """The count of /healthz answers once no worker has timings still queued: two sets of
+    scrapes, a flush interval apart, agree."""
+    deadline = time.monotonic() + 20
+    while True:
+        first = _healthz_counts(base)
+        time.sleep(metrics.FLUSH_SECONDS + 0.5)
+        second = _healthz_counts(base)
+        if len(first) == 1 and first == second:
+            return first.pop()
+        assert time.monotonic() < deadline, f"the count never settled: {first} then {second}"
+
+
+def _counts_reaching(base: str, target: float) -> set[float]:
+    """The counts the scrapes tell once they tell `target` (each worker adds its queued
+    timings within a flush interval), or what they tell when waiting longer is pointless."""
+    deadline = time.monotonic() + 20
+    while (counts := _healthz_counts(base)) != {target} and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return counts
 
 
 def _healthz_counts(base: str) -> set[float]:
