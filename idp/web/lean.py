@@ -17,8 +17,8 @@ URL map) is answered here:
 
 Each answer goes to the server as a list holding one bytes object (a server writes that at
 once, where it iterates a response object chunk by chunk); the documents' headers are built
-once per body. `HEAD` is answered as `GET` without the body; everything else goes on to Flask. Metrics
-(idp.web.metrics) time the lean requests too, under the same endpoint names.
+once per body. `HEAD` is answered as `GET` without the body; everything else goes on to
+Flask. Metrics (idp.web.metrics) time the lean requests too, under the same endpoint names.
 """
 
 from __future__ import annotations
