@@ -5,12 +5,22 @@ wire, and what the pages' machinery no longer adds.
 - RFC 7517 §5, OpenID Connect Discovery §4: the JWKS and metadata are JSON any origin may read.
 - No cookie is set or read there: clients authenticate with credentials, not a browser session.
 - `/metrics` times them as it times every other request, under the same endpoint names.
+- The token, introspection, revocation and userinfo requests are read without Flask's request
+  context (idp.web.lean_request): what the audit log records of them, and the requests of
+  another shape (RFC 6749 §3.2 names form bodies; JSON, multipart, a body that is not UTF-8
+  or is over the limit) that Flask still answers as before.
 """
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import pytest
+from sqlalchemy import select
+
+from idp.core.audit import AuditEvent, Event
+from idp.db import db
+from idp.web import lean
 from tests.test_metrics import enabled, scrape, value
 
 TIMED = "idp_http_request_duration_seconds_count"
@@ -74,3 +84,132 @@ def test_a_refused_userinfo_request_is_timed(http):
     assert http.get("/userinfo").status_code == 401
 
     assert value(scrape(http), TIMED, **labels) == before + 1
+
+
+def _cc_client(make_client):
+    return make_client(grant_types=["client_credentials"], redirect_uris=[])
+
+
+def _audited(app, event):
+    with app.app_context():
+        return [
+            (row.ip, row.user_agent, row.subject)
+            for row in db.session.scalars(select(AuditEvent).where(AuditEvent.event == event))
+        ]
+
+
+def test_a_revocation_is_audited_with_where_it_came_from(http, app, make_client):
+    """The audit log's IP and user agent come from the lean request as from Flask's."""
+    client = _cc_client(make_client)
+    auth = (client.client_id, client.client_secret)
+    token = http.post("/token", data={"grant_type": "client_credentials"}, auth=auth)
+    agent = "resource-server/2.1 (+https://api.example.com)"
+
+    revoked = http.post(
+        "/revoke",
+        data={"token": token.json()["access_token"]},
+        auth=auth,
+        headers={"User-Agent": agent},
+        environ_base={"REMOTE_ADDR": "203.0.113.7"},
+    )
+
+    assert revoked.status_code == 200
+    assert _audited(app, Event.TOKEN_REVOKED) == [("203.0.113.7", agent, client.client_id)]
+
+
+def test_a_multipart_token_request_is_answered_as_before(http, make_client):
+    """Not the form body RFC 6749 §3.2 names, but one Flask has always read."""
+    client = _cc_client(make_client)
+    boundary = "lean-path-boundary"
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="grant_type"\r\n\r\n'
+        f"client_credentials\r\n--{boundary}--\r\n"
+    )
+
+    response = http.post(
+        "/token",
+        data=body,
+        auth=(client.client_id, client.client_secret),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+    assert response.status_code == 200
+    assert response.json()["token_type"] == "Bearer"
+
+
+def test_a_json_token_request_is_refused_as_before(http, make_client):
+    """RFC 6749 §3.2: parameters come in a form body; a JSON one holds none."""
+    client = _cc_client(make_client)
+
+    response = http.post(
+        "/token",
+        json={"grant_type": "client_credentials"},
+        auth=(client.client_id, client.client_secret),
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+
+
+def test_a_form_body_that_is_not_utf8_holds_no_parameters(http, make_client):
+    client = _cc_client(make_client)
+
+    response = http.post(
+        "/token",
+        data=b"grant_type=client_credentials&x=\xff\xfe",
+        auth=(client.client_id, client.client_secret),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+
+
+def test_a_form_body_over_the_limit_is_refused_unread(http, make_client):
+    client = _cc_client(make_client)
+    limit = http.app.config["MAX_CONTENT_LENGTH"]
+
+    response = http.post(
+        "/token",
+        data="grant_type=client_credentials&x=" + "a" * limit,
+        auth=(client.client_id, client.client_secret),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+    )
+
+    assert response.status_code == 413
+
+
+def test_parameters_in_the_query_and_the_body_are_read_together(http, make_client):
+    """As Flask's `values`: a token request whose grant type is in the query still names it."""
+    client = _cc_client(make_client)
+
+    response = http.post(
+        "/token?grant_type=client_credentials",
+        data={"scope": ""},
+        auth=(client.client_id, client.client_secret),
+    )
+
+    assert response.status_code == 200
+
+
+def test_an_unexpected_error_goes_to_the_apps_handler(http, monkeypatch, make_client):
+    """A fault inside a lean endpoint answers as a fault anywhere: 500 with a request id."""
+
+    def fails(request):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setitem(lean.LEAN, "tokens.revoke", fails)
+    client = _cc_client(make_client)
+
+    response = http.post(
+        "/revoke",
+        data={"token": "anything"},
+        auth=(client.client_id, client.client_secret),
+        headers={"Accept": "application/json"},
+    )
+
+    assert response.status_code == 500
+    body = json.loads(response.text)
+    assert "request_id" in body
+    assert "database" not in response.text

@@ -138,6 +138,8 @@ class AuditEvent(Model):
 
 
 _acting_admin: ContextVar[str | None] = ContextVar("idp_acting_admin", default=None)
+# (IP, user agent) of a request served outside Flask's request context (idp.web.lean).
+_origin: ContextVar[tuple[str | None, str]] = ContextVar("idp_origin", default=(None, ""))
 
 
 @contextmanager
@@ -151,6 +153,17 @@ def acting_admin(email: str) -> Iterator[None]:
         _acting_admin.reset(token)
 
 
+@contextmanager
+def request_origin(ip: str | None, user_agent: str) -> Iterator[None]:
+    """Every event recorded inside comes from `ip` with `user_agent`: for a request that
+    Flask's request context does not describe."""
+    token = _origin.set((ip, user_agent))
+    try:
+        yield
+    finally:
+        _origin.reset(token)
+
+
 def record(
     event: Event, *, user_id: int | None = None, subject: str | None = None, **detail: Any
 ) -> AuditEvent:
@@ -158,10 +171,11 @@ def record(
     admin = _acting_admin.get()
     if admin is not None:
         detail.setdefault("admin", admin)
-    ip = user_agent = None
     if has_request_context():
-        ip = request.remote_addr
-        user_agent = (request.user_agent.string or "")[:512] or None
+        ip, agent = request.remote_addr, request.user_agent.string
+    else:
+        ip, agent = _origin.get()
+    user_agent = (agent or "")[:512] or None
     row = AuditEvent(
         event=event.value,
         user_id=user_id,

@@ -125,10 +125,10 @@ class Server(AuthorizationServer):  # type: ignore[misc]
 
 
 class _Request(FlaskOAuth2Request):
-    """Authlib's request over Flask's, keeping Flask's headers as they are. Authlib's own
-    constructor tests them for truth (`headers or {}`), which counts the headers by walking
-    the whole WSGI environ (granian copies the process's environment into it) on every
-    protocol request."""
+    """Authlib's request over Flask's (or over the lean path's, idp.web.lean_request, which
+    has the same attributes), keeping its headers as they are. Authlib's own constructor tests
+    them for truth (`headers or {}`), which counts the headers by walking the whole WSGI
+    environ (granian copies the process's environment into it) on every protocol request."""
 
     def __init__(self, request: Request) -> None:
         OAuth2Request.__init__(self, request.method, _url(request))

@@ -21,13 +21,14 @@ from __future__ import annotations
 import base64
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, OAuth2Error
-from flask import Flask, Response, jsonify, make_response, request
+from flask import Flask, Request, Response, jsonify, make_response, request
 
 from idp.api.problems import is_api_request, problem
 from idp.core.inputs import TooDeep, check_depth, holds_nul
 from idp.oauth.errors import unprintable_parameter
 from idp.oauth.limits import oversized_parameter
 from idp.web.errors import render_error
+from idp.web.lean_request import LeanRequest
 
 # Endpoints that answer clients in JSON.
 PROTOCOL_ENDPOINTS = frozenset(
@@ -56,17 +57,25 @@ NUL = "Requests must not contain NUL characters."
 
 def check_request() -> Response | None:
     """Refuse the request (see the module docstring), or None to let it through."""
-    params = _parameters()
-    error = _nul_or_depth(params) or _basic_credentials()
+    error = refusal(request)
+    return None if error is None else _refuse(error)
+
+
+def refusal(request: Request | LeanRequest) -> OAuth2Error | None:
+    """Why `request` is refused, or None: Flask's request, or the lean path's."""
+    params = _parameters(request)
+    error = _nul_or_depth(request, params) or _basic_credentials(request)
     if error is None and request.endpoint in PARAMETER_ENDPOINTS:
         error = unprintable_parameter(params)
         oversized = oversized_parameter(params)
         if error is None and oversized:
             error = InvalidRequestError(oversized)
-    return None if error is None else _refuse(error)
+    return error
 
 
-def _nul_or_depth(params: list[tuple[str, str]]) -> OAuth2Error | None:
+def _nul_or_depth(
+    request: Request | LeanRequest, params: list[tuple[str, str]]
+) -> OAuth2Error | None:
     # The environ's strings hold the path and every header, undecoded as the server gave them.
     texts = [value for value in request.environ.values() if type(value) is str]
     if "HTTP_COOKIE" in request.environ:
@@ -75,8 +84,8 @@ def _nul_or_depth(params: list[tuple[str, str]]) -> OAuth2Error | None:
         texts += (name, value)
     if any("\x00" in text for text in texts):
         return InvalidRequestError(NUL)
-    if not request.is_json:
-        return None
+    if isinstance(request, LeanRequest) or not request.is_json:
+        return None  # the lean path takes no JSON body
     try:
         body = request.get_json(silent=True)  # parsed once; views read the cached result
         check_depth(body)
@@ -85,7 +94,7 @@ def _nul_or_depth(params: list[tuple[str, str]]) -> OAuth2Error | None:
     return InvalidRequestError(NUL) if holds_nul(body) else None
 
 
-def _basic_credentials() -> OAuth2Error | None:
+def _basic_credentials(request: Request | LeanRequest) -> OAuth2Error | None:
     """RFC 7617 §2: base64 of `client_id:secret` in UTF-8 (RFC 6749 §2.3.1 form-encodes
     both first). Anything else, or a scheme without credentials where clients authenticate,
     is a failed client authentication."""
@@ -113,11 +122,21 @@ def _failed_client_authentication() -> OAuth2Error:
     )
 
 
-def _parameters() -> list[tuple[str, str]]:
+def _parameters(request: Request | LeanRequest) -> list[tuple[str, str]]:
     pairs = list(request.args.items(multi=True))
     if request.method != "GET":
         pairs += request.form.items(multi=True)
     return pairs
+
+
+def protocol_refusal(error: OAuth2Error) -> Response:
+    """A protocol endpoint's answer to a refused request (RFC 6749 §5.2)."""
+    response = jsonify(error=error.error, error_description=error.description)
+    response.status_code = error.status_code or 400
+    response.headers["Cache-Control"] = "no-store"
+    if isinstance(error, InvalidClientError):
+        response.headers["WWW-Authenticate"] = 'Basic error="invalid_client"'
+    return response
 
 
 def _refuse(error: OAuth2Error) -> Response:
@@ -125,12 +144,7 @@ def _refuse(error: OAuth2Error) -> Response:
     if is_api_request():
         return problem(status, f"{error.description} ({error.error})")
     if request.endpoint in PROTOCOL_ENDPOINTS:
-        response = jsonify(error=error.error, error_description=error.description)
-        response.status_code = status
-        response.headers["Cache-Control"] = "no-store"
-        if isinstance(error, InvalidClientError):
-            response.headers["WWW-Authenticate"] = 'Basic error="invalid_client"'
-        return response
+        return protocol_refusal(error)
     return make_response(render_error(status, f"{error.description} ({error.error})"))
 
 

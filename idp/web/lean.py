@@ -8,12 +8,15 @@ URL map) is answered here:
   when a key folder changes, at most a second late in another process); the metadata is
   idp.oauth.discovery's (re-rendered when a resource changes). A request with a query string,
   or a header holding NUL, takes the full path, which refuses or ignores it as before.
-- token, introspection, revocation, userinfo: the request context is pushed (the view and
-  the audit log read `flask.request`) with no cookie session opened, the input checks of
-  idp.web.inputs run, then the very view function Flask would call; nothing else. Not run:
-  CSRF (these views are exempt), the limiter's app-wide hooks (no limit applies to them),
-  the HTML pages' security headers (but HSTS, over HTTPS), the sign-in cookie hooks.
-  Errors go to the app's error handlers, as in Flask.
+- token, introspection, revocation, userinfo: no request context. The request is read
+  straight from the environ (idp.web.lean_request), only the app context is pushed, the
+  input checks of idp.web.inputs run, then the function that the endpoint's Flask view calls
+  too, given this request. Not run: CSRF (these views are exempt), the limiter's app-wide
+  hooks (no limit applies to them), the HTML pages' security headers (but HSTS, over HTTPS),
+  the sign-in cookie hooks. An unexpected error goes to the app's error handlers, in a
+  request context made for them. A request of a shape not taken there (a JSON or multipart
+  body, say: see idp.web.lean_request) gets a request context with no cookie session, and
+  the Flask view.
 
 Each answer goes to the server as a list holding one bytes object (a server writes that at
 once, where it iterates a response object chunk by chunk); the documents' headers are built
@@ -27,28 +30,30 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response
+from flask import Flask, Request, Response
 from flask.ctx import RequestContext
 from flask.sessions import SecureCookieSession
 from werkzeug.routing import Rule
 
-from idp.core import metrics
+from idp.core import audit, metrics
 from idp.oauth.discovery import app_metadata, kept_metadata
 from idp.oauth.tokens import TokenService, app_tokens
+from idp.web import oauth, tokens
 from idp.web.headers import HSTS
-from idp.web.inputs import check_request
+from idp.web.inputs import check_request, protocol_refusal, refusal
+from idp.web.lean_request import LeanRequest
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-# Endpoint -> whether its answer is precomputed bytes (no request context at all).
-LEAN = {
-    "oauth.jwks": True,
-    "oauth.discovery": True,
-    "oauth.token": False,
-    "oauth.userinfo": False,
-    "tokens.introspect": False,
-    "tokens.revoke": False,
+# Endpoint -> what answers a request to it; None: precomputed bytes.
+LEAN: dict[str, Callable[[Request | LeanRequest], Response] | None] = {
+    "oauth.jwks": None,
+    "oauth.discovery": None,
+    "oauth.token": oauth.token_response,
+    "oauth.userinfo": oauth.userinfo_response,
+    "tokens.introspect": tokens.introspection_response,
+    "tokens.revoke": tokens.revocation_response,
 }
 
 
@@ -59,6 +64,7 @@ class LeanPath:
         self.timed = bool(app.extensions["idp.settings"].metrics_token)
         self.https = app.extensions["idp.settings"].is_https
         self.max_age = f"public, max-age={app.extensions['idp.settings'].jwks_max_age}"
+        self.max_length: int = app.config["MAX_CONTENT_LENGTH"]
         self.tokens = _tokens_of(app)
         self.schedule = app.extensions.get("idp.key_schedule")
         # Endpoint -> the headers of its precomputed body, and that body.
@@ -82,7 +88,7 @@ class LeanPath:
         if self.schedule is not None and self.schedule.is_due():
             with self.app.app_context():
                 self.schedule.look()  # keys rotate by themselves (idp.web.key_schedule)
-        if LEAN[endpoint]:
+        if LEAN[endpoint] is None:
             if environ.get("QUERY_STRING") or _holds_nul(environ):
                 return self.following(environ, start_response)
             status, headers, body = "200 OK", *self._document(endpoint)
@@ -125,6 +131,20 @@ class LeanPath:
         return headers, body
 
     def _dispatch(self, environ: WSGIEnvironment, rule: Rule) -> Response:
+        request = LeanRequest.from_environ(environ, rule.endpoint, self.max_length)
+        answer = LEAN[rule.endpoint]
+        if request is None or answer is None:
+            return self._in_context(environ, rule)
+        origin = audit.request_origin(request.remote_addr, environ.get("HTTP_USER_AGENT", ""))
+        with self.app.app_context(), origin:
+            try:
+                refused = refusal(request)
+                return protocol_refusal(refused) if refused is not None else answer(request)
+            except Exception as error:
+                with _Matched(self.app, environ, rule):
+                    return self.app.make_response(self.app.handle_user_exception(error))
+
+    def _in_context(self, environ: WSGIEnvironment, rule: Rule) -> Response:
         with _Matched(self.app, environ, rule):
             try:
                 answer: Any = check_request() or self.app.view_functions[rule.endpoint]()

@@ -11,7 +11,17 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, flash, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    flash,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.oauth import authorize as flow
@@ -33,6 +43,7 @@ from idp.oauth.tokens import app_tokens
 from idp.settings import app_settings
 from idp.web.current import current_login, current_user
 from idp.web.errors import render_error
+from idp.web.lean_request import LeanRequest
 
 bp = Blueprint("oauth", __name__)
 Answer = BaseResponse | tuple[str | Response, int]
@@ -61,12 +72,21 @@ def consent_page(uid: str) -> Answer | str:
 
 @bp.route("/token", methods=["POST"])
 def token() -> Response:
-    response: Response = app_server().create_token_response()
+    return token_response(request)
+
+
+def token_response(request: Request | LeanRequest) -> Response:
+    """The token endpoint's answer (RFC 6749 §3.2), to Flask's request or the lean path's."""
+    response: Response = app_server().create_token_response(request)
     return response
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo() -> Response:
+    return userinfo_response(request)
+
+
+def userinfo_response(request: Request | LeanRequest) -> Response:
     """OpenID Connect Core §5.3; the token by header (RFC 6750 §2.1) or form body (§2.2)."""
     presented = bearer_token(request.headers.get("Authorization"))
     if presented is None and request.method == "POST":

@@ -7,9 +7,10 @@ own servers and authenticate themselves, so the views are CSRF-exempt.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Request, Response, request
 
 from idp.oauth.server import Server, app_server
+from idp.web.lean_request import LeanRequest
 
 bp = Blueprint("tokens", __name__)
 
@@ -21,13 +22,23 @@ def server() -> Server:
 
 @bp.post("/introspect")
 def introspect() -> Response:
-    response: Response = server().create_endpoint_response("introspection")
+    return introspection_response(request)
+
+
+def introspection_response(request: Request | LeanRequest) -> Response:
+    """To Flask's request or the lean path's (idp.web.lean)."""
+    response: Response = server().create_endpoint_response("introspection", request)
     return response
 
 
 @bp.post("/revoke")
 def revoke() -> Response:
-    response: Response = server().create_endpoint_response("revocation")
+    return revocation_response(request)
+
+
+def revocation_response(request: Request | LeanRequest) -> Response:
+    """To Flask's request or the lean path's (idp.web.lean)."""
+    response: Response = server().create_endpoint_response("revocation", request)
     return response
 
 
