@@ -9,12 +9,12 @@ from flask import Flask, Response
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from idp import db as database
 from idp import keys as idp_keys
 from idp import mail, web
 from idp.core import ratelimit
 from idp.core import store as core_store
 from idp.core.store import make_store
-from idp.db import db
 from idp.identity import sessions
 from idp.identity.sessions import SessionService
 from idp.keys import key_store
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,
         PREFERRED_URL_SCHEME="https" if settings.is_https else "http",
     )
-    db.init_app(app)
+    database.init_app(app)
     app.extensions["idp.settings"] = settings
     store = make_store(settings.redis_url, settings.redis_prefix)
     core_store.init_app(app, store)

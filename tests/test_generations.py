@@ -4,7 +4,7 @@ cached client is never served after a change; writing "last used" alone does not
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import create_engine, delete, select, update
 
 from idp.core import generations
 from idp.db import db
@@ -62,3 +62,22 @@ def test_marking_a_client_used_moves_nothing(app, make_client):
         row = db.session.scalars(select(Client).where(Client.client_id == client.client_id))
         assert row.one().last_used_at is not None  # written, yet the cache is kept
     assert counter(app) == before
+
+
+def test_a_change_committed_by_another_process_is_seen_by_the_next_request(app, make_client):
+    """The counters are read outside the session's transaction on the hot paths
+    (idp.db.reading): the connection they are read on, back in the pool, holds no old view."""
+    client = make_client(name="Before")
+    with app.app_context():
+        assert cached_client(client.client_id).name == "Before"
+    elsewhere = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    with elsewhere.begin() as connection:  # another process, as the CLI would be
+        table = Client.__table__
+        connection.execute(
+            update(table).where(table.c.client_id == client.client_id).values(name="After")
+        )
+        generations.bump(connection, "clients")
+    elsewhere.dispose()
+
+    with app.app_context():
+        assert cached_client(client.client_id).name == "After"

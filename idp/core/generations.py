@@ -9,8 +9,9 @@ So the new count is visible exactly when the change is. Changes by raw SQL behin
 back are not seen; the application makes none.
 
 `Cache` keeps values computed from those rows while the counter reads the same: it reads the
-counters (one SELECT of this small table, once per transaction: `in_session`) on every use,
-or at most every `recheck_seconds`; a change committed in this process is seen at once.
+counters (one SELECT of this small table, once per transaction or, outside one, once per app
+context: `in_session`) on every use, or at most every `recheck_seconds`; a change committed
+in this process is seen at once.
 """
 
 from __future__ import annotations
@@ -22,16 +23,18 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
+from flask import g, has_app_context
 from sqlalchemy import Connection, String, Table, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
-from idp.db import Model, db
+from idp.db import Model, db, reading
 
 T = TypeVar("T")
 NEUTRAL = "idp_cache_neutral"
 _BUMPED = "idp.generations.bumped"
 _SEEN = "idp.generations.seen"  # the counters as read in the session's transaction
+_OUTSIDE = "idp_generations"  # in g: where the counters read outside one are held
 _committed: dict[str, int] = {}  # name -> changes committed by this process
 
 
@@ -52,24 +55,30 @@ def read(connection: Connection, name: str) -> int:
 
 
 def in_session(name: str) -> Callable[[], int]:
-    """Reads the counter `name` on the current app's database session: every counter is read
-    in one SELECT, once per transaction."""
+    """Reads the counter `name` where the app reads (idp.db.reading): every counter in one
+    SELECT, once per transaction of the session, or once per app context outside one."""
 
     def current() -> int:
-        session = db.session()
-        seen = session.info.get(_SEEN)
-        if seen is None:
-            # On the driver's own cursor: this runs on most protocol requests, and the SQL
-            # layer's statement machinery cost more than the query.
-            cursor = session.connection().connection.cursor()
-            try:
-                cursor.execute(_ALL_SQL)
-                seen = session.info[_SEEN] = dict(cursor.fetchall())
-            finally:
-                cursor.close()
-        return int(seen.get(name, 0))
+        return int(_seen().get(name, 0))
 
     return current
+
+
+def _seen() -> dict[str, int]:
+    registry = db.session.registry
+    in_transaction = registry.has() and registry().in_transaction()
+    holder: dict[str, Any] = registry().info if in_transaction else g.setdefault(_OUTSIDE, {})
+    seen: dict[str, int] | None = holder.get(_SEEN)
+    if seen is None:
+        # On the driver's own cursor: this runs on most protocol requests, and the SQL
+        # layer's statement machinery cost more than the query.
+        cursor = reading().connection.cursor()
+        try:
+            cursor.execute(_ALL_SQL)
+            seen = holder[_SEEN] = dict(cursor.fetchall())
+        finally:
+            cursor.close()
+    return seen
 
 
 def bump(connection: Connection, name: str) -> None:
@@ -110,12 +119,12 @@ def watch(model: type[Model], name: str) -> None:
 def _bump_in(session: Session, name: str) -> None:
     bump(session.connection(), name)
     session.info.setdefault(_BUMPED, set()).add(name)
-    session.info.pop(_SEEN, None)
+    _forget_seen(session)
 
 
 @event.listens_for(Session, "after_commit")
 def _committed_here(session: Session) -> None:
-    session.info.pop(_SEEN, None)
+    _forget_seen(session)
     for name in session.info.pop(_BUMPED, ()):
         _committed[name] = _committed.get(name, 0) + 1
 
@@ -123,7 +132,13 @@ def _committed_here(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
     session.info.pop(_BUMPED, None)
+    _forget_seen(session)
+
+
+def _forget_seen(session: Session) -> None:
     session.info.pop(_SEEN, None)
+    if has_app_context():
+        g.pop(_OUTSIDE, None)  # read outside the session's transaction, before this one
 
 
 class Cache(Generic[T]):

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import String, Table, bindparam, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.db import Model, UTCDateTime, db, insert_if_absent, utcnow
+from idp.db import Model, UTCDateTime, db, insert_if_absent, reading, utcnow
 
 
 class RevokedAccessToken(Model):
@@ -36,5 +36,5 @@ def deny(jti: str, expires: int) -> None:
 
 def is_denied(jti: str) -> bool:
     """Asked on every introspection of such a token: one Core SELECT, built once."""
-    found = db.session.connection().execute(_DENIED, {"jti": jti}).first()
+    found = reading().execute(_DENIED, {"jti": jti}).first()
     return found is not None

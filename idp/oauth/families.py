@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, select
 
-from idp.db import db
+from idp.db import reading
 from idp.identity.models import User
 from idp.oauth.models import TokenFamily
 
@@ -61,13 +61,13 @@ class UserClaims:
 
 def family_state(family_id: str) -> FamilyState | None:
     """The family `family_id` (an access token's `jti` before its first "."), or None."""
-    row = db.session.connection().execute(_FAMILY, {"family_id": family_id}).first()
+    row = reading().execute(_FAMILY, {"family_id": family_id}).first()
     return FamilyState(*row) if row is not None else None
 
 
 def family_with_user(family_id: str) -> tuple[FamilyState, UserClaims | None] | None:
     """The family `family_id` and its user (None: none, or no longer there); None: no family."""
-    row = db.session.connection().execute(_FAMILY_WITH_USER, {"family_id": family_id}).first()
+    row = reading().execute(_FAMILY_WITH_USER, {"family_id": family_id}).first()
     if row is None:
         return None
     family = FamilyState(*row[: len(COLUMNS)])
