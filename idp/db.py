@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, g
+from flask import Flask, g, has_app_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     Connection,
@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -75,11 +75,13 @@ _READING = "idp_reading"  # the app context's connection for reads (`reading`)
 def reading() -> Connection:
     """A connection for a few reads in Core: the ORM session's while it is in a transaction
     (so the reads see its uncommitted changes); otherwise one held by the app context for
-    reads only, closed when the context ends. Beginning and closing a session costs about
-    50 us in Python, more than the reads of a hot protocol request (idp.web.lean); a
-    connection checked out of the pool costs a fifth of that. Each statement on it sees what
-    is committed when it runs (PostgreSQL's READ COMMITTED; SQLite's reads outside a
-    transaction)."""
+    reads only, given back to the pool when the session begins a transaction (no request
+    holds two connections at once, however few the pool has) or when the context ends.
+
+    Beginning and closing a session costs about 50 us in Python, more than the reads of a
+    hot protocol request (idp.web.lean); a connection checked out of the pool costs a fifth
+    of that. Each statement on it sees what is committed when it runs (PostgreSQL's READ
+    COMMITTED; SQLite's reads outside a transaction)."""
     registry = db.session.registry
     if registry.has():
         session = registry()
@@ -92,10 +94,16 @@ def reading() -> Connection:
     return connection
 
 
-def _close_reading(_error: BaseException | None) -> None:
+def _close_reading(_error: BaseException | None = None) -> None:
     connection: Connection | None = g.pop(_READING, None)
     if connection is not None:
         connection.close()
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _session_begins(_session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and has_app_context():
+        _close_reading()  # before the session takes a connection of its own
 
 
 def init_app(app: Flask) -> None:
