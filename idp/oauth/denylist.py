@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import String, Table, bindparam, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.db import Model, UTCDateTime, db, insert_if_absent, reading, utcnow
+from idp.db import Model, Prepared, UTCDateTime, db, insert_if_absent, reading, utcnow
 
 
 class RevokedAccessToken(Model):
@@ -25,7 +25,7 @@ class RevokedAccessToken(Model):
 
 
 TABLE: Table = RevokedAccessToken.__table__  # type: ignore[assignment]
-_DENIED = select(TABLE.c.jti).where(TABLE.c.jti == bindparam("jti"))
+_DENIED = Prepared(select(TABLE.c.jti).where(TABLE.c.jti == bindparam("jti")))
 
 
 def deny(jti: str, expires: int) -> None:
@@ -35,6 +35,6 @@ def deny(jti: str, expires: int) -> None:
 
 
 def is_denied(jti: str) -> bool:
-    """Asked on every introspection of such a token: one Core SELECT, built once."""
-    found = reading().execute(_DENIED, {"jti": jti}).first()
+    """Asked on every introspection of such a token: one SELECT, compiled once."""
+    found = _DENIED.first(reading(), jti=jti)
     return found is not None

@@ -3,8 +3,9 @@
 Introspection, revocation and userinfo ask only whether an access token's family is live,
 whose it is and what it was granted; loading an ORM `TokenFamily` for that costs more than
 the query. Userinfo also needs the user's claims: `family_with_user` reads both in one
-statement (an outer join: a deleted user reads as None). The statements are built once, with
-bound parameters, so a request pays for neither building nor cache-keying them. Never cached:
+statement (an outer join: a deleted user reads as None). The statements are compiled once and
+read on the driver's cursor (idp.db.Prepared), so a request pays for neither building,
+cache-keying nor the SQL layer's result machinery. Never cached:
 a revocation or a ban is seen by the next request, in any process.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, select
 
-from idp.db import reading
+from idp.db import Prepared, reading
 from idp.identity.models import User
 from idp.oauth.models import TokenFamily
 
@@ -30,8 +31,8 @@ USER_COLUMNS = [
     USERS.c[name] for name in ("id", "name", "email", "email_verified_at", "updated_at")
 ]
 
-_FAMILY = select(*COLUMNS).where(TABLE.c.id == bindparam("family_id"))
-_FAMILY_WITH_USER = (
+_FAMILY = Prepared(select(*COLUMNS).where(TABLE.c.id == bindparam("family_id")))
+_FAMILY_WITH_USER = Prepared(
     select(*COLUMNS, *(column.label(f"user_{column.name}") for column in USER_COLUMNS))
     .select_from(TABLE.outerjoin(USERS, USERS.c.id == TABLE.c.user_id))
     .where(TABLE.c.id == bindparam("family_id"))
@@ -61,13 +62,13 @@ class UserClaims:
 
 def family_state(family_id: str) -> FamilyState | None:
     """The family `family_id` (an access token's `jti` before its first "."), or None."""
-    row = reading().execute(_FAMILY, {"family_id": family_id}).first()
+    row = _FAMILY.first(reading(), family_id=family_id)
     return FamilyState(*row) if row is not None else None
 
 
 def family_with_user(family_id: str) -> tuple[FamilyState, UserClaims | None] | None:
     """The family `family_id` and its user (None: none, or no longer there); None: no family."""
-    row = reading().execute(_FAMILY_WITH_USER, {"family_id": family_id}).first()
+    row = _FAMILY_WITH_USER.first(reading(), family_id=family_id)
     if row is None:
         return None
     family = FamilyState(*row[: len(COLUMNS)])
