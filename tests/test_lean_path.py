@@ -13,14 +13,16 @@ wire, and what the pages' machinery no longer adds.
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 from sqlalchemy import select
 
-from idp.core.audit import AuditEvent, Event
+from idp.core.audit import AuditEvent, Event, record, request_origin
 from idp.db import db
 from idp.web import lean
+from idp.web.lean_request import LeanRequest
 from tests.test_metrics import enabled, scrape, value
 
 TIMED = "idp_http_request_duration_seconds_count"
@@ -117,53 +119,55 @@ def test_a_revocation_is_audited_with_where_it_came_from(http, app, make_client)
     assert _audited(app, Event.TOKEN_REVOKED) == [("203.0.113.7", agent, client.client_id)]
 
 
-def test_a_multipart_token_request_is_answered_as_before(http, make_client):
-    """Not the form body RFC 6749 §3.2 names, but one Flask has always read."""
+BOUNDARY = "lean-path-boundary"
+MULTIPART = (
+    f"--{BOUNDARY}\r\n"
+    'Content-Disposition: form-data; name="grant_type"\r\n\r\n'
+    f"client_credentials\r\n--{BOUNDARY}--\r\n"
+)
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize(
+    ("sent", "status", "error"),
+    [
+        # Not the form body RFC 6749 §3.2 names, but one Flask has always read.
+        (
+            {
+                "data": MULTIPART,
+                "headers": {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+            },
+            200,
+            None,
+        ),
+        # RFC 6749 §3.2: parameters come in a form body; a JSON one holds none.
+        ({"json": {"grant_type": "client_credentials"}}, 400, "unsupported_grant_type"),
+        # A form body that is not UTF-8 holds no parameters (as Flask reads it).
+        (
+            {
+                "data": b"grant_type=client_credentials&x=\xff\xfe",
+                "headers": {"Content-Type": FORM},
+            },
+            400,
+            "unsupported_grant_type",
+        ),
+        # As Flask's `values`: a grant type in the query still names it.
+        ({"url": "/token?grant_type=client_credentials", "data": {"scope": ""}}, 200, None),
+    ],
+    ids=["multipart", "json", "not-utf8", "query-and-body"],
+)
+def test_a_token_request_of_another_shape_is_answered_as_before(
+    http, make_client, sent, status, error
+):
     client = _cc_client(make_client)
-    boundary = "lean-path-boundary"
-    body = (
-        f"--{boundary}\r\n"
-        'Content-Disposition: form-data; name="grant_type"\r\n\r\n'
-        f"client_credentials\r\n--{boundary}--\r\n"
-    )
+    sent = dict(sent)
 
     response = http.post(
-        "/token",
-        data=body,
-        auth=(client.client_id, client.client_secret),
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        sent.pop("url", "/token"), auth=(client.client_id, client.client_secret), **sent
     )
 
-    assert response.status_code == 200
-    assert response.json()["token_type"] == "Bearer"
-
-
-def test_a_json_token_request_is_refused_as_before(http, make_client):
-    """RFC 6749 §3.2: parameters come in a form body; a JSON one holds none."""
-    client = _cc_client(make_client)
-
-    response = http.post(
-        "/token",
-        json={"grant_type": "client_credentials"},
-        auth=(client.client_id, client.client_secret),
-    )
-
-    assert response.status_code == 400
-    assert response.json()["error"] == "unsupported_grant_type"
-
-
-def test_a_form_body_that_is_not_utf8_holds_no_parameters(http, make_client):
-    client = _cc_client(make_client)
-
-    response = http.post(
-        "/token",
-        data=b"grant_type=client_credentials&x=\xff\xfe",
-        auth=(client.client_id, client.client_secret),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-
-    assert response.status_code == 400
-    assert response.json()["error"] == "unsupported_grant_type"
+    assert response.status_code == status
+    assert response.json().get("error") == error
 
 
 def test_a_form_body_over_the_limit_is_refused_unread(http, make_client):
@@ -174,23 +178,56 @@ def test_a_form_body_over_the_limit_is_refused_unread(http, make_client):
         "/token",
         data="grant_type=client_credentials&x=" + "a" * limit,
         auth=(client.client_id, client.client_secret),
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        headers={"Content-Type": FORM, "Accept": "application/json"},
     )
 
     assert response.status_code == 413
 
 
-def test_parameters_in_the_query_and_the_body_are_read_together(http, make_client):
-    """As Flask's `values`: a token request whose grant type is in the query still names it."""
-    client = _cc_client(make_client)
+def _environ(body: bytes = b"", **extra):
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/token",
+        "wsgi.url_scheme": "https",
+        "SERVER_NAME": "idp.example.com",
+        "wsgi.input": io.BytesIO(body),
+        **extra,
+    }
 
-    response = http.post(
-        "/token?grant_type=client_credentials",
-        data={"scope": ""},
-        auth=(client.client_id, client.client_secret),
-    )
 
-    assert response.status_code == 200
+@pytest.mark.parametrize(
+    ("extra", "taken"),
+    [
+        ({"CONTENT_TYPE": FORM, "CONTENT_LENGTH": "29"}, True),
+        ({"CONTENT_TYPE": FORM + "; charset=UTF-8", "CONTENT_LENGTH": "29"}, True),
+        ({}, True),  # no body at all (a GET to userinfo, say)
+        ({"CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "29"}, False),
+        ({"CONTENT_TYPE": "multipart/form-data; boundary=x", "CONTENT_LENGTH": "29"}, False),
+        ({"CONTENT_TYPE": FORM, "HTTP_TRANSFER_ENCODING": "chunked"}, False),
+        ({"CONTENT_TYPE": FORM, "CONTENT_LENGTH": "99"}, False),  # over the limit given
+    ],
+)
+def test_the_lean_request_takes_form_bodies_and_leaves_the_rest_to_flask(extra, taken):
+    body = b"grant_type=client_credentials"
+    environ = _environ(body, **extra)
+
+    request = LeanRequest.from_environ(environ, "oauth.token", max_length=64)
+
+    assert (request is not None) is taken
+    if request is not None and extra:
+        assert request.form["grant_type"] == "client_credentials"
+        assert environ["wsgi.input"].read() == body  # put back for Flask, should it need it
+
+
+def test_an_event_outside_a_request_context_records_the_lean_requests_origin(app):
+    with app.app_context():
+        with request_origin("203.0.113.7", "resource-server/2.1"):
+            row = record(Event.TOKEN_REVOKED, subject="a-client")
+        outside = record(Event.TOKEN_REVOKED, subject="a-client")
+        db.session.rollback()
+
+    assert (row.ip, row.user_agent) == ("203.0.113.7", "resource-server/2.1")
+    assert (outside.ip, outside.user_agent) == (None, None)
 
 
 def test_an_unexpected_error_goes_to_the_apps_handler(http, monkeypatch, make_client):
