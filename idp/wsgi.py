@@ -8,6 +8,7 @@ import sys
 
 from idp import db
 from idp.app import create_app
+from idp.identity.passwords import dummy_hash
 from idp.settings import PRODUCTION, Settings, SettingsError
 
 # A worker that cannot load the app exits with 4. granian, which does not respawn failed
@@ -23,3 +24,5 @@ except (SettingsError, db.DatabaseUnavailable) as error:
     sys.exit(APP_LOAD_ERROR)
 
 app = create_app(settings)
+# Before the first sign-in: an unknown email then costs one hash, as a wrong password does.
+dummy_hash()

@@ -22,7 +22,13 @@ MAX_LENGTH = 128
 COMMON_PASSWORDS = Path(__file__).parent / "common-passwords.txt.gz"
 
 hasher = PasswordHasher()
-_DUMMY_HASH = hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def dummy_hash() -> str:
+    """Made on first use, not at import (a hash costs about 0.3 s): commands need none, and
+    the production entry point makes it before serving (idp.wsgi)."""
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 @cache
@@ -49,7 +55,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Check a password; with no stored hash, spend the same time and fail."""
     try:
-        return hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return hasher.verify(stored_hash or dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
