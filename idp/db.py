@@ -7,6 +7,7 @@ enforced.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,19 +15,20 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, g, has_app_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
+    ClauseElement,
     Connection,
     DateTime,
     MetaData,
-    Select,
     TypeDecorator,
     create_engine,
     event,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
+from sqlalchemy.sql.compiler import SQLCompiler
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -100,24 +102,23 @@ def reading() -> Connection:
 
 
 class Prepared:
-    """A Core SELECT read on the driver's own cursor: its SQL compiled once per dialect, its
-    columns converted by their types' own result processors, as the SQL layer would. For the
-    few reads on every hot protocol request, where that layer's per-statement machinery cost
-    more than the query (about 35 us on SQLite, 70 us on PostgreSQL). Its parameters are the
-    statement's named `bindparam`s, all given, none needing a bind processor."""
+    """A Core statement run on the driver's own cursor: its SQL compiled once per dialect,
+    its parameters and columns converted by their types' own processors, as the SQL layer
+    would. For the few statements of every hot protocol request, where that layer's
+    per-statement machinery cost more than the query (about 35 us on SQLite, 70 us on
+    PostgreSQL). Its parameters are the statement's named `bindparam`s, each given when it
+    runs; values written into the statement (a LIMIT, a NULL it sets) are bound as built."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
-        self._by_dialect: dict[str, tuple[str, tuple[str, ...] | None, list[Any]]] = {}
+        self._by_dialect: dict[str, _Compiled] = {}
 
     def first(self, connection: Connection, **params: Any) -> tuple[Any, ...] | None:
-        dialect = connection.dialect
-        compiled = self._by_dialect.get(dialect.name) or self._compile(dialect)
-        sql, order, processors = compiled
-        arguments = params if order is None else tuple(params[name] for name in order)
+        """The first row of a SELECT, or None."""
+        compiled = self._by_dialect.get(connection.dialect.name) or self._compile(connection)
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(sql, arguments)
+            cursor.execute(compiled.sql, compiled.arguments(params))
             row = cursor.fetchone()
         finally:
             cursor.close()
@@ -125,21 +126,55 @@ class Prepared:
             return None
         return tuple(
             value if process is None else process(value)
-            for process, value in zip(processors, row, strict=True)
+            for process, value in zip(compiled.columns, row, strict=True)
         )
 
-    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, list[Any]]:
+    def run(self, connection: Connection, **params: Any) -> int:
+        """Run an INSERT, UPDATE or DELETE in the connection's transaction: the rows it
+        changed."""
+        compiled = self._by_dialect.get(connection.dialect.name) or self._compile(connection)
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, compiled.arguments(params))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def _compile(self, connection: Connection) -> _Compiled:
+        dialect = connection.dialect
         compiled = self.statement.compile(dialect=dialect)
-        values = [bind.value for bind in compiled.binds.values()]
-        if compiled._bind_processors or any(value is not None for value in values):
-            raise ValueError("Prepared takes only named parameters without bind processors")
-        order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        processors = [
-            column.type._cached_result_processor(dialect, None)  # what the SQL layer applies
-            for column in self.statement.selected_columns
-        ]
-        self._by_dialect[dialect.name] = (compiled.string, order, processors)
+        assert isinstance(compiled, SQLCompiler)
+        selected = getattr(self.statement, "selected_columns", [])
+        self._by_dialect[dialect.name] = _Compiled(
+            sql=compiled.string,
+            order=tuple(compiled.positiontup or ()) if compiled.positional else None,
+            binds=dict(compiled._bind_processors),
+            constants={  # a value given when the statement was built: a LIMIT, a NULL set
+                name: bind.value for bind, name in compiled.bind_names.items() if not bind.required
+            },
+            # What the SQL layer applies to each column of a row.
+            columns=[column.type._cached_result_processor(dialect, None) for column in selected],
+        )
         return self._by_dialect[dialect.name]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    order: tuple[str, ...] | None  # the parameters' order, for a positional driver
+    binds: dict[str, Any]  # parameter name -> its type's bind processor
+    constants: dict[str, Any]
+    columns: list[Any]  # result processor (or None) by column
+
+    def arguments(self, params: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+        if self.constants:
+            params = {**self.constants, **params}
+        if self.binds:
+            params = {
+                name: value if name not in self.binds else self.binds[name](value)
+                for name, value in params.items()
+            }
+        return params if self.order is None else tuple(params[name] for name in self.order)
 
 
 def _close_reading(_error: BaseException | None = None) -> None:

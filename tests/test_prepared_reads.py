@@ -1,17 +1,27 @@
-"""The hot paths' reads on the driver's cursor (idp.db.Prepared): a row reads exactly as the
-SQL layer reads it (timestamps in UTC, JSON decoded, NULLs as None), on SQLite and PostgreSQL
-alike, over the connection a request reads on (idp.db.reading)."""
+"""The hot paths' statements on the driver's cursor (idp.db.Prepared): a row reads exactly as
+the SQL layer reads it (timestamps in UTC, JSON decoded, NULLs as None), and a write stores
+its parameters as the SQL layer would, on SQLite and PostgreSQL alike, over the connection a
+request reads on (idp.db.reading) or the session's."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
+from idp.core.security import digest
 from idp.db import Prepared, db, reading, utcnow
-from idp.oauth.families import _FAMILY_WITH_USER, family_state, family_with_user
-from idp.oauth.models import Client, TokenFamily
+from idp.identity.models import User
+from idp.oauth.families import (
+    _FAMILY_WITH_USER,
+    GRANT_COLUMNS,
+    FamilyGrant,
+    family_state,
+    family_with_user,
+    presented_refresh_token,
+)
+from idp.oauth.models import Client, RefreshToken, TokenFamily
 
 
 def _family(app, make_user, make_client, *, revoked: bool) -> str:
@@ -59,11 +69,68 @@ def test_no_row_is_none(app):
         assert family_with_user("no-such-family") is None
 
 
-def test_a_statement_with_a_literal_value_is_refused(app):
-    """A literal becomes a parameter the caller does not give: refused when first compiled."""
+def test_a_literal_in_the_statement_is_bound_as_built(app, make_user, make_client):
+    family_id = _family(app, make_user, make_client, revoked=False)  # scope "openid profile"
     table = TokenFamily.__table__
-    prepared = Prepared(
-        select(table.c.id).where(table.c.id == bindparam("id"), table.c.scope == "openid")
+
+    def of_scope(scope: str) -> Prepared:
+        return Prepared(
+            select(table.c.id).where(table.c.id == bindparam("id"), table.c.scope == scope)
+        )
+
+    with app.app_context():
+        assert of_scope("openid profile").first(reading(), id=family_id) == (family_id,)
+        assert of_scope("openid").first(reading(), id=family_id) is None
+
+
+def test_a_write_converts_its_parameters_as_the_sql_layer_does(app, make_user, make_client):
+    """A timestamp goes through its column's type (to UTC; SQLite's text form), so the row
+    reads back through the ORM as written; `run` counts the rows it changed."""
+    family_id = _family(app, make_user, make_client, revoked=False)
+    table = TokenFamily.__table__
+    revoke = Prepared(
+        update(table)
+        .where(table.c.id == bindparam("id"), table.c.revoked_at.is_(None))
+        .values(revoked_at=bindparam("now"))
     )
-    with app.app_context(), pytest.raises(ValueError, match="named parameters"):
-        prepared.first(reading(), id="x")
+    at = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2)))
+    with app.app_context():
+        connection = db.session.connection()
+        assert revoke.run(connection, id=family_id, now=at) == 1
+        assert revoke.run(connection, id=family_id, now=at) == 0  # already revoked
+        db.session.commit()
+        family = db.session.get(TokenFamily, family_id)
+        assert family is not None and family.revoked_at == at
+        assert family.revoked_at.utcoffset() == timedelta(0)
+
+
+def test_a_presented_refresh_token_reads_as_its_rows(app, make_user, make_client):
+    family_id = _family(app, make_user, make_client, revoked=False)
+    with app.app_context():
+        db.session.add(
+            RefreshToken(
+                token_hash=digest("presented"),
+                family_id=family_id,
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+        )
+        db.session.commit()
+        row = db.session.scalars(select(RefreshToken)).one()
+        family = row.family
+        user = db.session.get(User, family.user_id)
+        assert user is not None
+
+        found = presented_refresh_token(digest("presented"))
+
+        assert found is not None
+        assert (found.id, found.token_hash, found.expires_at, found.rotated_at) == (
+            row.id,
+            row.token_hash,
+            row.expires_at,
+            None,
+        )
+        assert found.family == FamilyGrant(
+            **{column.name: getattr(family, column.name) for column in GRANT_COLUMNS}
+        )
+        assert found.user is not None and (found.user.id, found.user.email) == (user.id, user.email)
+        assert presented_refresh_token(digest("unknown")) is None

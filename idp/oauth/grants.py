@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, NoReturn
 
 from authlib.oauth2.rfc6749 import grants
@@ -28,8 +28,7 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidScopeError,
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import select, update
 
 from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
@@ -37,7 +36,8 @@ from idp.db import db, utcnow
 from idp.identity.models import User
 from idp.oauth.client_auth import AUTH_METHODS, CONFIDENTIAL_METHODS
 from idp.oauth.errors import printable
-from idp.oauth.models import AuthorizationCode, Client, RefreshToken, TokenFamily
+from idp.oauth.families import FamilyGrant, RefreshTokenState, presented_refresh_token
+from idp.oauth.models import AuthorizationCode, Client, TokenFamily
 from idp.oauth.organizations import still_member
 from idp.oauth.requests import AuthorizationRequest
 from idp.oauth.resources import check_scopes, narrowed, target_of
@@ -46,14 +46,6 @@ from idp.oauth.tokens import Grant
 from idp.oauth.wiring import ServerParts
 
 CODE_TTL = 60
-# A presented refresh token with its family and user, in one statement built once.
-_PRESENTED = (
-    select(RefreshToken, User)
-    .join(RefreshToken.family)
-    .outerjoin(User, User.id == TokenFamily.user_id)
-    .options(contains_eager(RefreshToken.family))
-    .where(RefreshToken.token_hash == bindparam("token_hash"))
-)
 
 
 class S256Only(CodeChallenge):
@@ -210,21 +202,25 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
 @dataclass
 class PresentedRefreshToken:
-    """A refresh token row in the shape Authlib's RefreshTokenGrant asks for."""
+    """A presented refresh token in the shape Authlib's RefreshTokenGrant asks for."""
 
-    row: RefreshToken
-    user: User | None = None  # the family's, read with it
+    token: RefreshTokenState
 
     def check_client(self, client: Client) -> bool:
-        return self.row.family.client_id == client.id
+        return self.token.family.client_id == client.id
 
     def get_scope(self) -> str:
         # RFC 6749 §6: the new refresh token keeps the scope of the one presented.
-        return self.row.family.scope
+        return self.token.family.scope
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    """RFC 6749 §6 with rotation; the checks run in the order listed in `_check`."""
+    """RFC 6749 §6 with rotation; the checks run in the order listed in `_check`.
+
+    The presented token, its family and its user are read in one SELECT on the driver's
+    cursor (idp.oauth.families), and the rotation writes with Core statements
+    (idp.oauth.rotation): a refresh builds no ORM object.
+    """
 
     server: ServerParts
 
@@ -232,21 +228,21 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> PresentedRefreshToken:
-        found = db.session.execute(_PRESENTED, {"token_hash": digest(refresh_token)}).first()
-        if found is None:
+        token = presented_refresh_token(digest(refresh_token))
+        if token is None:
             raise InvalidGrantError("The refresh token is unknown.")
-        row, user = found
         grace = timedelta(seconds=self.server.settings.refresh_reuse_grace)
-        _check(row, self.request.client, grace)
-        _within(self.request.payload.scope or "", row.family.scope)
+        _check(token, self.request.client, grace)
+        family = token.family
+        _within(self.request.payload.scope or "", family.scope)
         # RFC 8707 §2.2: the family's resources, or fewer; a resource since removed is refused.
-        resources = narrowed(requested_resources(self.request), row.family.resources)
+        resources = narrowed(requested_resources(self.request), family.resources)
         target_of(resources, allow_unregistered=self.server.settings.allow_unregistered_resources)
         self.request.resources = resources
-        return PresentedRefreshToken(row, user)
+        return PresentedRefreshToken(token)
 
-    def authenticate_user(self, refresh_token: PresentedRefreshToken) -> User | None:
-        return refresh_token.user  # read with the token
+    def authenticate_user(self, refresh_token: PresentedRefreshToken) -> Any:
+        return refresh_token.token.user  # read with the token
 
     def generate_token(
         self,
@@ -256,14 +252,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         expires_in: Any = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        row: RefreshToken = self.request.refresh_token.row
+        token: RefreshTokenState = self.request.refresh_token.token
+        client: Client = self.request.client
         grace = timedelta(seconds=self.server.settings.refresh_reuse_grace)
-        successor = rotate(row, self.request.client, grace, self.server.tokens)
+        successor = rotate(token, client, grace, self.server.tokens)
         if successor is None:
-            _revoke_for_reuse(row)
-        family = row.family
+            _revoke_for_reuse(token.family, client)
+        family = token.family
         grant = Grant(
-            client=self.request.client,
+            client=client,
             scope=" ".join(dict.fromkeys((scope or family.scope).split())),
             user=user,
             session_id=family.session_id,
@@ -289,35 +286,29 @@ def requested_resources(request: Any) -> list[str]:
     return [str(value) for value in request.payload.datalist.get("resource", [])]
 
 
-def _check(row: RefreshToken, client: Client, grace: timedelta) -> None:
-    family, now = row.family, utcnow()
+def _check(token: RefreshTokenState, client: Client, grace: timedelta) -> None:
+    family, now = token.family, utcnow()
     if family.client_id != client.id:
         raise InvalidGrantError("The refresh token was issued to another client.")
     if family.revoked_at is not None:
         raise InvalidGrantError("The refresh token was revoked.")
-    if row.expires_at <= now or family.expires_at <= now:
+    if token.expires_at <= now or family.expires_at <= now:
         raise InvalidGrantError("The refresh token has expired.")
-    if row.rotated_at is not None:
-        _allow_reuse(row, row.rotated_at, grace)
+    if token.rotated_at is not None and now - token.rotated_at > grace:
+        # RFC 9700 §4.14.2: reuse of a rotated token revokes its family, past a short grace.
+        _revoke_for_reuse(family, client)
     if not still_member(family.user_id, family.organization_id):
         revoke_family(family.id)
         db.session.commit()
         raise InvalidGrantError("The user is no longer a member of the grant's organization.")
 
 
-def _allow_reuse(row: RefreshToken, rotated_at: datetime, grace: timedelta) -> None:
-    """RFC 9700 §4.14.2: reuse of a rotated token revokes its family, past a short grace."""
-    if utcnow() - rotated_at > grace:
-        _revoke_for_reuse(row)
-
-
-def _revoke_for_reuse(row: RefreshToken) -> NoReturn:
-    family = row.family
+def _revoke_for_reuse(family: FamilyGrant, client: Client) -> NoReturn:
     revoke_family(family.id)
     record(
         Event.REFRESH_TOKEN_REUSED,
         user_id=family.user_id,
-        subject=family.client.client_id,
+        subject=client.client_id,
         family=family.id,
     )
     db.session.commit()

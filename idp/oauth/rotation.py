@@ -18,14 +18,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import Table, bindparam, insert, select, update
 
 from idp.core.security import digest, new_token
-from idp.db import db, utcnow
+from idp.db import Prepared, db, utcnow
+from idp.oauth.families import RefreshTokenState
 from idp.oauth.models import Client, RefreshToken
 from idp.oauth.tokens import TokenService
 
-# Core statements, built once: the rotation writes through the session's connection, in the
-# request's one transaction (its caller commits once), with none of the ORM's bookkeeping.
+# Core statements, compiled once and run on the driver's cursor (idp.db.Prepared): the
+# rotation writes through the session's connection, in the request's one transaction (its
+# caller commits once), with none of the ORM's bookkeeping.
 TABLE: Table = RefreshToken.__table__  # type: ignore[assignment]
-_ROTATE = (
+_ROTATE = Prepared(
     update(TABLE)
     .where(TABLE.c.id == bindparam("row_id"), TABLE.c.rotated_at.is_(None))
     .values(
@@ -34,7 +36,9 @@ _ROTATE = (
         successor_until=bindparam("until"),
     )
 )
-_KEPT = select(TABLE.c.successor, TABLE.c.successor_until).where(TABLE.c.id == bindparam("row_id"))
+_KEPT = Prepared(
+    select(TABLE.c.successor, TABLE.c.successor_until).where(TABLE.c.id == bindparam("row_id"))
+)
 # At most a batch of successors past their window, skipping rows another rotation is sweeping
 # (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite writes one at a time anyway): concurrent
 # rotations of different families never wait on each other's sweep, and each rotation adds
@@ -46,40 +50,44 @@ _EXPIRED = (
     .limit(DROP_BATCH)
     .with_for_update(skip_locked=True)
 )
-_DROP_EXPIRED = (
+_DROP_EXPIRED = Prepared(
     update(TABLE)
     .where(TABLE.c.id.in_(_EXPIRED.scalar_subquery()))
     .values(successor=None, successor_until=None)
 )
-_STORE = insert(TABLE).values(
-    token_hash=bindparam("hash"),
-    family_id=bindparam("family"),
-    created_at=bindparam("now"),
-    expires_at=bindparam("expires"),
+_STORE = Prepared(
+    insert(TABLE).values(
+        token_hash=bindparam("hash"),
+        family_id=bindparam("family"),
+        created_at=bindparam("now"),
+        expires_at=bindparam("expires"),
+    )
 )
 
 
-def rotate(row: RefreshToken, client: Client, grace: timedelta, tokens: TokenService) -> str | None:
+def rotate(
+    row: RefreshTokenState, client: Client, grace: timedelta, tokens: TokenService
+) -> str | None:
     """The refresh token that replaces `row` (issued to `client`): minted now if this request
     rotates it, else the one minted by the request that did, while its window lasts. None:
     `row` was reused."""
     token, now = new_token(32), utcnow()
     sealed = tokens.successors.seal(token.encode(), label=row.token_hash)
     connection = db.session.connection()
-    values = {"row_id": row.id, "now": now, "sealed": sealed, "until": now + grace}
-    if connection.execute(_ROTATE, values).rowcount == 1:
-        connection.execute(_DROP_EXPIRED, {"now": now})  # nobody may fetch those any more
+    if _ROTATE.run(connection, row_id=row.id, now=now, sealed=sealed, until=now + grace) == 1:
+        _DROP_EXPIRED.run(connection, now=now)  # nobody may fetch those any more
         family = row.family
         expires = min(family.expires_at, now + timedelta(seconds=client.refresh_token_ttl))
-        stored = {"hash": digest(token), "family": family.id, "expires": expires}
-        connection.execute(_STORE, {**stored, "now": now})
+        _STORE.run(connection, hash=digest(token), family=family.id, now=now, expires=expires)
         return token
     # Another request rotated it; our UPDATE waited for that one to commit, so its successor
     # is on the row now (or, past the window, gone).
-    kept = connection.execute(_KEPT, {"row_id": row.id}).one()
-    if kept.successor is None or _over(kept.successor_until):
+    kept = _KEPT.first(connection, row_id=row.id)
+    assert kept is not None, "a rotated row is kept while its family lives"
+    successor, until = kept
+    if successor is None or _over(until):
         return None
-    return tokens.successors.open(kept.successor, label=row.token_hash).decode()
+    return tokens.successors.open(successor, label=row.token_hash).decode()
 
 
 def _over(until: datetime | None) -> bool:

@@ -26,19 +26,21 @@ from joserfc.jwk import KeySet
 
 from idp.core.security import digest, new_token
 from idp.db import db, utcnow
-from idp.identity.models import User
 from idp.keys import KeyRing, KeyStore, SigningKey
 from idp.keys.jwk import ALGORITHMS
 from idp.keys.sealing import Sealer
+from idp.oauth.families import FamilyGrant
 from idp.oauth.models import Client, RefreshToken, TokenFamily
 from idp.oauth.organizations import claims as organization_claims
 from idp.oauth.resources import Target, registered_target
-from idp.oauth.scopes import subject, user_claims
+from idp.oauth.scopes import ClaimsUser, subject, user_claims
 
 # OpenID Connect Core §3.1.3.6: at_hash is optional in the code flow, and Core defines its hash
 # only for the SHA-2 algorithms; for Ed25519 libraries disagree (Authlib's client refuses any
 # at_hash), so ID tokens signed with Ed25519 go without.
 AT_HASH_ALGORITHMS = ("RS256", "ES256")
+# A family as a row, or as a refresh reads it (idp.oauth.families).
+Family = TokenFamily | FamilyGrant
 
 
 @dataclass
@@ -47,7 +49,7 @@ class Grant:
 
     client: Client
     scope: str
-    user: User | None = None
+    user: ClaimsUser | None = None  # a `User`, or a refresh's `UserClaims`
     session_id: int | None = None
     auth_time: datetime | None = None
     acr: str | None = None
@@ -110,7 +112,7 @@ class TokenService:
         db.session.add(family)
         return family
 
-    def issue(self, grant: Grant, family: TokenFamily | None, *, refresh: bool) -> dict[str, Any]:
+    def issue(self, grant: Grant, family: Family | None, *, refresh: bool) -> dict[str, Any]:
         """The token response body (RFC 6749 §5.1); the caller commits.
 
         `scope` is the access token's: with resources, only what they accept (RFC 8707 §2.2).
@@ -130,7 +132,7 @@ class TokenService:
             body["id_token"] = self.id_token(grant, access_token)
         return body
 
-    def refresh_token(self, client: Client, family: TokenFamily, token: str | None = None) -> str:
+    def refresh_token(self, client: Client, family: Family, token: str | None = None) -> str:
         """Store a refresh token (`token`, or a new one) of `family`; return it."""
         token = token or new_token(32)
         expires = min(family.expires_at, utcnow() + timedelta(seconds=client.refresh_token_ttl))
@@ -139,7 +141,7 @@ class TokenService:
         )
         return token
 
-    def access_token(self, grant: Grant, family: TokenFamily | None, target: Target) -> str:
+    def access_token(self, grant: Grant, family: Family | None, target: Target) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer,
