@@ -17,10 +17,16 @@ from idp.core.security import digest
 from idp.core.store import StoreUnavailable, app_store
 from idp.db import db
 from idp.errors import IdpError
-from idp.identity import passkey_protocol as protocol
 from idp.identity.models import User
-from idp.identity.passkey_protocol import Assertion, RelyingParty
-from idp.identity.passkeys import Passkey, PasskeyError, clean_name, remove, rename
+from idp.identity.passkeys import (
+    Assertion,
+    Passkey,
+    PasskeyError,
+    RelyingParty,
+    clean_name,
+    remove,
+    rename,
+)
 from idp.mail import app_mailer
 from idp.settings import app_settings
 
@@ -51,6 +57,8 @@ def begin_registration(user: User, browser: str, name: str) -> str:
     authenticator makes anything; raises `IdpError`, or `PasskeysUnavailable`."""
     if name.strip():
         clean_name(name)
+    from idp.identity import passkey_protocol as protocol  # loads webauthn
+
     ceremony = protocol.registration_options(relying_party(), user)
     _keep("register", browser, ceremony.challenge, user)  # first: nothing is kept without it
     db.session.commit()  # the user handle, made on first use
@@ -69,6 +77,8 @@ def finish_registration(
     """Verify and store the new passkey, and tell the owner; nothing is kept on `IdpError`."""
     try:
         challenge = _take("register", browser, user)
+        from idp.identity import passkey_protocol as protocol  # loads webauthn
+
         passkey = protocol.register(relying_party(), user, _answer(credential), challenge, name)
     except IdpError:
         db.session.rollback()
@@ -92,6 +102,8 @@ def finish_registration(
 def begin_authentication(purpose: str, browser: str, user: User | None = None) -> str:
     """The request options (JSON text): for `user`'s passkeys (a second factor), else for any
     discoverable one. `purpose` keeps parallel requests of one browser apart."""
+    from idp.identity import passkey_protocol as protocol  # loads webauthn
+
     ceremony = protocol.authentication_options(relying_party(), user)
     _keep(purpose, browser, ceremony.challenge, user)
     return ceremony.options
@@ -103,6 +115,8 @@ def finish_authentication(
     """The verified assertion; on `IdpError` only the PASSKEY_FAILED event is kept."""
     try:
         challenge = _take(purpose, browser, user)
+        from idp.identity import passkey_protocol as protocol  # loads webauthn
+
         assertion = protocol.authenticate(relying_party(), _answer(credential), challenge, user)
     except IdpError:
         db.session.commit()  # the PASSKEY_FAILED event the check recorded
@@ -150,6 +164,8 @@ def _answer(credential: object) -> dict[str, Any]:
 
 
 def _keep(purpose: str, browser: str, challenge: bytes, user: User | None) -> None:
+    from idp.identity import passkey_protocol as protocol  # loads webauthn
+
     text = protocol.encode_challenge(challenge)
     value = {"challenge": text, "user_id": user.id if user else None}
     try:
@@ -180,6 +196,8 @@ def _consume(key: str, user: User | None) -> bytes:
         raise CeremonyExpired(EXPIRED, detail="challenge already used")
     if value["user_id"] != (user.id if user else None):
         raise CeremonyExpired(EXPIRED, detail="challenge was for another user")
+    from idp.identity import passkey_protocol as protocol  # loads webauthn
+
     return protocol.decode_challenge(value["challenge"])
 
 

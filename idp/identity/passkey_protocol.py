@@ -1,6 +1,8 @@
 """WebAuthn checks: the options a ceremony sends, and verifying what the authenticator
 answers. The only module that imports `webauthn` (py_webauthn); it turns the library's
-exceptions into `PasskeyError` with a message for the user. The challenge is kept between the
+exceptions into `PasskeyError` with a message for the user. It is imported on first use
+(idp.identity.passkey_ceremonies): with the library it loads about 5 MiB, which a worker
+serving only the protocol endpoints never needs. The challenge is kept between the
 two halves by idp.identity.passkey_ceremonies; nothing here knows about HTTP.
 
 WebAuthn Level 3: §5.4 (creation options), §5.5 (request options), §7.1 (registering a new
@@ -38,10 +40,12 @@ from idp.core.audit import Event, record
 from idp.db import db, utcnow
 from idp.identity.models import User
 from idp.identity.passkeys import (
+    Assertion,
     Passkey,
     PasskeyCloned,
     PasskeyError,
     PasskeyUserHandle,
+    RelyingParty,
     clean_name,
     describe,
     passkeys_of,
@@ -58,30 +62,11 @@ TIMEOUT_MS = 300_000
 
 
 @dataclass(frozen=True)
-class RelyingParty:
-    id: str
-    name: str
-    origins: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Ceremony:
     """Options for the browser (JSON text) and the challenge to keep until the answer."""
 
     options: str
     challenge: bytes
-
-
-@dataclass(frozen=True)
-class Assertion:
-    passkey: Passkey
-    user_verified: bool
-
-    @property
-    def amr(self) -> list[str]:
-        """RFC 8176 methods: the key, plus "mfa" when the authenticator verified the user
-        (something held and something known or biometric)."""
-        return [self.passkey.amr, "mfa"] if self.user_verified else [self.passkey.amr]
 
 
 RETRY = "Please try again."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, LargeBinary, String, select
@@ -144,3 +145,24 @@ def describe(aaguid: str, transports: list[str], synced: bool) -> str:
     if {"usb", "nfc", "ble"} & set(transports):
         return "Security key"
     return "Passkey on this device"
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """This site as WebAuthn names it (L3 §5.1.3 `rp`): its RP ID, name and origins."""
+
+    id: str
+    name: str
+    origins: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Assertion:
+    passkey: Passkey
+    user_verified: bool
+
+    @property
+    def amr(self) -> list[str]:
+        """RFC 8176 methods: the key, plus "mfa" when the authenticator verified the user
+        (something held and something known or biometric)."""
+        return [self.passkey.amr, "mfa"] if self.user_verified else [self.passkey.amr]

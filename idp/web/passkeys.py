@@ -30,8 +30,7 @@ from idp.identity import login, passkeys
 from idp.identity import passkey_ceremonies as ceremonies
 from idp.identity.bans import active_ban, banned_message
 from idp.identity.models import User
-from idp.identity.passkey_protocol import Assertion
-from idp.identity.passkeys import Passkey
+from idp.identity.passkeys import Assertion, Passkey
 from idp.settings import app_settings
 from idp.web import authn, security
 from idp.web.current import (
