@@ -7,8 +7,9 @@ racing it waits on that row (a row lock on PostgreSQL, the write lock on SQLite)
 rotated once the first one has committed, and hands out the same successor. However many
 requests race, in however many processes, and however often a client retries within the
 window, a family has one live refresh token. Past the window the presented token counts as
-reused, which the caller punishes. Successors past their window are dropped, a batch at each
-rotation, so no sealed token is kept much longer than the window.
+reused, which the caller punishes. Successors past their window are dropped by a rotation, a
+batch at most once a second in each process, so no sealed token is kept much longer than the
+window.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ _KEPT = Prepared(
 )
 # At most a batch of successors past their window, skipping rows another rotation is sweeping
 # (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite writes one at a time anyway): concurrent
-# rotations of different families never wait on each other's sweep, and each rotation adds
-# one successor while its sweep may drop many, so none is kept long past its window.
-DROP_BATCH = 50
+# rotations of different families never wait on each other's sweep. One sweep a second per
+# process, not one per rotation (a statement, on PostgreSQL a round trip, saved on the others);
+# a batch is more than a process rotates in a second, so none is kept long past its window.
+SWEEP_EVERY = timedelta(seconds=1)
+DROP_BATCH = 1000
 _EXPIRED = (
     select(TABLE.c.id)
     .where(TABLE.c.successor_until < bindparam("now"))
@@ -75,7 +78,8 @@ def rotate(
     sealed = tokens.successors.seal(token.encode(), label=row.token_hash)
     connection = db.session.connection()
     if _ROTATE.run(connection, row_id=row.id, now=now, sealed=sealed, until=now + grace) == 1:
-        _DROP_EXPIRED.run(connection, now=now)  # nobody may fetch those any more
+        if _sweep_due(now):
+            _DROP_EXPIRED.run(connection, now=now)  # nobody may fetch those any more
         family = row.family
         expires = min(family.expires_at, now + timedelta(seconds=client.refresh_token_ttl))
         _STORE.run(connection, hash=digest(token), family=family.id, now=now, expires=expires)
@@ -88,6 +92,20 @@ def rotate(
     if successor is None or _over(until):
         return None
     return tokens.successors.open(successor, label=row.token_hash).decode()
+
+
+_last_sweep: datetime | None = None  # in this process
+
+
+def _sweep_due(now: datetime) -> bool:
+    """Whether this rotation sweeps: none for SWEEP_EVERY before it here (or the clock was set
+    back past the last one). Two threads may both sweep; that is harmless."""
+    global _last_sweep
+    last = _last_sweep
+    if last is not None and timedelta(0) <= now - last < SWEEP_EVERY:
+        return False
+    _last_sweep = now
+    return True
 
 
 def _over(until: datetime | None) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from sqlalchemy import select
 
 from idp.core.audit import AuditEvent
 from idp.core.security import digest
-from idp.db import db
+from idp.db import db, utcnow
 from idp.oauth.models import Client, RefreshToken, TokenFamily
 from tests.oauth.issued import claims_of, issue, post_as, refresh, userinfo
 
@@ -315,8 +316,42 @@ def test_a_rotation_never_waits_on_another_familys_expired_successor(
     with server.app.app_context():
         kept = db.session.get(RefreshToken, locked)
         assert kept is not None and kept.successor is not None  # skipped, not waited on
+    clock.advance(1)  # sweeps are a second apart (idp.oauth.rotation)
     assert refresh(server, client, rotated.json()["refresh_token"]).status_code == 200
     with server.app.app_context():
         db.session.expire_all()
         kept = db.session.get(RefreshToken, locked)
         assert kept is not None and kept.successor is None  # the next sweep dropped it
+
+
+def test_expired_successors_are_swept_once_a_second_not_on_every_rotation(
+    server, browser, make_user, make_client, clock
+):
+    """A successor past its window is dropped by the first rotation a second or more after the
+    last sweep in the process; rotations in between leave it (one statement a second, not one
+    per rotation)."""
+    make_user()
+    client = make_client()
+    first, second, third = (issue(server, browser, client) for _ in range(3))
+    clock.advance(5)
+    assert refresh(server, client, first["refresh_token"]).status_code == 200  # a sweep
+    with server.app.app_context():
+        row = db.session.scalars(
+            select(RefreshToken).where(RefreshToken.token_hash == digest(first["refresh_token"]))
+        ).one()
+        row.successor_until = utcnow() - timedelta(seconds=1)  # its window is over
+        db.session.commit()
+        row_id = row.id
+
+    def kept() -> str | None:
+        with server.app.app_context():
+            found = db.session.get(RefreshToken, row_id)
+            assert found is not None
+            return found.successor
+
+    clock.advance(0.2)
+    assert refresh(server, client, second["refresh_token"]).status_code == 200
+    assert kept() is not None  # within a second of the last sweep: left
+    clock.advance(1)
+    assert refresh(server, client, third["refresh_token"]).status_code == 200
+    assert kept() is None
