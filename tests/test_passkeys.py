@@ -8,11 +8,8 @@ checks the message and that nothing stored changed (`snapshot()`).
 
 from __future__ import annotations
 
-import os
 import secrets
 import struct
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from typing import Any
@@ -745,21 +742,3 @@ def make_stale(app: Flask, browser: Browser) -> None:
         row.authenticated_at -= timedelta(days=1)
         db.session.commit()
         app.extensions["idp.store"].delete("session:" + row.token_hash)
-
-
-def test_a_worker_loads_the_webauthn_library_on_its_first_ceremony(tmp_path):
-    """py_webauthn (about 5 MiB with what it imports) is loaded by the first passkey ceremony,
-    not by every worker at start: a worker that serves only the protocol endpoints never
-    holds it (README, Performance: memory)."""
-    probe = (
-        "import sys; import idp.wsgi; before = 'webauthn' in sys.modules; "
-        "from idp.identity import passkey_protocol; print(before, 'webauthn' in sys.modules)"
-    )
-    env = {**os.environ, "IDP_ENV": "development", "IDP_DATA_DIR": str(tmp_path)}
-    env.pop("DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
-    )
-
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["False", "True"]

@@ -167,3 +167,29 @@ def wait_for(process: subprocess.Popen[str], url: str) -> requests.Response:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+# Libraries a worker loads on first use, not at start (README, Performance: memory): those of
+# passkey ceremonies, the management API's body checks, authenticator-app QR codes and the
+# device names of the account pages.
+LOADED_ON_FIRST_USE = ("webauthn", "jsonschema", "segno", "ua_parser")
+
+
+def test_a_worker_loads_feature_libraries_on_first_use(tmp_path):
+    names = ", ".join(LOADED_ON_FIRST_USE)
+    probe = (
+        "import sys; import idp.wsgi; "
+        f"print(*[name in sys.modules for name in {LOADED_ON_FIRST_USE!r}]); "
+        f"import {names}; "  # the names are right: importing them loads them
+        f"print(*[name in sys.modules for name in {LOADED_ON_FIRST_USE!r}])"
+    )
+    env = {**os.environ, "IDP_ENV": "development", "IDP_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode == 0, done.stderr
+    at_start, after_use = done.stdout.splitlines()
+    assert at_start.split() == ["False"] * len(LOADED_ON_FIRST_USE)
+    assert after_use.split() == ["True"] * len(LOADED_ON_FIRST_USE)

@@ -12,7 +12,6 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from flask import Blueprint, Flask, Response, json, request
-from jsonschema import Draft202012Validator
 
 from idp.api import openapi
 from idp.api.callers import Caller, Refused, caller_for
@@ -135,6 +134,9 @@ def _body(endpoint: Endpoint) -> Any:
 
 
 def _problems(schema: Schema, value: Any, base: str) -> list[dict[str, str]]:
+    # Imported by the first API call with a body, not at start (about 3 MiB).
+    from jsonschema import Draft202012Validator
+
     errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: e.path)
     return [
         {"pointer": base + "".join(f"/{part}" for part in error.path), "detail": error.message}

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ua_parser import parse
-
 from idp.identity import two_factor
 from idp.identity.models import User
 from idp.identity.sessions import app_sessions
@@ -16,6 +14,10 @@ from idp.identity.sessions import app_sessions
 def describe_device(user_agent: str | None) -> str:
     if not user_agent:
         return "Unknown device"
+    # Imported on first use: a worker that serves no account page never holds it (with its
+    # YAML loader, about 2 MiB).
+    from ua_parser import parse
+
     result = parse(user_agent)
     browser = result.user_agent.family if result.user_agent else None
     system = result.os.family if result.os else None

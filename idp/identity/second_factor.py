@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import segno
-
 from idp.core.audit import Event, record
 from idp.db import db
 from idp.errors import IdpError
@@ -102,6 +100,8 @@ class Setup:
 def setup(user: User, secret: str) -> Setup:
     issuer = app_settings().site_name
     uri = two_factor.provisioning_uri(secret, account=user.email, issuer=issuer)
+    import segno  # on first use, not at start (about 1 MiB)
+
     qr = segno.make(uri, error="m").svg_inline(
         scale=5, dark="#000", light="#fff", title=f"QR code to add {issuer} to an app"
     )
