@@ -130,8 +130,8 @@ class Prepared:
         )
 
     def run(self, connection: Connection, **params: Any) -> int:
-        """Run an INSERT, UPDATE or DELETE in the connection's transaction: the rows it
-        changed."""
+        """Run an INSERT, UPDATE or DELETE in the connection's transaction; the number of
+        rows it changed."""
         compiled = self._by_dialect.get(connection.dialect.name) or self._compile(connection)
         cursor = connection.connection.cursor()
         try:

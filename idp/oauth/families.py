@@ -4,10 +4,10 @@ Introspection, revocation and userinfo ask only whether an access token's family
 whose it is and what it was granted; loading an ORM `TokenFamily` for that costs more than
 the query. Userinfo also needs the user's claims: `family_with_user` reads both in one
 statement (an outer join: a deleted user reads as None). A refresh reads the presented token
-with its whole family and its user: `presented_refresh_token`. The statements are compiled once and
-read on the driver's cursor (idp.db.Prepared), so a request pays for neither building,
-cache-keying nor the SQL layer's result machinery. Never cached:
-a revocation or a ban is seen by the next request, in any process.
+with its whole family and its user: `presented_refresh_token`. The statements are compiled
+once and read on the driver's cursor (idp.db.Prepared), so a request pays for neither
+building, cache-keying nor the SQL layer's result machinery. Never cached: a revocation or a
+ban is seen by the next request, in any process.
 """
 
 from __future__ import annotations
