@@ -1,15 +1,28 @@
 """The change counters behind the hot paths' caches (idp.core.generations): every ORM change to
 a client moves the `clients` counter in its own transaction, whatever form it takes, so a
-cached client is never served after a change; writing "last used" alone does not."""
+cached client is never served after a change; writing "last used" alone does not.
+
+On the lean path a kept client is checked with the request's own query (an introspection's
+token family, a refresh's presented token) or at its end: one round trip, not two. If
+another process changed the client meanwhile, the request runs again and answers as the
+database says (RFC 6749 §2.3.1: the old secret fails at once, the new one works)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from sqlalchemy import create_engine, delete, select, update
 
 from idp.core import generations
-from idp.db import db
+from idp.core.security import digest
+from idp.db import Prepared, db
+from idp.identity.models import User
 from idp.oauth.clients import cached_client, mark_used
 from idp.oauth.models import Client
+from idp.oauth.tokens import Grant, app_tokens
+
+NEW_SECRET = "a-new-secret-for-this-client-0123456789"
 
 
 def counter(app) -> int:
@@ -81,3 +94,102 @@ def test_a_change_committed_by_another_process_is_seen_by_the_next_request(app, 
 
     with app.app_context():
         assert cached_client(client.client_id).name == "After"
+
+
+def _change_elsewhere(app, client_id: str, secret_hash: str) -> None:
+    """As another process would (the CLI, an admin page, another worker): this process's
+    record of the changes it committed does not move."""
+    elsewhere = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    with elsewhere.begin() as connection:
+        table = Client.__table__
+        connection.execute(
+            update(table).where(table.c.client_id == client_id).values(secret_hash=secret_hash)
+        )
+        generations.bump(connection, "clients")
+    elsewhere.dispose()
+
+
+def _user_tokens(app, make_user, client) -> dict[str, Any]:
+    user_id = make_user("ada@example.com")
+    with app.app_context():
+        grant = Grant(
+            client=db.session.scalars(
+                select(Client).where(Client.client_id == client.client_id)
+            ).one(),
+            scope="openid profile offline_access",
+            user=db.session.get(User, user_id),
+        )
+        family = app_tokens().open_family(grant)
+        tokens = app_tokens().issue(grant, family, refresh=True)
+        db.session.commit()
+        return tokens
+
+
+def _introspect(app, client, token: str, secret: str) -> tuple[int, dict[str, Any]]:
+    answer = app.test_client().post(
+        "/introspect", data={"token": token}, auth=(client.client_id, secret)
+    )
+    return answer.status_code, answer.get_json()
+
+
+def _reads(monkeypatch) -> list[str]:
+    """The statements the hot paths run on the driver's cursor, and each separate reading of
+    the counters."""
+    reads: list[str] = []
+    first, seen = Prepared.first, generations._seen
+
+    def counted_first(self, connection, **params):  # type: ignore[no-untyped-def]
+        reads.append("counted" if "counters" in str(self.statement) else "plain")
+        return first(self, connection, **params)
+
+    def counted_seen():  # type: ignore[no-untyped-def]
+        reads.append("counters")
+        return seen()
+
+    monkeypatch.setattr(Prepared, "first", counted_first)
+    monkeypatch.setattr(generations, "_seen", counted_seen)
+    return reads
+
+
+def test_an_introspection_checks_its_kept_client_with_the_tokens_family(
+    app, make_user, make_client, monkeypatch
+):
+    client = make_client()
+    tokens = _user_tokens(app, make_user, client)
+    assert _introspect(app, client, tokens["access_token"], client.client_secret)[0] == 200
+    reads = _reads(monkeypatch)
+
+    status, body = _introspect(app, client, tokens["access_token"], client.client_secret)
+
+    assert (status, body["active"]) == (200, True)
+    assert reads == ["counted"]  # one statement: the family and the counters
+
+
+@pytest.mark.parametrize("endpoint", ["introspection", "refresh", "client_credentials"])
+def test_a_client_changed_by_another_process_is_checked_before_the_answer(
+    app, make_user, make_client, endpoint
+):
+    """RFC 6749 §2.3.1: the old secret fails at once, the new one works at once, in a
+    process that had the client in its cache; RFC 7662 §2.1 and RFC 6749 §6 and §4.4.2 (a
+    refresh and client credentials authenticate the client the same way)."""
+    client = make_client(grant_types=["authorization_code", "refresh_token", "client_credentials"])
+    tokens = _user_tokens(app, make_user, client)
+    http = app.test_client()
+
+    def call(secret: str) -> tuple[int, dict[str, Any]]:
+        if endpoint == "introspection":
+            return _introspect(app, client, tokens["access_token"], secret)
+        data = {"grant_type": "client_credentials"}
+        if endpoint == "refresh":
+            data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+        answer = http.post("/token", data=data, auth=(client.client_id, secret))
+        if answer.status_code == 200 and endpoint == "refresh":
+            tokens["refresh_token"] = answer.get_json()["refresh_token"]
+        return answer.status_code, answer.get_json()
+
+    assert call(client.client_secret)[0] == 200  # the client is now in this process's cache
+    _change_elsewhere(app, client.client_id, digest(NEW_SECRET))
+
+    status, body = call(client.client_secret)
+    assert (status, body["error"]) == (401, "invalid_client")
+    assert call(NEW_SECRET)[0] == 200

@@ -12,6 +12,13 @@ back are not seen; the application makes none.
 counters (one SELECT of this small table, once per transaction or, outside one, once per app
 context: `in_session`) on every use, or at most every `recheck_seconds`; a change committed
 in this process is seen at once.
+
+A hot protocol request (idp.web.lean) may check later: after `defer_checks()`, a kept value
+is used at once and the counter it relied on is noted. The counters then come with the
+request's own query of a token's family (`with_counters`), or are read before its
+transaction commits, or at its end (`verify_deferred`), whichever is first: a round trip
+fewer for an introspection or a refresh. Should a counter have moved, `Stale` is raised
+before anything is committed or answered, and the request runs again, checking as it goes.
 """
 
 from __future__ import annotations
@@ -24,17 +31,18 @@ from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 from flask import g, has_app_context
-from sqlalchemy import Connection, String, Table, event, select, update
+from sqlalchemy import Connection, Select, String, Table, event, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
-from idp.db import Model, db, reading
+from idp.db import Model, Prepared, db, reading
 
 T = TypeVar("T")
 NEUTRAL = "idp_cache_neutral"
 _BUMPED = "idp.generations.bumped"
 _SEEN = "idp.generations.seen"  # the counters as read in the session's transaction
 _OUTSIDE = "idp_generations"  # in g: where the counters read outside one are held
+_DEFERRED = "idp_generations_deferred"  # in g: counter name -> the value a kept value relied on
 _committed: dict[str, int] = {}  # name -> changes committed by this process
 
 
@@ -64,10 +72,18 @@ def in_session(name: str) -> Callable[[], int]:
     return current
 
 
-def _seen() -> dict[str, int]:
+def _holder() -> dict[str, Any]:
+    """Where this request's reading of the counters is kept: in the session's transaction,
+    or in the app context outside one."""
     registry = db.session.registry
-    in_transaction = registry.has() and registry().in_transaction()
-    holder: dict[str, Any] = registry().info if in_transaction else g.setdefault(_OUTSIDE, {})
+    if registry.has() and registry().in_transaction():
+        return registry().info
+    holder: dict[str, Any] = g.setdefault(_OUTSIDE, {})
+    return holder
+
+
+def _seen() -> dict[str, int]:
+    holder = _holder()
     seen: dict[str, int] | None = holder.get(_SEEN)
     if seen is None:
         # On the driver's own cursor: this runs on most protocol requests, and the SQL
@@ -79,6 +95,72 @@ def _seen() -> dict[str, int]:
         finally:
             cursor.close()
     return seen
+
+
+class Stale(Exception):
+    """A value kept by this process and used by this request was changed elsewhere: the
+    request must run again (see the module docstring)."""
+
+
+def defer_checks() -> None:
+    """For the rest of this app context, check the counters late (see the module docstring)."""
+    g.setdefault(_DEFERRED, {})
+
+
+def with_counters(statement: Select[Any]) -> Select[Any]:
+    """`statement`, a SELECT of at most one row, with every counter in front of its columns,
+    and a row even when it finds none (its own columns NULL then): for `counted`."""
+    counters = select(
+        *(
+            select(TABLE.c.value).where(TABLE.c.name == name).scalar_subquery().label(name)
+            for name in _NAMES
+        )
+    ).subquery("counters")
+    found = statement.subquery("found")
+    return select(*counters.c, *found.c).select_from(counters.outerjoin(found, true()))
+
+
+def counted(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The row of a `with_counters` statement without its counters. They are this request's
+    reading of the counters, and check what it relied on (raises Stale)."""
+    counters = {name: int(value or 0) for name, value in zip(_NAMES, row, strict=False)}
+    _holder()[_SEEN] = counters
+    _compare(counters)
+    return row[len(_NAMES) :]
+
+
+class CountedRead:
+    """A SELECT of at most one row (idp.db.Prepared) that brings the counters along while a
+    check waits for them (`with_counters`): the request's one round trip does both."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self.plain = Prepared(statement)
+        self._counted: Prepared | None = None  # made on first use: every counter is watched
+
+    def first(self, connection: Connection, **params: Any) -> tuple[Any, ...] | None:
+        if not (has_app_context() and g.get(_DEFERRED)):
+            return self.plain.first(connection, **params)
+        if self._counted is None:
+            self._counted = Prepared(with_counters(self.statement))
+        row = self._counted.first(connection, **params)
+        assert row is not None  # the counters' row is always there
+        found = counted(row)
+        return found if found[0] is not None else None  # its first column: a primary key
+
+
+def verify_deferred() -> None:
+    """Check now whatever this request relied on unchecked (raises Stale)."""
+    if g.get(_DEFERRED):
+        _compare(_seen())
+
+
+def _compare(counters: dict[str, int]) -> None:
+    relied_on: dict[str, int] = g.get(_DEFERRED) or {}
+    moved = [name for name, value in relied_on.items() if counters.get(name, 0) != value]
+    relied_on.clear()
+    if moved:
+        raise Stale(", ".join(moved))
 
 
 def bump(connection: Connection, name: str) -> None:
@@ -96,8 +178,13 @@ def bump(connection: Connection, name: str) -> None:
         )
 
 
+_NAMES: list[str] = []  # every counter watched
+
+
 def watch(model: type[Model], name: str) -> None:
     """Bump `name` with every ORM change to a `model` row (see the module docstring)."""
+    if name not in _NAMES:
+        _NAMES.append(name)
 
     def flushing(session: Session, _context: Any, _instances: Any) -> None:
         added_or_deleted = (*session.new, *session.deleted)
@@ -120,6 +207,12 @@ def _bump_in(session: Session, name: str) -> None:
     bump(session.connection(), name)
     session.info.setdefault(_BUMPED, set()).add(name)
     _forget_seen(session)
+
+
+@event.listens_for(Session, "before_commit")
+def _verify_before_commit(_session: Session) -> None:
+    if has_app_context():
+        verify_deferred()  # nothing is written on the strength of an unchecked value
 
 
 @event.listens_for(Session, "after_commit")
@@ -178,6 +271,9 @@ class Cache(Generic[T]):
         local = _committed.get(self.name, 0)
         if local == self._local and time.monotonic() < self._recheck_at:
             return self._generation
+        if local == self._local and self._generation is not None and _defers():
+            g.get(_DEFERRED)[self.name] = self._generation  # type: ignore[index]
+            return self._generation
         generation = read_generation()
         with self._lock:
             self._local = local
@@ -186,3 +282,9 @@ class Cache(Generic[T]):
                 self._values = {}
                 self._generation = generation
         return generation
+
+
+def _defers() -> bool:
+    """Whether a check may wait: in a request that defers checks, until it reads the counters
+    (from then on they are at hand)."""
+    return has_app_context() and g.get(_DEFERRED) is not None and _SEEN not in _holder()

@@ -7,7 +7,8 @@ statement (an outer join: a deleted user reads as None). A refresh reads the pre
 with its whole family and its user: `presented_refresh_token`. The statements are compiled
 once and read on the driver's cursor (idp.db.Prepared), so a request pays for neither
 building, cache-keying nor the SQL layer's result machinery. Never cached: a revocation or a
-ban is seen by the next request, in any process.
+ban is seen by the next request, in any process. An introspection's or a refresh's read also
+brings the change counters the request's client check waits for (idp.core.generations).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, select
 
+from idp.core.generations import CountedRead
 from idp.db import Prepared, reading
 from idp.identity.models import User
 from idp.oauth.models import RefreshToken, TokenFamily
@@ -33,7 +35,7 @@ USER_COLUMNS = [
     USERS.c[name] for name in ("id", "name", "email", "email_verified_at", "updated_at")
 ]
 
-_FAMILY = Prepared(select(*COLUMNS).where(TABLE.c.id == bindparam("family_id")))
+_FAMILY = CountedRead(select(*COLUMNS).where(TABLE.c.id == bindparam("family_id")))
 _FAMILY_WITH_USER = Prepared(
     select(*COLUMNS, *(column.label(f"user_{column.name}") for column in USER_COLUMNS))
     .select_from(TABLE.outerjoin(USERS, USERS.c.id == TABLE.c.user_id))
@@ -58,7 +60,7 @@ GRANT_COLUMNS = [
         "revoked_at",
     )
 ]
-_PRESENTED = Prepared(
+_PRESENTED = CountedRead(
     select(
         *TOKEN_COLUMNS,
         *(column.label(f"family_{column.name}") for column in GRANT_COLUMNS),

@@ -13,10 +13,12 @@ URL map) is answered here:
   input checks of idp.web.inputs run, then the function that the endpoint's Flask view calls
   too, given this request. Not run: CSRF (these views are exempt), the limiter's app-wide
   hooks (no limit applies to them), the HTML pages' security headers (but HSTS, over HTTPS),
-  the sign-in cookie hooks. An unexpected error goes to the app's error handlers, in a
-  request context made for them. A request of a shape not taken there (a JSON or multipart
-  body, say: see idp.web.lean_request) gets a request context with no cookie session, and
-  the Flask view.
+  the sign-in cookie hooks. A kept client (or resource) is used at once and checked with
+  the request's own query, before it commits or answers (idp.core.generations); if another
+  process changed it, the request runs again. An unexpected error goes to the app's error
+  handlers, in a request context made for them. A request of a shape not taken there (a
+  JSON or multipart body, say: see idp.web.lean_request) gets a request context with no
+  cookie session, and the Flask view.
 
 Each answer goes to the server as a list holding one bytes object (a server writes that at
 once, where it iterates a response object chunk by chunk); the documents' headers are built
@@ -35,7 +37,7 @@ from flask.ctx import RequestContext
 from flask.sessions import SecureCookieSession
 from werkzeug.routing import Rule
 
-from idp.core import audit, metrics
+from idp.core import audit, generations, metrics
 from idp.oauth.discovery import app_metadata, kept_metadata
 from idp.oauth.tokens import TokenService, app_tokens
 from idp.web import oauth, tokens
@@ -46,8 +48,9 @@ from idp.web.lean_request import LeanRequest
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+Answer = Callable[[Request | LeanRequest], Response]
 # Endpoint -> what answers a request to it; None: precomputed bytes.
-LEAN: dict[str, Callable[[Request | LeanRequest], Response] | None] = {
+LEAN: dict[str, Answer | None] = {
     "oauth.jwks": None,
     "oauth.discovery": None,
     "oauth.token": oauth.token_response,
@@ -136,13 +139,26 @@ class LeanPath:
         if request is None or answer is None:
             return self._in_context(environ, rule)
         origin = audit.request_origin(request.remote_addr, environ.get("HTTP_USER_AGENT", ""))
-        with self.app.app_context(), origin:
+        with origin:
             try:
-                refused = refusal(request)
-                return protocol_refusal(refused) if refused is not None else answer(request)
+                return self._answer(request, answer, defer=True)
+            except generations.Stale:  # a kept client changed elsewhere: again, checking first
+                return self._answer(request, answer, defer=False)
             except Exception as error:
                 with _Matched(self.app, environ, rule):
                     return self.app.make_response(self.app.handle_user_exception(error))
+
+    def _answer(self, request: LeanRequest, answer: Answer, *, defer: bool) -> Response:
+        """The endpoint's answer, in an app context of its own; with `defer`, kept clients
+        and resources are checked with the request's own query, or at its end
+        (idp.core.generations), and Stale raised before it commits or answers."""
+        with self.app.app_context():
+            if defer:
+                generations.defer_checks()
+            refused = refusal(request)
+            response = protocol_refusal(refused) if refused is not None else answer(request)
+            generations.verify_deferred()
+            return response
 
     def _in_context(self, environ: WSGIEnvironment, rule: Rule) -> Response:
         with _Matched(self.app, environ, rule):
