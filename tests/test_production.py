@@ -170,9 +170,9 @@ def wait_for(process: subprocess.Popen[str], url: str) -> requests.Response:
 
 
 # Libraries a worker loads on first use, not at start (README, Performance: memory): those of
-# passkey ceremonies, the management API's body checks, authenticator-app QR codes and the
-# device names of the account pages.
-LOADED_ON_FIRST_USE = ("webauthn", "jsonschema", "segno", "ua_parser")
+# passkey ceremonies, the management API's body checks, authenticator-app QR codes, the
+# device names of the account pages, and SAML's XML and XML signatures.
+LOADED_ON_FIRST_USE = ("webauthn", "jsonschema", "segno", "ua_parser", "lxml", "signxml")
 
 
 def test_a_worker_loads_feature_libraries_on_first_use(tmp_path):

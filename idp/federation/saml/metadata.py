@@ -13,10 +13,9 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-from lxml import etree
-
 from idp.federation.saml.requests import POST_BINDING, REDIRECT_BINDING
 from idp.federation.saml.xml import DS, MD, NS, XmlRefused, parse, tag
+from idp.federation.xml_libraries import etree
 
 PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 ENCRYPTION_METHODS = (

@@ -13,10 +13,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from lxml import etree
-
 from idp.federation.saml.redirect import to_redirect
 from idp.federation.saml.xml import SAML, SAMLP, tag
+from idp.federation.xml_libraries import etree
 
 POST_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 REDIRECT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"

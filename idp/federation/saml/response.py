@@ -26,12 +26,9 @@ import binascii
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from lxml import etree
-from signxml.exceptions import InvalidInput, InvalidSignature
-from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
-
 from idp.federation.saml.encryption import DecryptionRefused, decrypt
 from idp.federation.saml.xml import DS, NS, SAML, SAMLP, XmlRefused, parse, tag
+from idp.federation.xml_libraries import etree, signxml
 
 SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
@@ -169,15 +166,15 @@ def _standalone(element: etree._Element) -> etree._Element:
 
 
 def _verify(root: etree._Element, certificates: list[str]) -> etree._Element:
-    config = SignatureConfiguration(location="./", expect_references=1)
+    config = signxml.verifier.SignatureConfiguration(location="./", expect_references=1)
     for certificate in certificates:
         try:
-            result = XMLVerifier().verify(
+            result = signxml.verifier.XMLVerifier().verify(
                 root, x509_cert=certificate, expect_config=config, id_attribute="ID"
             )
-        except (InvalidSignature, InvalidInput, ValueError):
+        except (signxml.exceptions.InvalidSignature, signxml.exceptions.InvalidInput, ValueError):
             continue
-        signed = result.signed_xml if isinstance(result, VerifyResult) else None
+        signed = result.signed_xml if isinstance(result, signxml.verifier.VerifyResult) else None
         if signed is not None:
             return signed
     raise SamlRefused(

@@ -10,7 +10,7 @@ have them dropped (`comments=False`).
 
 from __future__ import annotations
 
-from lxml import etree
+from idp.federation.xml_libraries import etree
 
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"

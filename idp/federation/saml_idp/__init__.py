@@ -2,7 +2,7 @@
 
 - `models.py`: the registered service providers; `registry.py` registers them from their
   metadata (`sp_metadata.py`), changes and removes them, with audit rows;
-- `metadata.py`: our IdP metadata; `signing.py`: XML signatures (the only importer of signxml);
+- `metadata.py`: our IdP metadata; `signing.py`: XML signatures (the only user of signxml here);
 - `xml.py`: the hardened parser every incoming document goes through;
 - `bindings.py`: HTTP-Redirect and HTTP-POST encodings (SAML bindings §3.4, §3.5);
 - `requests.py`: AuthnRequest and LogoutRequest checks; `responses.py`: the signed Response;

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import base64
 
-from lxml import etree
-
 from idp.federation.saml_idp.xml import DS, EMAIL, MD, PERSISTENT, POST, REDIRECT
+from idp.federation.xml_libraries import etree
 
 PATHS = {"metadata": "/saml/metadata", "sso": "/saml/sso", "slo": "/saml/slo"}
 PROTOCOL = "urn:oasis:names:tc:SAML:2.0:protocol"

@@ -13,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from lxml import etree
-
 from idp.core.store import Store
 from idp.errors import IdpError
 from idp.federation.saml_idp import bindings, registry, signing
 from idp.federation.saml_idp.models import SamlServiceProvider
 from idp.federation.saml_idp.xml import NAME_ID_FORMATS, NS, POST, SAMLP, BadXml, parse, text
+from idp.federation.xml_libraries import etree
 
 MAX_AGE = timedelta(minutes=5)  # how old an IssueInstant may be
 SKEW = timedelta(seconds=60)  # how far ahead a sender's clock may run

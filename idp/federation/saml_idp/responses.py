@@ -12,10 +12,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from lxml import etree
-
 from idp.federation.saml_idp import signing
 from idp.federation.saml_idp.xml import SAML, SAMLP
+from idp.federation.xml_libraries import etree
 
 ASSERTION_LIFETIME = timedelta(minutes=5)
 CLOCK_SKEW = timedelta(seconds=60)

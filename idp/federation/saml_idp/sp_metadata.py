@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from lxml import etree
 
 from idp.federation.saml_idp.xml import MAX_BYTES, MD, NS, POST, REDIRECT, BadXml, parse
+from idp.federation.xml_libraries import etree
 
 FETCH_TIMEOUT = 10
 

@@ -8,10 +8,9 @@ XML bombs and XXE need one). Comments are dropped, so an element's text is read 
 
 from __future__ import annotations
 
-from lxml import etree
-
 from idp.errors import InvalidInput
 from idp.federation.saml import xml as saml_xml
+from idp.federation.xml_libraries import etree
 
 SAMLP, SAML, MD, DS, NS = saml_xml.SAMLP, saml_xml.SAML, saml_xml.MD, saml_xml.DS, saml_xml.NS
 MAX_BYTES = 256 * 1024
