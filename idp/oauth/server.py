@@ -27,7 +27,7 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError
 from flask import Flask, Request, Response, current_app
 from flask import request as flask_request
 
-from idp.core import metrics
+from idp.core import generations, metrics
 from idp.core.store import Store
 from idp.oauth.client_auth import PrivateKeyJWT, one_method
 from idp.oauth.clients import cached_client, mark_used
@@ -99,6 +99,7 @@ class Server(AuthorizationServer):  # type: ignore[misc]
     def create_token_response(self, request: Any = None) -> Response:
         oauth_request = self.create_oauth2_request(request)
         response: Response = super().create_token_response(oauth_request)
+        generations.verify_deferred()  # before counting a token the request may not answer
         client = getattr(oauth_request, "client", None)
         if response.status_code == 200:
             metrics.token_issued(oauth_request.payload.grant_type)

@@ -141,9 +141,10 @@ class LeanPath:
         origin = audit.request_origin(request.remote_addr, environ.get("HTTP_USER_AGENT", ""))
         with origin:
             try:
-                return self._answer(request, answer, defer=True)
-            except generations.Stale:  # a kept client changed elsewhere: again, checking first
-                return self._answer(request, answer, defer=False)
+                try:
+                    return self._answer(request, answer, defer=True)
+                except generations.Stale:  # a kept client changed elsewhere: again, checking
+                    return self._answer(request, answer, defer=False)
             except Exception as error:
                 with _Matched(self.app, environ, rule):
                     return self.app.make_response(self.app.handle_user_exception(error))
