@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, delete, select, update
 
 from idp.core import generations
@@ -23,6 +24,7 @@ from idp.oauth.models import Client
 from idp.oauth.tokens import Grant, app_tokens
 
 NEW_SECRET = "a-new-secret-for-this-client-0123456789"
+GRANTS = ("refresh_token", "client_credentials")
 
 
 def counter(app) -> int:
@@ -165,13 +167,22 @@ def test_an_introspection_checks_its_kept_client_with_the_tokens_family(
     assert reads == ["counted"]  # one statement: the family and the counters
 
 
-@pytest.mark.parametrize("endpoint", ["introspection", "refresh", "client_credentials"])
+def _issued(grant_type: str) -> float:
+    value = REGISTRY.get_sample_value("idp_tokens_issued_total", {"grant_type": grant_type})
+    return value or 0.0
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["introspection", "refresh", "client_credentials", "revocation"]
+)
 def test_a_client_changed_by_another_process_is_checked_before_the_answer(
-    app, make_user, make_client, endpoint
+    app, make_user, make_client, snapshot, endpoint
 ):
     """RFC 6749 §2.3.1: the old secret fails at once, the new one works at once, in a
     process that had the client in its cache; RFC 7662 §2.1 and RFC 6749 §6 and §4.4.2 (a
-    refresh and client credentials authenticate the client the same way)."""
+    refresh and client credentials authenticate the client the same way; RFC 7009 §2.1, a
+    revocation too). The refused request stores nothing (its first run, on the old copy, is
+    rolled back before it commits) and counts no token."""
     client = make_client(grant_types=["authorization_code", "refresh_token", "client_credentials"])
     tokens = _user_tokens(app, make_user, client)
     http = app.test_client()
@@ -179,6 +190,10 @@ def test_a_client_changed_by_another_process_is_checked_before_the_answer(
     def call(secret: str) -> tuple[int, dict[str, Any]]:
         if endpoint == "introspection":
             return _introspect(app, client, tokens["access_token"], secret)
+        if endpoint == "revocation":  # a write, checked before it commits
+            revoke = {"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}
+            answer = http.post("/revoke", data=revoke, auth=(client.client_id, secret))
+            return answer.status_code, answer.get_json(silent=True) or {}
         data = {"grant_type": "client_credentials"}
         if endpoint == "refresh":
             data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
@@ -187,9 +202,16 @@ def test_a_client_changed_by_another_process_is_checked_before_the_answer(
             tokens["refresh_token"] = answer.get_json()["refresh_token"]
         return answer.status_code, answer.get_json()
 
-    assert call(client.client_secret)[0] == 200  # the client is now in this process's cache
+    # The client is now in this process's cache (warmed without revoking, for a revocation).
+    if endpoint == "revocation":
+        assert _introspect(app, client, tokens["access_token"], client.client_secret)[0] == 200
+    else:
+        assert call(client.client_secret)[0] == 200
     _change_elsewhere(app, client.client_id, digest(NEW_SECRET))
 
+    stored, counted = snapshot(), {grant: _issued(grant) for grant in GRANTS}
     status, body = call(client.client_secret)
     assert (status, body["error"]) == (401, "invalid_client")
+    assert snapshot() == stored
+    assert {grant: _issued(grant) for grant in GRANTS} == counted
     assert call(NEW_SECRET)[0] == 200

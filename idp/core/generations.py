@@ -40,7 +40,7 @@ from idp.db import Model, Prepared, db, reading
 T = TypeVar("T")
 NEUTRAL = "idp_cache_neutral"
 _BUMPED = "idp.generations.bumped"
-_SEEN = "idp.generations.seen"  # the counters as read in the session's transaction
+_SEEN = "idp.generations.seen"  # the counters as this transaction (or request) read them
 _OUTSIDE = "idp_generations"  # in g: where the counters read outside one are held
 _DEFERRED = "idp_generations_deferred"  # in g: counter name -> the value a kept value relied on
 _committed: dict[str, int] = {}  # name -> changes committed by this process
