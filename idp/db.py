@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,6 +103,35 @@ def reading() -> Connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         setattr(g, _READING, connection)
     return connection
+
+
+@contextmanager
+def writes() -> Iterator[Connection]:
+    """A connection for a few Core writes that land together, without the ORM session (its
+    begin and commit cost more than a refresh token's two writes). Inside the session's
+    transaction if it has begun one (its commit lands them with the rest); otherwise on the
+    reading connection (`reading`), committed when the block ends, rolled back if it raises.
+    On PostgreSQL that connection is in autocommit, so there every statement lands on its
+    own: writes that must land together go in one statement (idp.oauth.rotation)."""
+    registry = db.session.registry
+    if registry.has() and registry().in_transaction():
+        yield registry().connection()
+        return
+    connection = reading()
+    try:
+        yield connection
+    except BaseException:
+        connection.connection.rollback()
+        raise
+    connection.connection.commit()
+
+
+def commit_session() -> None:
+    """Commit the ORM session, if it began a transaction (a request that wrote in Core only,
+    through `writes`, has none to commit, and creates no session to find out)."""
+    registry = db.session.registry
+    if registry.has() and registry().in_transaction():
+        registry().commit()
 
 
 class Prepared:

@@ -32,7 +32,7 @@ from sqlalchemy import select, update
 
 from idp.core.audit import Event, record
 from idp.core.security import digest, new_token
-from idp.db import db, utcnow
+from idp.db import commit_session, db, utcnow
 from idp.identity.models import User
 from idp.oauth.client_auth import AUTH_METHODS, CONFIDENTIAL_METHODS
 from idp.oauth.errors import printable
@@ -274,7 +274,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         )
         body = self.server.tokens.issue(grant, family, refresh=False)
         body["refresh_token"] = successor
-        db.session.commit()
+        commit_session()  # the rotation committed its own writes (idp.oauth.rotation)
         return body
 
     def revoke_old_credential(self, refresh_token: PresentedRefreshToken) -> None:

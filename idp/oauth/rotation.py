@@ -10,6 +10,11 @@ window, a family has one live refresh token. Past the window the presented token
 reused, which the caller punishes. Successors past their window are dropped by a rotation, a
 batch at most once a second in each process, so no sealed token is kept much longer than the
 window.
+
+A rotation writes without the ORM session, in a transaction of its own (idp.db.writes): on
+SQLite the UPDATE and the successor's INSERT, committed together; on PostgreSQL one statement
+(the UPDATE in a data-modifying WITH whose row the INSERT reads), which lands or not as a
+whole with no BEGIN or COMMIT around it: one round trip, not four.
 """
 
 from __future__ import annotations
@@ -18,23 +23,47 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Table, bindparam, insert, select, update
 
+from idp.core import generations
 from idp.core.security import digest, new_token
-from idp.db import Prepared, db, utcnow
+from idp.db import Prepared, utcnow, writes
 from idp.oauth.families import RefreshTokenState
 from idp.oauth.models import Client, RefreshToken
 from idp.oauth.tokens import TokenService
 
-# Core statements, compiled once and run on the driver's cursor (idp.db.Prepared): the
-# rotation writes through the session's connection, in the request's one transaction (its
-# caller commits once), with none of the ORM's bookkeeping.
+# Core statements, compiled once and run on the driver's cursor (idp.db.Prepared), with none
+# of the ORM's bookkeeping.
 TABLE: Table = RefreshToken.__table__  # type: ignore[assignment]
-_ROTATE = Prepared(
+_ROTATED = (
     update(TABLE)
     .where(TABLE.c.id == bindparam("row_id"), TABLE.c.rotated_at.is_(None))
     .values(
         rotated_at=bindparam("now"),
         successor=bindparam("sealed"),
         successor_until=bindparam("until"),
+    )
+)
+_ROTATE = Prepared(_ROTATED)
+_STORED_COLUMNS = ["token_hash", "family_id", "created_at", "expires_at"]
+_STORE = Prepared(
+    insert(TABLE).values(
+        token_hash=bindparam("hash"),
+        family_id=bindparam("family"),
+        created_at=bindparam("now"),
+        expires_at=bindparam("expires"),
+    )
+)
+# PostgreSQL: both in one statement. The INSERT stores the successor only if the UPDATE
+# rotated the row (it reads the family from the UPDATE's RETURNING): one row, or none.
+_ROTATING = _ROTATED.returning(TABLE.c.family_id).cte("rotated")
+_ROTATE_AND_STORE = Prepared(
+    insert(TABLE).from_select(
+        _STORED_COLUMNS,
+        select(
+            bindparam("hash", type_=TABLE.c.token_hash.type),
+            _ROTATING.c.family_id,
+            bindparam("now", type_=TABLE.c.created_at.type),
+            bindparam("expires", type_=TABLE.c.expires_at.type),
+        ),
     )
 )
 _KEPT = Prepared(
@@ -58,14 +87,6 @@ _DROP_EXPIRED = Prepared(
     .where(TABLE.c.id.in_(_EXPIRED.scalar_subquery()))
     .values(successor=None, successor_until=None)
 )
-_STORE = Prepared(
-    insert(TABLE).values(
-        token_hash=bindparam("hash"),
-        family_id=bindparam("family"),
-        created_at=bindparam("now"),
-        expires_at=bindparam("expires"),
-    )
-)
 
 
 def rotate(
@@ -76,17 +97,24 @@ def rotate(
     `row` was reused."""
     token, now = new_token(32), utcnow()
     sealed = tokens.successors.seal(token.encode(), label=row.token_hash)
-    connection = db.session.connection()
-    if _ROTATE.run(connection, row_id=row.id, now=now, sealed=sealed, until=now + grace) == 1:
-        if _sweep_due(now):
+    expires = min(row.family.expires_at, now + timedelta(seconds=client.refresh_token_ttl))
+    written = {"row_id": row.id, "now": now, "sealed": sealed, "until": now + grace}
+    stored = {"hash": digest(token), "expires": expires}
+    generations.verify_deferred()  # nothing is written on the strength of an unchecked client
+    with writes() as connection:
+        if connection.dialect.name == "postgresql":
+            rotated = _ROTATE_AND_STORE.run(connection, **written, **stored) == 1
+        else:
+            rotated = _ROTATE.run(connection, **written) == 1
+            if rotated:
+                _STORE.run(connection, now=now, family=row.family.id, **stored)
+        if rotated and _sweep_due(now):
             _DROP_EXPIRED.run(connection, now=now)  # nobody may fetch those any more
-        family = row.family
-        expires = min(family.expires_at, now + timedelta(seconds=client.refresh_token_ttl))
-        _STORE.run(connection, hash=digest(token), family=family.id, now=now, expires=expires)
-        return token
-    # Another request rotated it; our UPDATE waited for that one to commit, so its successor
-    # is on the row now (or, past the window, gone).
-    kept = _KEPT.first(connection, row_id=row.id)
+        if rotated:
+            return token
+        # Another request rotated it; our UPDATE waited for that one to commit, so its
+        # successor is on the row now (or, past the window, gone).
+        kept = _KEPT.first(connection, row_id=row.id)
     assert kept is not None, "a rotated row is kept while its family lives"
     successor, until = kept
     if successor is None or _over(until):

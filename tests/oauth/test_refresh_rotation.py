@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from idp.core.audit import AuditEvent
 from idp.core.security import digest
-from idp.db import db, utcnow
+from idp.db import Prepared, db, utcnow
+from idp.oauth import rotation
 from idp.oauth.models import Client, RefreshToken, TokenFamily
 from tests.oauth.issued import claims_of, issue, post_as, refresh, userinfo
 
@@ -355,3 +357,69 @@ def test_expired_successors_are_swept_once_a_second_not_on_every_rotation(
     clock.advance(1)
     assert refresh(server, client, third["refresh_token"]).status_code == 200
     assert kept() is None
+
+
+def test_a_rotation_writes_in_one_transaction_of_its_own(
+    http, browser, make_user, make_client, database_url, monkeypatch
+):
+    """A refresh reads the presented token once and writes its rotation without the ORM
+    session: on PostgreSQL one statement (the UPDATE inside the INSERT's WITH), with no BEGIN
+    or COMMIT around it; on SQLite the UPDATE and the INSERT, committed together."""
+    make_user()
+    client = make_client()
+    token = issue(http, browser, client)
+    statements: list[str] = []
+    first, run = Prepared.first, Prepared.run
+
+    def counted_first(self, connection, **params):  # type: ignore[no-untyped-def]
+        statements.append(_kind(self))
+        return first(self, connection, **params)
+
+    def counted_run(self, connection, **params):  # type: ignore[no-untyped-def]
+        statements.append(_kind(self))
+        return run(self, connection, **params)
+
+    monkeypatch.setattr(Prepared, "first", counted_first)
+    monkeypatch.setattr(Prepared, "run", counted_run)
+    monkeypatch.setattr(rotation, "_last_sweep", utcnow())  # no sweep due in this test
+    began: list[Session] = []
+    listener = (Session, "after_begin", lambda session, *_: began.append(session))
+    event.listen(*listener)
+    try:
+        response = refresh(http, client, token["refresh_token"])
+    finally:
+        event.remove(*listener)
+
+    assert response.status_code == 200, response.text
+    writes = (
+        ["WITH UPDATE INSERT"] if database_url.startswith("postgresql") else ["UPDATE", "INSERT"]
+    )
+    assert statements == ["SELECT", *writes]
+    assert began == []  # no ORM transaction: no BEGIN, no COMMIT of the session
+    assert refresh(http, client, response.json()["refresh_token"]).status_code == 200
+
+
+def _kind(prepared: Prepared) -> str:
+    sql = str(prepared.statement)
+    return "WITH UPDATE INSERT" if sql.startswith("WITH") else sql.split()[0]
+
+
+def test_a_rotation_whose_insert_fails_leaves_the_token_unrotated(
+    http, browser, make_user, make_client, snapshot, monkeypatch
+):
+    """The UPDATE and the successor's INSERT land together or not at all: an INSERT that fails
+    (here a successor whose digest collides with the presented token's) leaves the presented
+    token as it was, and it refreshes once the fault is gone."""
+    make_user()
+    client = make_client()
+    token = issue(http, browser, client)
+    before = snapshot()
+    presented = digest(token["refresh_token"])
+    monkeypatch.setattr(rotation, "digest", lambda _token: presented)
+
+    response = refresh(http, client, token["refresh_token"])
+
+    assert response.status_code == 500
+    assert snapshot() == before
+    monkeypatch.undo()
+    assert refresh(http, client, token["refresh_token"]).status_code == 200
