@@ -134,3 +134,27 @@ def test_a_presented_refresh_token_reads_as_its_rows(app, make_user, make_client
         )
         assert found.user is not None and (found.user.id, found.user.email) == (user.id, user.email)
         assert presented_refresh_token(digest("unknown")) is None
+
+
+def test_a_postgresql_connection_keeps_one_cursor_and_a_new_connection_gets_its_own(
+    app, make_user, make_client, database_url
+):
+    """On PostgreSQL the statements of a pooled connection share one cursor (psycopg reads a
+    result whole, so it holds nothing between them); once the pool replaces the connection,
+    its statements run on a cursor of the new one, never the old one's."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a kept cursor: PostgreSQL only (SQLite's is closed after each statement)")
+    family_id = _family(app, make_user, make_client, revoked=False)
+    with app.app_context():
+        connection = reading()
+        assert family_state(family_id) is not None
+        kept = connection.connection.info["idp_cursor"]
+        assert family_state("no-such-family") is None
+        assert connection.connection.info["idp_cursor"] is kept
+        connection.invalidate()  # as after a dropped connection
+    with app.app_context():
+        connection = reading()
+        assert family_state(family_id) is not None
+        cursor = connection.connection.info["idp_cursor"]
+        assert cursor is not kept
+        assert cursor.connection is connection.connection.dbapi_connection
