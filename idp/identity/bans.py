@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.db import Model, UTCDateTime, db, utcnow
@@ -33,7 +33,7 @@ class Ban(Model):
 
 def active_ban(user_id: int) -> Ban | None:
     """The person's ban while it lasts; None once it has expired or when there is none."""
-    ban = db.session.scalar(select(Ban).where(Ban.user_id == user_id))
+    ban = db.session.get(Ban, user_id)
     return ban if ban is not None and ban.is_active() else None
 
 

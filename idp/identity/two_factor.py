@@ -20,7 +20,7 @@ import time
 from datetime import timedelta
 
 import pyotp
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.core.audit import Event, record
@@ -63,8 +63,12 @@ def requires_second_factor(user: User) -> bool:
     return totp_factor(user) is not None
 
 
+# Built once: building a statement and its cache key costs more than the read it makes.
+_TOTP_OF = select(TotpFactor).where(TotpFactor.user_id == bindparam("user_id"))
+
+
 def totp_factor(user: User) -> TotpFactor | None:
-    return db.session.scalar(select(TotpFactor).where(TotpFactor.user_id == user.id))
+    return db.session.scalar(_TOTP_OF, {"user_id": user.id})
 
 
 def new_secret() -> str:

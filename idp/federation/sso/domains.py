@@ -13,7 +13,7 @@ from typing import Any
 
 import dns.exception
 import dns.resolver
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from idp.core.audit import Event, record
@@ -171,8 +171,12 @@ def _mark_verified(actor: Actor, row: SsoDomain, method: str) -> None:
     db.session.commit()
 
 
+# Built once: every password sign-in asks it (home-realm discovery).
+_VERIFIED = select(SsoDomain).where(SsoDomain.verified_domain == bindparam("domain"))
+
+
 def _verified(domain: str) -> SsoDomain | None:
-    return db.session.scalar(select(SsoDomain).where(SsoDomain.verified_domain == domain))
+    return db.session.scalar(_VERIFIED, {"domain": domain})
 
 
 def _find(organization_id: int, domain_id: int) -> SsoDomain:
