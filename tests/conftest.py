@@ -198,7 +198,7 @@ def app(request: pytest.FixtureRequest, env: dict[str, str]) -> Iterator[Flask]:
     yield created
     settle(timeout=30)  # work after an answer must not outlive its app (or use its pool)
     with created.app_context():
-        database.db.engine.dispose()
+        database.dispose()
 
 
 @pytest.fixture

@@ -158,3 +158,29 @@ def test_a_postgresql_connection_keeps_one_cursor_and_a_new_connection_gets_its_
         cursor = connection.connection.info["idp_cursor"]
         assert cursor is not kept
         assert cursor.connection is connection.connection.dbapi_connection
+
+
+def test_postgresql_reads_go_on_a_pool_of_their_own_in_autocommit_and_the_orm_never_does(
+    app, make_user, database_url
+):
+    """The hot paths read on connections opened in autocommit, in a pool of their own (no
+    BEGIN, ROLLBACK or switch of mode per request); the ORM's connections stay transactional,
+    so what a session writes still lands whole or not at all."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a reads pool: PostgreSQL only (SQLite's reads begin no transaction)")
+    user_id = make_user(name="Ada Lovelace")
+    with app.app_context():
+        read = reading()
+        assert read.connection.dbapi_connection.autocommit is True
+        assert read.engine is not db.engine
+        user = db.session.get(User, user_id)  # the session begins: the reading one goes back
+        assert db.session.connection().connection.dbapi_connection.autocommit is False
+        user.name = "Changed"
+        db.session.flush()
+        assert reading().connection.dbapi_connection.autocommit is False  # the session's
+        db.session.rollback()
+    with app.app_context():
+        assert db.session.get(User, user_id).name == "Ada Lovelace"  # rolled back whole
+        db.session.rollback()
+        # Given back to its pool as it was lent: still in autocommit, for the next request.
+        assert reading().connection.dbapi_connection.autocommit is True

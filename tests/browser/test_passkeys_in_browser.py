@@ -81,7 +81,7 @@ def server(env: dict[str, str]) -> Iterator[LiveServer]:
     live._server.app = live.app
     live.url = f"http://localhost:{port}"
     with first.app_context():
-        database.db.engine.dispose()
+        database.dispose()
     yield live
     live.stop()
 

@@ -103,7 +103,7 @@ def _serve_as_localhost(live: LiveServer, values: dict[str, str]) -> None:
     live.url = live.base = values["IDP_ISSUER"]
     settle(timeout=30)
     with first.app_context():
-        database.db.engine.dispose()
+        database.dispose()
 
 
 @dataclass

@@ -74,7 +74,7 @@ class LiveServer:
         self._thread.join(timeout=5)
         settle(timeout=30)  # work after an answer must not outlive its app (or use its pool)
         with self.app.app_context():
-            database.db.engine.dispose()
+            database.dispose()
 
 
 def _unset_app(environ: Any, start_response: Any) -> list[bytes]:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from idp.app import create_app
 from idp.core.security import digest
-from idp.db import db
+from idp.db import db, dispose
 from idp.identity.models import User
 from idp.oauth.clients import delete_client
 from idp.oauth.grants import revoke_family
@@ -55,7 +55,7 @@ def app(other: Process, env: dict[str, str]) -> Iterator[Flask]:
     local = create_app(Settings.from_env({**env, "IDP_ISSUER": other.url}))
     yield local
     with local.app_context():
-        db.engine.dispose()
+        dispose()
 
 
 def client_credentials(process: Process, client_id: str, secret: str) -> requests.Response:

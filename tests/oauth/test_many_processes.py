@@ -160,7 +160,7 @@ def app(pair: tuple[Process, Process], shared_env: dict[str, str]) -> Iterator[F
     local = create_app(Settings.from_env(shared_env))
     yield local
     with local.app_context():
-        database.db.engine.dispose()
+        database.dispose()
 
 
 # --- helpers ----------------------------------------------------------------------------------
