@@ -23,7 +23,7 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from idp.app import create_app
 from idp.core.security import digest
-from idp.db import db
+from idp.db import db, dispose
 from idp.identity.models import User
 from idp.identity.passwords import hash_password
 from idp.oauth.clients import ClientSpec, create_client
@@ -41,13 +41,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             result = _seed(args)
         finally:  # close its connections now, not whenever the app is collected
             db.session.remove()
-            db.engine.dispose()
+            dispose()  # every pool: the ORM's and the reads'
     print(json.dumps(result, indent=2))
     return result
 
 
 def _seed(args: argparse.Namespace) -> dict[str, Any]:
-    """Create the client, then load the rows; the caller disposes of the engine."""
+    """Create the client, then load the rows; the caller closes the pools."""
     client, secret = create_client(
         ClientSpec(
             name="Seeded benchmark client",

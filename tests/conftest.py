@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +199,23 @@ def app(request: pytest.FixtureRequest, env: dict[str, str]) -> Iterator[Flask]:
     settle(timeout=30)  # work after an answer must not outlive its app (or use its pool)
     with created.app_context():
         database.dispose()
+
+
+@pytest.fixture
+def build_app() -> Iterator[Callable[[Settings], Flask]]:
+    """Build more apps in a test (another process's view, other settings): each one's
+    connection pools are closed at the end, as `app`'s are."""
+    built: list[Flask] = []
+
+    def build(settings: Settings) -> Flask:
+        built.append(create_app(settings))
+        return built[-1]
+
+    yield build
+    settle(timeout=30)
+    for each in built:
+        with each.app_context():
+            database.dispose()
 
 
 @pytest.fixture

@@ -18,15 +18,20 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from idp.app import create_app
 from idp.mail import MailError
 from idp.settings import Settings
 from tests.conftest import Inbox, free_port, html_of, text_of
 from tests.helpers.waiting import assert_no_mail_to, settle
 
 
-def make_app(env: dict[str, str], **overrides: str):
-    return create_app(Settings.from_env({**env, **overrides}))
+@pytest.fixture
+def make_app(build_app):  # type: ignore[no-untyped-def]
+    """An app on the test's settings with some changed; its pools closed at the end."""
+
+    def make(env: dict[str, str], **overrides: str):  # type: ignore[no-untyped-def]
+        return build_app(Settings.from_env({**env, **overrides}))
+
+    return make
 
 
 def send_one(app, to: str = "ada@example.com") -> None:
@@ -42,7 +47,7 @@ def send_one(app, to: str = "ada@example.com") -> None:
         )
 
 
-def test_a_message_has_a_text_and_an_html_part(env, mailbox):
+def test_a_message_has_a_text_and_an_html_part(env, mailbox, make_app):
     app = make_app(env, IDP_SITE_NAME="Example ID", IDP_MAIL_FROM="Example ID <id@example.com>")
 
     send_one(app)
@@ -130,7 +135,7 @@ def starttls_server(tls: ssl.SSLContext) -> Iterator[tuple[int, Inbox]]:
     controller.stop()
 
 
-def test_starttls_with_login(env, starttls_server):
+def test_starttls_with_login(env, starttls_server, make_app):
     port, inbox = starttls_server
     # The password is percent-encoded in the URL.
     app = make_app(env, IDP_SMTP_URL=f"smtp+starttls://mailer:p%40ss%20word@127.0.0.1:{port}")
@@ -140,7 +145,7 @@ def test_starttls_with_login(env, starttls_server):
     assert "Hello Ada," in text_of(inbox.wait_for("ada@example.com"))
 
 
-def test_a_wrong_smtp_password_is_a_clear_error(env, starttls_server):
+def test_a_wrong_smtp_password_is_a_clear_error(env, starttls_server, make_app):
     port, inbox = starttls_server
     app = make_app(env, IDP_SMTP_URL=f"smtp+starttls://mailer:wrong@127.0.0.1:{port}")
 
@@ -160,7 +165,7 @@ def implicit_tls_server(tls: ssl.SSLContext) -> Iterator[tuple[int, Inbox]]:
     controller.stop()
 
 
-def test_implicit_tls(env, implicit_tls_server):
+def test_implicit_tls(env, implicit_tls_server, make_app):
     port, inbox = implicit_tls_server
     app = make_app(env, IDP_SMTP_URL=f"smtps://127.0.0.1:{port}")
 
@@ -169,7 +174,7 @@ def test_implicit_tls(env, implicit_tls_server):
     assert "Hello Ada," in text_of(inbox.wait_for("ada@example.com"))
 
 
-def test_a_server_that_is_down_is_a_clear_error(env):
+def test_a_server_that_is_down_is_a_clear_error(env, make_app):
     app = make_app(env, IDP_SMTP_URL=f"smtp://127.0.0.1:{free_port()}", IDP_SMTP_TIMEOUT="2")
 
     with pytest.raises(MailError) as raised:
@@ -182,7 +187,7 @@ def test_a_server_that_is_down_is_a_clear_error(env):
     assert raised.value.status == 503
 
 
-def test_sending_later_never_raises_and_logs_the_failure(env, caplog):
+def test_sending_later_never_raises_and_logs_the_failure(env, caplog, make_app):
     app = make_app(env, IDP_SMTP_URL=f"smtp://127.0.0.1:{free_port()}", IDP_SMTP_TIMEOUT="2")
     caplog.set_level(logging.ERROR, logger="idp.mail")
 
@@ -217,7 +222,7 @@ def test_without_a_server_mail_goes_to_the_development_outbox(http, browser):
     assert browser.get("/dev/outbox/not-a-message").status_code == 404
 
 
-def test_the_outbox_page_exists_only_in_development(env, tmp_path):
+def test_the_outbox_page_exists_only_in_development(env, tmp_path, make_app):
     app = make_app(
         env,
         IDP_ENV="production",

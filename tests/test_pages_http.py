@@ -19,7 +19,6 @@ import re
 import pytest
 import requests
 
-from idp.app import create_app
 from tests.conftest import PASSWORD
 
 
@@ -124,11 +123,11 @@ def test_405_is_json_for_clients_that_ask_for_it(http):
 
 
 @pytest.fixture
-def failing_client(http):
+def failing_client(http, build_app):
     """A test client of a second app, built from the test app's settings, with a view that
     raises. Flask refuses new routes once an app has handled a request, and the test app may
     already have; this app has served nothing yet, so the route can be added."""
-    app = create_app(http.settings)
+    app = build_app(http.settings)
 
     def explode() -> str:
         raise RuntimeError("secret internals: db password hunter2")

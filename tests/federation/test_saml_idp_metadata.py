@@ -11,7 +11,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
-from idp.app import create_app
 from idp.keys import app_keys
 from idp.settings import Settings
 from tests.federation.saml_idp_fixtures import path_of, posted, register
@@ -58,10 +57,10 @@ def test_metadata_describes_the_idp(http):
     assert isinstance(key, rsa.RSAPublicKey)
 
 
-def test_certificate_is_the_same_in_every_process(own_keys, app):
+def test_certificate_is_the_same_in_every_process(own_keys, app, build_app):
     """SPs pin the certificate: another process (another app) must publish the same bytes."""
     first = app.test_client().get("/saml/metadata").data
-    again = create_app(Settings.from_env(own_keys)).test_client().get("/saml/metadata").data
+    again = build_app(Settings.from_env(own_keys)).test_client().get("/saml/metadata").data
     assert certificates(first.decode()) == certificates(again.decode())
 
 
@@ -107,7 +106,7 @@ def test_saml_keeps_an_rsa_key_line_of_its_own(own_keys, http, tmp_path):
     assert (tmp_path / "keys" / "saml-rs256").is_dir()
 
 
-def test_idp_keys_rotate_saml_publishes_the_next_certificate(cli_env):  # noqa: F811
+def test_idp_keys_rotate_saml_publishes_the_next_certificate(cli_env, build_app):  # noqa: F811
     """`idp keys rotate --saml` adds a key to SAML's own line; the metadata then lists its
     certificate after the active one (§2.4.1.1). With RS256 ID tokens there is no own line."""
     es256 = {**cli_env, "IDP_SIGNING_ALG": "ES256"}
@@ -118,6 +117,6 @@ def test_idp_keys_rotate_saml_publishes_the_next_certificate(cli_env):  # noqa: 
     assert first.returncode == 0 and "(RS256)" in first.stdout, first.stderr
     assert second.returncode == 0, second.stderr
     assert shared.returncode == 1 and "IDP_SIGNING_ALG is RS256" in shared.stderr
-    app = create_app(Settings.from_env({**es256, "IDP_ISSUER": "http://127.0.0.1:5000"}))
+    app = build_app(Settings.from_env({**es256, "IDP_ISSUER": "http://127.0.0.1:5000"}))
     published = certificates(app.test_client().get("/saml/metadata").data.decode())
     assert len(published) == 2
