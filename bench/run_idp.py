@@ -73,6 +73,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--metrics", action="store_true", help="serve /metrics (multiprocess) to time its cost"
     )
+    parser.add_argument(
+        "--no-notifications",
+        action="store_true",
+        help="PostgreSQL: read the change counters per request (IDP_DATABASE_NOTIFICATIONS=false)",
+    )
     parser.add_argument("--folder", default="", help="data folder (default: a new temp one)")
     parser.add_argument("--config-out", required=True)
     return parser.parse_args()
@@ -96,6 +101,8 @@ def _environment(args: argparse.Namespace, folder: Path) -> dict[str, str]:
         IDP_SIGN_IN_IP_LIMIT="100000 per minute",
         IDP_SIGN_IN_ACCOUNT_LIMIT="100000 per minute",
     )
+    if args.no_notifications:
+        env["IDP_DATABASE_NOTIFICATIONS"] = "false"
     if args.metrics:
         env["IDP_METRICS_TOKEN"] = secrets.token_urlsafe(32)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(folder / "metrics")

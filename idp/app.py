@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from idp import db as database
 from idp import keys as idp_keys
 from idp import mail, web
-from idp.core import ratelimit
+from idp.core import notices, ratelimit
 from idp.core import store as core_store
 from idp.core.store import make_store
 from idp.identity import sessions
@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         PREFERRED_URL_SCHEME="https" if settings.is_https else "http",
     )
     database.init_app(app)
+    with app.app_context():
+        notices.init_app(app, database.db.engine, settings.database_notifications)
     app.extensions["idp.settings"] = settings
     store = make_store(settings.redis_url, settings.redis_prefix)
     core_store.init_app(app, store)

@@ -136,6 +136,8 @@ def test_a_presented_refresh_token_reads_as_its_rows(app, make_user, make_client
         assert presented_refresh_token(digest("unknown")) is None
 
 
+# Every family read reaches the database: none is kept from a notified change (idp.core.notices).
+@pytest.mark.settings(IDP_DATABASE_NOTIFICATIONS="false")
 def test_a_postgresql_connection_keeps_one_cursor_and_a_new_connection_gets_its_own(
     app, make_user, make_client, database_url
 ):

@@ -13,6 +13,12 @@ counters (one SELECT of this small table, once per transaction or, outside one, 
 context: `in_session`) on every use, or at most every `recheck_seconds`; a change committed
 in this process is seen at once.
 
+On PostgreSQL the counters are heard rather than read (idp.core.notices): a trigger notifies
+`idp_generation` with a counter's new value in the transaction that moves it, and each
+process keeps the values it heard. A request reads the table only while the process's
+listener cannot prove it listens, and after a change this process committed, until the
+listener has heard it: a change committed elsewhere is seen once its notification arrives.
+
 A hot protocol request (idp.web.lean) may check later: after `defer_checks()`, a kept value
 is used at once and the counter it relied on is noted. The counters then come with the
 request's own query of a token's family (`with_counters`), or are read before its
@@ -35,6 +41,7 @@ from sqlalchemy import Connection, Select, String, Table, event, select, true, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
+from idp.core import notices
 from idp.db import Model, Prepared, db, reading
 
 T = TypeVar("T")
@@ -86,6 +93,10 @@ def _seen() -> dict[str, int]:
     holder = _holder()
     seen: dict[str, int] | None = holder.get(_SEEN)
     if seen is None:
+        seen = _heard_now()
+        if seen is not None:
+            holder[_SEEN] = seen
+            return seen
         # On the driver's own cursor: this runs on most protocol requests, and the SQL
         # layer's statement machinery cost more than the query.
         cursor = reading().connection.cursor()
@@ -141,6 +152,9 @@ class CountedRead:
     def first(self, connection: Connection, **params: Any) -> tuple[Any, ...] | None:
         if not (has_app_context() and g.get(_DEFERRED)):
             return self.plain.first(connection, **params)
+        if _heard_now() is not None:  # the counters are at hand
+            verify_deferred()
+            return self.plain.first(connection, **params)
         if self._counted is None:
             self._counted = Prepared(with_counters(self.statement))
         row = self._counted.first(connection, **params)
@@ -176,6 +190,52 @@ def bump(connection: Connection, name: str) -> None:
             .values(name=name, value=secrets.randbits(30))  # 2**30 changes of room in 32 bits
             .on_conflict_do_update(index_elements=[TABLE.c.name], set_={"value": TABLE.c.value + 1})
         )
+
+
+# The counters as each listener heard them (idp.core.notices): absent until it has read them.
+# Each replaced whole, never changed in place: a request may hold the one it took.
+_heard: dict[notices.Listener, dict[str, int]] = {}
+# The listener's round when this process last moved a counter on its database
+_unheard_since: dict[notices.Listener, int] = {}
+_unheard_lock = threading.Lock()
+CHANNEL = "idp_generation"
+
+
+def _on_notice(listener: notices.Listener, payload: str) -> None:
+    """`name value` (the counter's new value), or `name` alone (its row deleted)."""
+    heard = _heard.get(listener)
+    if heard is None:
+        return
+    name, _, value = payload.partition(" ")
+    heard = dict(heard)
+    if value:
+        heard[name] = int(value)
+    else:
+        heard.pop(name, None)
+    _heard[listener] = heard
+
+
+def _on_listening(listener: notices.Listener, connection: Any) -> None:
+    _heard[listener] = dict(connection.execute(_ALL_SQL).fetchall())
+
+
+notices.subscribe(CHANNEL, _on_notice, _on_listening)
+
+
+def _heard_now() -> dict[str, int] | None:
+    """The counters heard, when they are surely today's: the listener proves it listens, and
+    has heard every change this process committed. None: read them."""
+    listener = notices.listening()
+    if listener is None:
+        return None
+    unheard = _unheard_since.get(listener)
+    if unheard is not None:
+        if not listener.confirmed_after(unheard):
+            return None
+        with _unheard_lock:  # not if another thread committed since
+            if _unheard_since.get(listener) == unheard:
+                del _unheard_since[listener]
+    return _heard.get(listener)
 
 
 _NAMES: list[str] = []  # every counter watched
@@ -218,8 +278,13 @@ def _verify_before_commit(_session: Session) -> None:
 @event.listens_for(Session, "after_commit")
 def _committed_here(session: Session) -> None:
     _forget_seen(session)
-    for name in session.info.pop(_BUMPED, ()):
+    bumped = session.info.pop(_BUMPED, ())
+    for name in bumped:
         _committed[name] = _committed.get(name, 0) + 1
+    listener = notices.current() if bumped else None
+    if listener is not None:
+        with _unheard_lock:  # read the counters until the listener heard this
+            _unheard_since[listener] = listener.round
 
 
 @event.listens_for(Session, "after_rollback")

@@ -3,7 +3,9 @@
 `wait_until` polls a predicate until it holds or a deadline passes. `settle` waits until the
 app's work after the answer (`idp.web.background`) has ended and the mail it or a request
 sent on a thread of its own (`Mailer.send_later`, threads named "mail") is delivered, so a
-test can then assert that some mail was not sent.
+test can then assert that some mail was not sent. `heard` waits until this process has heard
+every change committed so far (idp.core.notices), as another process's change is seen;
+`listener_away` ends the listener's connection and waits until the process knows it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Protocol, TypeVar
 
+from flask import Flask
+from sqlalchemy import text
+
+from idp.core import notices
+from idp.db import db
 from idp.web import background
 
 T = TypeVar("T")
@@ -31,6 +38,37 @@ def wait_until(predicate: Callable[[], T], timeout: float = 5.0, what: str = "")
         if time.monotonic() >= deadline:
             raise AssertionError(f"not within {timeout}s: {what or predicate}")
         time.sleep(POLL)  # a poll interval: the loop ends on the condition
+
+
+def heard(app: Flask, timeout: float = 5.0) -> bool:
+    """Wait until this process has heard every change committed before the call (a round of
+    its listener begun after it has ended). False, at once, where the process reads the
+    change counters instead (SQLite, IDP_DATABASE_NOTIFICATIONS off)."""
+    with app.app_context():
+        listener = notices.app_notices().listener()
+    if listener is None:
+        return False
+    now = listener.round
+    wait_until(lambda: listener.confirmed_after(now), timeout, "the listener heard it")
+    return True
+
+
+def listener_away(app: Flask) -> notices.Listener:
+    """End this process's listener's connection, as a server restart or a dropped network
+    would, and wait until the process no longer trusts what it heard."""
+    with app.app_context():
+        listener = notices.app_notices().listener()
+        ended = db.session.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = :name AND datname = current_database()"
+            ),
+            {"name": notices.APPLICATION_NAME},
+        ).all()
+        db.session.rollback()
+    assert listener is not None and ended
+    wait_until(lambda: not listener.fresh(), 5, "the listener knows it is away")
+    return listener
 
 
 def settle(timeout: float = 10.0) -> None:
