@@ -93,7 +93,7 @@ _PRESENTED = CountedRead(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FamilyState:
     id: str
     client_id: int
@@ -103,7 +103,7 @@ class FamilyState:
     organization_id: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserClaims:
     """What `idp.oauth.scopes.user_claims` reads of a user, without an ORM `User`."""
 
