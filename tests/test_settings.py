@@ -62,6 +62,11 @@ def test_values_are_parsed_to_their_types(tmp_path: Path):
         ("IDP_SIGN_IN_IP_LIMIT", "lots", "IDP_SIGN_IN_IP_LIMIT must be a rate such as"),
         ("IDP_SECRET_KEY", "short", "IDP_SECRET_KEY must be at least 32 characters"),
         ("IDP_LOG_LEVEL", "LOUD", "IDP_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR"),
+        (
+            "IDP_DATABASE_NOTIFICATIONS",
+            "sometimes",
+            "IDP_DATABASE_NOTIFICATIONS must be true or false, got 'sometimes'",
+        ),
     ],
 )
 def test_a_wrong_value_names_the_setting(tmp_path: Path, name: str, value: str, message: str):

@@ -261,8 +261,10 @@ def _kept_here() -> _Kept | None:
     """What this process keeps of the app's database, while its listener is trusted; None
     inside the session's transaction, whose reads may see what it has not committed."""
     listener = notices.listening()
+    if listener is None:
+        return None
     registry = db.session.registry
-    if listener is None or (registry.has() and registry().in_transaction()):
+    if registry.has() and registry().in_transaction():
         return None
     kept = _kept.get(listener)
     if kept is None:
