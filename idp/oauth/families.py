@@ -78,7 +78,7 @@ GRANT_COLUMNS = [
         "revoked_at",
     )
 ]
-_PRESENTED = CountedRead(
+PRESENTED = (
     select(
         *TOKEN_COLUMNS,
         *(column.label(f"family_{column.name}") for column in GRANT_COLUMNS),
@@ -91,6 +91,7 @@ _PRESENTED = CountedRead(
     )
     .where(TOKENS.c.token_hash == bindparam("token_hash"))
 )
+_PRESENTED = CountedRead(PRESENTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,11 +299,14 @@ notices.after_local_commit(
 def presented_refresh_token(token_hash: str) -> RefreshTokenState | None:
     """The refresh token stored as `token_hash`, with its family and user; None: unknown."""
     row = _PRESENTED.first(reading(), token_hash=token_hash)
-    if row is None:
-        return None
+    return None if row is None else refresh_token_state(row)
+
+
+def refresh_token_state(row: tuple[Any, ...]) -> RefreshTokenState:
+    """A row of PRESENTED (its columns first, if it has more) as a RefreshTokenState."""
     split = len(TOKEN_COLUMNS) + len(GRANT_COLUMNS)
     family = FamilyGrant(*row[len(TOKEN_COLUMNS) : split])
-    user = row[split:]
+    user = row[split : split + len(USER_COLUMNS)]
     token_id, token_hash, expires_at, rotated_at = row[: len(TOKEN_COLUMNS)]
     owner = UserClaims(*user) if user[0] is not None else None
     return RefreshTokenState(token_id, token_hash, expires_at, rotated_at, family, owner)

@@ -36,12 +36,12 @@ from idp.db import commit_session, db, utcnow
 from idp.identity.models import User
 from idp.oauth.client_auth import AUTH_METHODS, CONFIDENTIAL_METHODS
 from idp.oauth.errors import printable
-from idp.oauth.families import FamilyGrant, RefreshTokenState, presented_refresh_token
+from idp.oauth.families import FamilyGrant, RefreshTokenState
 from idp.oauth.models import AuthorizationCode, Client, TokenFamily
 from idp.oauth.organizations import still_member
 from idp.oauth.requests import AuthorizationRequest
 from idp.oauth.resources import check_scopes, narrowed, target_of
-from idp.oauth.rotation import rotate
+from idp.oauth.rotation import present, rotate
 from idp.oauth.tokens import Grant
 from idp.oauth.wiring import ServerParts
 
@@ -205,6 +205,7 @@ class PresentedRefreshToken:
     """A presented refresh token in the shape Authlib's RefreshTokenGrant asks for."""
 
     token: RefreshTokenState
+    successor: str | None = None  # when rotated as it was read (idp.oauth.rotation.present)
 
     def check_client(self, client: Client) -> bool:
         return self.token.family.client_id == client.id
@@ -219,7 +220,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     The presented token, its family and its user are read in one SELECT on the driver's
     cursor (idp.oauth.families), and the rotation writes with Core statements
-    (idp.oauth.rotation): a refresh builds no ORM object.
+    (idp.oauth.rotation); on PostgreSQL both are one statement when the request narrows
+    nothing (`rotation.present`). A refresh builds no ORM object.
     """
 
     server: ServerParts
@@ -228,18 +230,23 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> PresentedRefreshToken:
-        token = presented_refresh_token(digest(refresh_token))
-        if token is None:
-            raise InvalidGrantError("The refresh token is unknown.")
         grace = timedelta(seconds=self.server.settings.refresh_reuse_grace)
-        _check(token, self.request.client, grace)
+        narrows = bool(self.request.payload.scope or requested_resources(self.request))
+        found = present(
+            digest(refresh_token), self.request.client, grace, self.server.tokens, narrowed=narrows
+        )
+        if found is None:
+            raise InvalidGrantError("The refresh token is unknown.")
+        token, successor = found
+        if successor is None:  # else rotated by a statement that made these checks
+            _check(token, self.request.client, grace)
         family = token.family
         _within(self.request.payload.scope or "", family.scope)
         # RFC 8707 §2.2: the family's resources, or fewer; a resource since removed is refused.
         resources = narrowed(requested_resources(self.request), family.resources)
         target_of(resources, allow_unregistered=self.server.settings.allow_unregistered_resources)
         self.request.resources = resources
-        return PresentedRefreshToken(token)
+        return PresentedRefreshToken(token, successor)
 
     def authenticate_user(self, refresh_token: PresentedRefreshToken) -> Any:
         return refresh_token.token.user  # read with the token
@@ -252,10 +259,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         expires_in: Any = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        token: RefreshTokenState = self.request.refresh_token.token
-        client: Client = self.request.client
+        presented: PresentedRefreshToken = self.request.refresh_token
+        token, client = presented.token, self.request.client
         grace = timedelta(seconds=self.server.settings.refresh_reuse_grace)
-        successor = rotate(token, client, grace, self.server.tokens)
+        successor = presented.successor or rotate(token, client, grace, self.server.tokens)
         if successor is None:
             _revoke_for_reuse(token.family, client)
         family = token.family

@@ -359,12 +359,16 @@ def test_expired_successors_are_swept_once_a_second_not_on_every_rotation(
     assert kept() is None
 
 
-def test_a_rotation_writes_in_one_transaction_of_its_own(
-    http, browser, make_user, make_client, database_url, monkeypatch
+@pytest.mark.parametrize("narrowing", [{}, {"scope": "openid offline_access"}])
+def test_a_refresh_writes_in_one_transaction_of_its_own(
+    http, browser, make_user, make_client, database_url, monkeypatch, narrowing
 ):
     """A refresh reads the presented token once and writes its rotation without the ORM
-    session: on PostgreSQL one statement (the UPDATE inside the INSERT's WITH), with no BEGIN
-    or COMMIT around it; on SQLite the UPDATE and the INSERT, committed together."""
+    session. On PostgreSQL a refresh that narrows nothing is one statement (the read, the
+    UPDATE and the successor's INSERT in one WITH); one that names a scope (RFC 6749 §6) or a
+    resource (RFC 8707 §2.2), checked in Python, is the read, then the UPDATE and INSERT in
+    one WITH. Neither has a BEGIN or COMMIT around it. On SQLite: the read, then the UPDATE
+    and the INSERT, committed together."""
     make_user()
     client = make_client()
     token = issue(http, browser, client)
@@ -386,21 +390,25 @@ def test_a_rotation_writes_in_one_transaction_of_its_own(
     listener = (Session, "after_begin", lambda session, *_: began.append(session))
     event.listen(*listener)
     try:
-        response = refresh(http, client, token["refresh_token"])
+        response = refresh(http, client, token["refresh_token"], **narrowing)
     finally:
         event.remove(*listener)
 
     assert response.status_code == 200, response.text
-    writes = (
-        ["WITH UPDATE INSERT"] if database_url.startswith("postgresql") else ["UPDATE", "INSERT"]
-    )
-    assert statements == ["SELECT", *writes]
+    if not database_url.startswith("postgresql"):
+        assert statements == ["SELECT", "UPDATE", "INSERT"]
+    elif narrowing:
+        assert statements == ["SELECT", "WITH UPDATE INSERT"]
+    else:
+        assert statements == ["WITH SELECT UPDATE INSERT"]
     assert began == []  # no ORM transaction: no BEGIN, no COMMIT of the session
     assert refresh(http, client, response.json()["refresh_token"]).status_code == 200
 
 
 def _kind(prepared: Prepared) -> str:
     sql = str(prepared.statement)
+    if sql.startswith("WITH presented"):
+        return "WITH SELECT UPDATE INSERT"
     return "WITH UPDATE INSERT" if sql.startswith("WITH") else sql.split()[0]
 
 
