@@ -4,7 +4,8 @@ Introspection, revocation and userinfo ask only whether an access token's family
 whose it is and what it was granted; loading an ORM `TokenFamily` for that costs more than
 the query. Userinfo also needs the user's claims: `family_with_user` reads both in one
 statement (an outer join: a deleted user reads as None). A refresh reads the presented token
-with its whole family and its user: `presented_refresh_token`. The statements are compiled
+with its whole family and its user (`PRESENTED`): alone (`presented_refresh_token`), or on
+PostgreSQL in the statement that rotates it (idp.oauth.rotation). The statements are compiled
 once and read on the driver's cursor (idp.db.Prepared), so a request pays for neither
 building, cache-keying nor the SQL layer's result machinery. An introspection's or a
 refresh's read also brings the change counters the request's client check waits for
