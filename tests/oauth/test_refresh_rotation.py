@@ -171,6 +171,7 @@ def test_a_refresh_token_is_bound_to_its_client(http, browser, make_user, make_c
     make_user()
     owner, other = make_client(), make_client(name="Other App")
     token = issue(http, browser, owner)
+    _known_here(http, other)
     before = snapshot()
 
     response = refresh(http, other, token["refresh_token"])
@@ -271,6 +272,62 @@ def test_an_expired_refresh_token_is_refused(
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("expired", [RefreshToken, TokenFamily])
+def test_a_token_or_family_past_its_expiry_is_refused(
+    http, browser, make_user, make_client, snapshot, expired
+):
+    """RFC 6749 §5.2 invalid_grant for an expired refresh token, whether the token's own
+    expiry or its family's has passed (each checked on its own, with the client already
+    known to the serving process)."""
+    make_user()
+    client = make_client()
+    token = issue(http, browser, client)
+    with http.app.app_context():
+        row = db.session.scalars(select(expired)).first()
+        assert row is not None
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    _known_here(http, client)
+    before = snapshot()
+
+    response = refresh(http, client, token["refresh_token"])
+
+    assert response.json() == {
+        "error": "invalid_grant",
+        "error_description": "The refresh token has expired.",
+    }
+    assert snapshot() == before
+
+
+def test_a_token_of_a_grant_without_a_user_is_refused(
+    http, browser, make_user, make_client, snapshot
+):
+    """A grant whose user is gone has no one to issue for: refused, nothing rotated."""
+    make_user()
+    client = make_client()
+    token = issue(http, browser, client)
+    with http.app.app_context():
+        db.session.scalars(select(TokenFamily)).one().user_id = None
+        db.session.commit()
+    _known_here(http, client)
+    before = snapshot()
+
+    response = refresh(http, client, token["refresh_token"])
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "There is no 'user' for this token.",
+    }
+    assert snapshot() == before
+
+
+def _known_here(http: Any, client: Any) -> None:
+    """Have the serving process load `client` (a refused request), so the refresh under test
+    finds it kept and begins no ORM transaction, whose rollback would hide a write."""
+    assert refresh(http, client, "not-a-refresh-token").status_code == 400
 
 
 def test_a_token_of_a_revoked_family_is_refused(http, browser, make_user, make_client, snapshot):
