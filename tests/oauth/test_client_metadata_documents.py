@@ -47,9 +47,9 @@ ADA = ("ada@example.com", PASSWORD)
 CALLBACK = "http://127.0.0.1:9/callback"
 CHALLENGE = pkce()[1]
 
-pytestmark = pytest.mark.settings(
-    IDP_CLIENT_METADATA_ALLOW_PRIVATE="true", IDP_CLIENT_METADATA_TIMEOUT="1"
-)
+# The default time limit (5 s) but where a test is about the limit: a loaded machine can take
+# longer than a second to serve a document from this process.
+pytestmark = pytest.mark.settings(IDP_CLIENT_METADATA_ALLOW_PRIVATE="true")
 
 
 @dataclass
@@ -427,6 +427,7 @@ def test_a_document_over_the_size_limit_is_refused(browser, documents, snapshot,
     assert snapshot() == before
 
 
+@pytest.mark.settings(IDP_CLIENT_METADATA_TIMEOUT="1")
 @pytest.mark.parametrize("slowness", [{"trickle": 0.1}, {"delay": 3.0}], ids=["trickle", "stall"])
 def test_a_document_slower_than_the_time_limit_is_refused(browser, documents, snapshot, slowness):
     """The draft §6.5: one deadline for the whole fetch, however slowly bytes arrive."""
